@@ -1,0 +1,160 @@
+"""ASE calculator for ase-mlmat potentials, single models or committees.
+
+``calculate`` is a short pipeline, ``atoms → graph → model(s) → results``, with
+results filled from one table of (ASE key, model key, reshaping).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from ase import Atoms
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+
+from . import keys
+from .checkpoint import load_potential
+from .graph import atoms_to_graph
+from .models.potential import Potential
+from .pretrained import path_of
+
+ModelSpec = str | os.PathLike | Potential
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" → CUDA when available, else CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    names = {"float32": torch.float32, "float64": torch.float64}
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in names:
+        raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return names[dtype]
+
+
+def load_model(spec: ModelSpec) -> Potential:
+    """A :class:`Potential` from a loaded model, a checkpoint path or a shipped model name."""
+    if isinstance(spec, Potential):
+        return spec
+    if isinstance(spec, (str, os.PathLike)):
+        if os.path.exists(spec):
+            return load_potential(spec)
+        try:
+            return load_potential(path_of(str(spec)))
+        except KeyError as err:
+            raise FileNotFoundError(f"{spec!r} is neither a checkpoint file nor a shipped model: {err}") from None
+    raise TypeError(f"cannot make a model from {type(spec).__name__}")
+
+
+# (ASE name, model key, reduce): per-structure entries are taken from batch element 0.
+_RESULTS = (
+    ("energy", keys.ENERGY, "structure"),
+    ("free_energy", keys.ENERGY, "structure"),
+    ("energies", keys.ATOMIC_ENERGIES, "atoms"),
+    ("forces", keys.FORCES, "atoms"),
+    ("stress", keys.STRESS, "voigt"),
+)
+
+
+def _to_ase(value: torch.Tensor, reduce: str) -> np.ndarray | float:
+    value = value.detach().cpu().double().numpy()
+    if reduce == "structure":
+        return float(value[0])
+    if reduce == "voigt":
+        s = value[0]
+        return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+    return value
+
+
+class MLCalculator(Calculator):
+    """Energy, per-atom energies, forces and stress from an ase-mlmat potential.
+
+    Args:
+        model: checkpoint path, shipped model name (``"mlearn-Si"``), a :class:`Potential`,
+            or a list of them — a committee, whose mean is returned together with the spread
+            (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³).
+        device: "auto", "cpu", "cuda" (or "cuda:N").
+        dtype: "float32" or "float64".
+        neighbor_list: "auto" (vesin on CPU, torch on CUDA), "vesin" or "torch".
+        min_distance: atoms closer than this (Å) are refused as overlapping.
+    """
+
+    implemented_properties = (
+        "energy",
+        "free_energy",
+        "energies",
+        "forces",
+        "stress",
+        "energy_std",
+        "energies_std",
+        "forces_std",
+        "stress_std",
+    )
+
+    def __init__(
+        self,
+        model: ModelSpec | Sequence[ModelSpec],
+        *,
+        device: str | torch.device = "auto",
+        dtype: str | torch.dtype = "float32",
+        neighbor_list: str = "auto",
+        min_distance: float = 0.1,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        specs = list(model) if isinstance(model, (list, tuple)) else [model]
+        if not specs:
+            raise ValueError("a committee needs at least one model")
+        self.device = resolve_device(device)
+        self.dtype = resolve_dtype(dtype)
+        # Copies: moving a caller's model to another dtype/device must not change it under them.
+        self.models = [
+            copy.deepcopy(load_model(s)).to(device=self.device, dtype=self.dtype).eval() for s in specs
+        ]
+        elements = self.models[0].elements
+        for m in self.models[1:]:
+            if m.elements != elements:
+                raise ValueError(f"committee members disagree on elements: {elements} vs {m.elements}")
+        self.elements = elements
+        self.cutoff = max(m.cutoff for m in self.models)
+        self.neighbor_list = neighbor_list
+        self.min_distance = min_distance
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, **kwargs) -> MLCalculator:
+        return cls(path, **kwargs)
+
+    @property
+    def is_committee(self) -> bool:
+        return len(self.models) > 1
+
+    def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        atoms = self.atoms
+        graph = atoms_to_graph(
+            atoms,
+            self.cutoff,
+            elements=self.elements,
+            neighbor_list=self.neighbor_list,
+            dtype=self.dtype,
+            device=self.device,
+            min_distance=self.min_distance,
+        )
+        has_volume = atoms.cell.rank == 3 and abs(atoms.cell.volume) > 1e-8
+        if "stress" in properties and not has_volume:
+            raise PropertyNotImplementedError("stress needs a cell with non-zero volume")
+        outputs = [model(graph, forces=True, stress=has_volume) for model in self.models]
+        stacked = {k: torch.stack([o[k] for o in outputs]) for k in outputs[0]}
+        for ase_name, key, reduce in _RESULTS:
+            if key in stacked:
+                self.results[ase_name] = _to_ase(stacked[key].mean(0), reduce)
+                if self.is_committee and ase_name != "free_energy":
+                    self.results[f"{ase_name}_std"] = _to_ase(stacked[key].std(0, unbiased=False), reduce)

@@ -1,0 +1,90 @@
+"""Reading labelled structures (energy, forces, stress) from any ``ase.io`` format or an ase.db."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.calculator import PropertyNotImplementedError
+
+
+class DatasetError(ValueError):
+    """Training data that cannot be used (missing file, no labels, NaN labels...)."""
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Reference labels of one structure in ASE units."""
+
+    energy: float  # eV
+    forces: np.ndarray | None  # (N, 3) eV/Å
+    stress: np.ndarray | None  # (6,) eV/Å³ Voigt, tensile positive
+
+
+def read_structures(path: str | os.PathLike, index: str = ":", format: str | None = None) -> list[Atoms]:
+    """All structures in ``path`` (extxyz, ase.db, VASP OUTCAR... anything ``ase.io.read`` knows)."""
+    from ase.io import read
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise DatasetError(f"data file {path!r} does not exist")
+    try:
+        frames = read(path, index=index, format=format)
+    except Exception as err:  # ase.io raises many types for unreadable input
+        raise DatasetError(f"cannot read structures from {path!r}: {type(err).__name__}: {err}") from None
+    frames = frames if isinstance(frames, list) else [frames]
+    if not frames:
+        raise DatasetError(f"{path!r} holds no structures")
+    return frames
+
+
+def _result(atoms: Atoms, name: str):
+    calc = atoms.calc
+    if calc is not None and name in getattr(calc, "results", {}):
+        return calc.results[name]
+    if name in atoms.info:
+        return atoms.info[name]
+    if name in atoms.arrays:
+        return atoms.arrays[name]
+    if calc is not None:
+        try:
+            return calc.get_property(name, atoms, allow_calculation=False)
+        except (PropertyNotImplementedError, KeyError, AttributeError):
+            return None
+    return None
+
+
+def get_labels(atoms: Atoms, where: str = "") -> Labels:
+    """Energy (required), forces and stress (optional) of a labelled structure."""
+    energy = _result(atoms, "energy")
+    if energy is None:
+        raise DatasetError(f"structure {where} has no energy label")
+    energy = float(np.asarray(energy))
+    forces = _result(atoms, "forces")
+    stress = _result(atoms, "stress")
+    if forces is not None:
+        forces = np.asarray(forces, dtype=float).reshape(len(atoms), 3)
+    if stress is not None:
+        stress = np.asarray(stress, dtype=float)
+        if stress.shape == (3, 3):
+            stress = stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+        stress = stress.reshape(6)
+    for name, value in (("energy", energy), ("forces", forces), ("stress", stress)):
+        if value is not None and not np.all(np.isfinite(value)):
+            raise DatasetError(f"structure {where} has non-finite {name}")
+    return Labels(energy, forces, stress)
+
+
+def load_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> tuple[list[Atoms], list[Labels]]:
+    """Structures and their labels from one or more files."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    structures, labels = [], []
+    for path in paths:
+        for k, atoms in enumerate(read_structures(path)):
+            labels.append(get_labels(atoms, f"{k} of {os.fspath(path)!r}"))
+            structures.append(atoms)
+    return structures, labels

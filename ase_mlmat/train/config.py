@@ -1,0 +1,81 @@
+"""Training configuration; YAML keys are the field names."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs. Units: Å, eV; weights multiply MSEs in those units.
+
+    The loss is ``energy_weight · MSE(ΔE/N) + forces_weight · MSE(ΔF) + stress_weight · MSE(Δσ)``
+    with E/N in eV/atom, F in eV/Å and σ in eV/Å³.
+    """
+
+    data: list[str] = field(default_factory=list)
+    architecture: str = "painn"
+    model: dict = field(default_factory=lambda: {"cutoff": 5.0, "num_features": 64, "num_interactions": 3})
+    elements: list[str] | None = None  # default: those in the data
+    epochs: int = 300
+    batch_size: int = 8
+    learning_rate: float = 3e-3
+    min_learning_rate: float = 1e-5
+    scheduler: str = "plateau"  # "plateau" or "cosine"
+    scheduler_patience: int = 15
+    scheduler_factor: float = 0.5
+    weight_decay: float = 0.0
+    energy_weight: float = 100.0
+    forces_weight: float = 1.0
+    stress_weight: float = 100.0
+    val_fraction: float = 0.1
+    early_stopping_patience: int = 60
+    ema_decay: float = 0.99
+    gradient_clip: float = 10.0
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    init_from: str | None = None
+    output: str = "model.pt"
+    plots: bool = True
+    progress: bool = True
+    max_minutes: float | None = None  # wall-clock budget, stops training cleanly
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, **overrides) -> TrainConfig:
+        with open(path) as handle:
+            raw = yaml.safe_load(handle) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: a training config must be a YAML mapping")
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+        config = cls(**raw)
+        if isinstance(config.data, str):
+            config.data = [config.data]
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if min(self.energy_weight, self.forces_weight, self.stress_weight) < 0:
+            raise ValueError("loss weights must be non-negative")
+        if self.scheduler not in ("plateau", "cosine"):
+            raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

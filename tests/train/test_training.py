@@ -1,0 +1,127 @@
+"""Training: converges on real DFT data, k-fold, fine-tuning, data formats, CLI, plots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.io import read, write
+
+from ase_mlmat import load_potential
+from ase_mlmat.cli import main as mlmat
+from ase_mlmat.data import DatasetError, kfold_indices, load_labelled, train_val_split
+from ase_mlmat.train import TrainConfig, cross_validate, evaluate, fit, train
+
+from ..conftest import MLEARN
+
+TINY = {"cutoff": 3.5, "num_features": 16, "num_interactions": 2, "num_basis": 8}
+
+
+@pytest.fixture(scope="module")
+def si_small(tmp_path_factory):
+    """The 24 smallest Si structures of the mlearn training set, as extxyz."""
+    frames = read(MLEARN / "Si_train.extxyz", ":")
+    frames = sorted(frames, key=len)[:24]
+    path = tmp_path_factory.mktemp("data") / "si_small.extxyz"
+    write(path, frames)
+    return path
+
+
+def _config(path, **kw):
+    base = dict(data=[str(path)], model=TINY, epochs=40, batch_size=4, learning_rate=5e-3,
+                scheduler="cosine", val_fraction=0.2, progress=False, device="cpu", plots=False)
+    base.update(kw)
+    return TrainConfig.from_dict(base)
+
+
+def test_training_beats_baseline(si_small):
+    structures, labels = load_labelled(si_small)
+    config = _config(si_small)
+    before = fit(_config(si_small, epochs=1, learning_rate=1e-9), structures, labels)
+    after = fit(config, structures, labels)
+    # Zero-force baseline: the MAE of the reference forces themselves.
+    zero_force_mae = np.mean(np.abs(np.concatenate([lab.forces.ravel() for lab in labels])))
+    assert after.train_metrics["forces_mae_eV_per_A"] < 0.6 * zero_force_mae
+    assert after.train_metrics["forces_mae_eV_per_A"] < 0.6 * before.train_metrics["forces_mae_eV_per_A"]
+    assert after.train_metrics["energy_mae_meV_per_atom"] < before.train_metrics["energy_mae_meV_per_atom"]
+    assert after.history.train_loss[-1] < after.history.train_loss[0]
+
+
+def test_train_writes_checkpoint_plots_and_fine_tunes(si_small, tmp_path):
+    out = tmp_path / "si.pt"
+    result = train(_config(si_small, epochs=5, output=str(out), plots=True))
+    assert out.exists() and (tmp_path / "si_parity.png").exists() and (tmp_path / "si_learning_curve.png").exists()
+    model = load_potential(out)
+    assert model.elements == ["Si"] and model.metadata["num_train"] + model.metadata["num_val"] == 24
+    start = evaluate(out, si_small)
+    assert start["energy_mae_meV_per_atom"] == pytest.approx(
+        evaluate(result.model, si_small)["energy_mae_meV_per_atom"], rel=1e-6
+    )
+    tuned = train(_config(si_small, epochs=15, init_from=str(out), output=str(tmp_path / "tuned.pt")))
+    assert tuned.model.config == model.config
+    assert evaluate(tmp_path / "tuned.pt", si_small)["forces_mae_eV_per_A"] < start["forces_mae_eV_per_A"]
+
+
+def test_kfold_partitions():
+    folds = kfold_indices(23, 5, seed=1)
+    tests = np.concatenate([test for _, test in folds])
+    assert sorted(tests.tolist()) == list(range(23))
+    for train_idx, test_idx in folds:
+        assert not set(train_idx) & set(test_idx)
+    tr, va = train_val_split(10, 0.2, seed=0)
+    assert len(va) == 2 and not set(tr) & set(va)
+
+
+def test_cross_validate_reports_mean_and_std(si_small):
+    report = cross_validate(_config(si_small, epochs=2), k=3)
+    assert len(report["folds"]) == 3
+    summary = report["summary"]["forces_mae_eV_per_A"]
+    assert summary["mean"] > 0 and summary["std"] >= 0
+
+
+def test_ase_db_input_gives_same_labels(si_small, tmp_path):
+    frames = read(si_small, ":")
+    db = tmp_path / "train.db"
+    for atoms in frames:
+        write(db, atoms, append=True)
+    s1, l1 = load_labelled(si_small)
+    s2, l2 = load_labelled(db)
+    assert len(s2) == len(s1)
+    np.testing.assert_allclose([x.energy for x in l2], [x.energy for x in l1])
+    np.testing.assert_allclose(l2[3].forces, l1[3].forces)
+    np.testing.assert_allclose(l2[3].stress, l1[3].stress)
+
+
+def test_dataset_errors(tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_labelled(tmp_path / "missing.extxyz")
+    corrupt = tmp_path / "corrupt.extxyz"
+    corrupt.write_text("3\nnot a header\nSi 0 0\n")
+    with pytest.raises(DatasetError, match="cannot read"):
+        load_labelled(corrupt)
+    from ase.build import bulk
+
+    unlabelled = tmp_path / "unlabelled.extxyz"
+    write(unlabelled, bulk("Si"))
+    with pytest.raises(DatasetError, match="no energy"):
+        load_labelled(unlabelled)
+    nan = bulk("Si")
+    nan.calc = SinglePointCalculator(nan, energy=float("nan"))
+    write(tmp_path / "nan.extxyz", nan)
+    with pytest.raises(DatasetError, match="non-finite energy"):
+        load_labelled(tmp_path / "nan.extxyz")
+
+
+def test_cli_train_and_eval(si_small, tmp_path, capsys):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"data": [str(si_small)], "model": TINY, "epochs": 2, "plots": False,
+                                      "progress": False, "device": "cpu"}))
+    out = tmp_path / "cli.pt"
+    assert mlmat(["train", "--config", str(config), "--output", str(out)]) == 0
+    assert out.exists()
+    assert mlmat(["eval", str(out), str(si_small)]) == 0
+    printed = capsys.readouterr().out
+    assert "energy MAE" in printed and "meV/atom" in printed and "force MAE" in printed
+    assert mlmat(["train", "--config", str(config), "--epochs", "0"]) == 2  # validated, clear error
+    assert "epochs must be >= 1" in capsys.readouterr().err
