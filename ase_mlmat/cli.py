@@ -116,6 +116,62 @@ def _phonons(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plugins(args: argparse.Namespace) -> int:
+    from .properties import available
+
+    plugins = available()
+    if not plugins:
+        print("no property plugins installed")
+    for name, version in plugins.items():
+        print(f"{name:20s} {version}")
+    return 0
+
+
+def _parse_options(pairs: list[str]) -> dict:
+    import yaml
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .data import read_structures
+    from .properties import PredictionFailure, calculator_from_spec, create
+    from .properties.output import write_csv, write_db, write_json
+
+    predictor = create(args.name, **_parse_options(args.option))
+    structures, sources = [], []
+    for path in args.structures:
+        frames = read_structures(path)
+        structures.extend(frames)
+        sources.extend(f"{path}@{k}" if len(frames) > 1 else path for k in range(len(frames)))
+    for atoms in structures:
+        atoms.calc = None
+    calculator = calculator_from_spec(args.calc) if args.calc else None
+    results = predictor.predict_many(structures, calculator, progress=not args.no_progress)
+    failed = 0
+    for atoms, result, source in zip(structures, results, sources):
+        if isinstance(result, PredictionFailure):
+            failed += 1
+            print(f"{source} ({atoms.get_chemical_formula()}): FAILED {result.error_type}: {result.message}")
+        else:
+            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                for k, v in result.as_row().items())
+            print(f"{source} ({atoms.get_chemical_formula()}): {summary}")
+    output = args.output or f"{args.name}_results.json"
+    (write_csv if output.endswith(".csv") else write_json)(output, structures, results, sources)
+    print(f"results written to {output}")
+    if args.db:
+        write_db(args.db, structures, results, sources, args.name)
+        print(f"rows appended to {args.db}")
+    return 1 if failed == len(structures) else 0
+
+
 def _models(args: argparse.Namespace) -> int:
     from . import pretrained
     from .models import available
@@ -176,6 +232,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="float64")
     p.set_defaults(func=_phonons)
+
+    p = sub.add_parser("plugins", help="list installed property predictors and their versions")
+    p.set_defaults(func=_plugins)
+
+    p = sub.add_parser("predict", help="run a property predictor on structure files")
+    p.add_argument("name", help="predictor name (see mlmat plugins)")
+    p.add_argument("structures", nargs="+", help="structure files: any ase.io format, several files or an ase.db")
+    p.add_argument("--calc", help="shipped model name, checkpoint path, or module:Class (e.g. ase.calculators.emt:EMT)")
+    p.add_argument("--option", action="append", help="predictor option KEY=VALUE (repeatable)")
+    p.add_argument("--output", help="results file, .json (default) or .csv")
+    p.add_argument("--db", help="also append rows to this ase.db (file or URL)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_predict)
 
     p = sub.add_parser("models", help="list architectures and shipped models")
     p.set_defaults(func=_models)

@@ -1,0 +1,42 @@
+"""Registry of property predictors: the ``ase_mlmat.properties`` entry-point group.
+
+Listing reads entry-point metadata only; a plugin's code is imported when it is asked for
+by name, so ``import ase_mlmat`` stays cheap however many plugins are installed.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from .base import PropertyPredictor
+
+GROUP = "ase_mlmat.properties"
+
+
+def _entry_points():
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available() -> dict[str, str]:
+    """Installed predictors: name → "distribution version"."""
+    out = {}
+    for name, ep in sorted(_entry_points().items()):
+        dist = ep.dist
+        out[name] = f"{dist.name} {dist.version}" if dist is not None else "?"
+    return out
+
+
+def get_predictor(name: str) -> type[PropertyPredictor]:
+    """The predictor class registered as ``name``."""
+    eps = _entry_points()
+    if name not in eps:
+        raise KeyError(f"no property predictor named {name!r}; installed: {sorted(eps)}")
+    cls = eps[name].load()
+    if not (isinstance(cls, type) and issubclass(cls, PropertyPredictor)):
+        raise TypeError(f"entry point {name!r} does not name a PropertyPredictor subclass: {cls!r}")
+    return cls
+
+
+def create(name: str, **options) -> PropertyPredictor:
+    """An instance of predictor ``name`` built with ``options``."""
+    return get_predictor(name)(**options)
