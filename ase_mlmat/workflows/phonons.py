@@ -45,8 +45,7 @@ def make_phonopy(
 def mesh_frequencies(phonon, mesh: Sequence[int] = (12, 12, 12)) -> tuple[np.ndarray, np.ndarray]:
     """q-points (fractional) and frequencies (THz, shape (n_q, n_bands)) on a Γ-centred mesh."""
     phonon.run_mesh(list(mesh), with_eigenvectors=False, is_gamma_center=True)
-    mesh_dict = phonon.get_mesh_dict()
-    return mesh_dict["qpoints"], mesh_dict["frequencies"]
+    return phonon.mesh.qpoints, phonon.mesh.frequencies
 
 
 def plot_band_structure(phonon, path: str) -> str:

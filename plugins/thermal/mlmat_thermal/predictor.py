@@ -1,0 +1,123 @@
+"""``thermal_expansion``: the property predictor, one tier per call ("bound", "debye" or "qha")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+from ase import Atoms
+from numpy.typing import ArrayLike
+
+from ase_mlmat.properties import PropertyError, PropertyPredictor, PropertyResult
+
+from .debye import DEFAULT_TEMPERATURES_K, DebyeGruneisenResult, debye_gruneisen_expansion
+from .estimate import ExpansionEstimate, expansion_estimate
+from .gruneisen import LECTURE_PREFACTOR
+from .moduli_source import ModuliProvider, resolve_moduli
+from .qha import QuasiHarmonicResult, quasi_harmonic_expansion
+
+TIERS = ("bound", "debye", "qha")
+
+
+@dataclass(frozen=True)
+class ThermalExpansionResult(PropertyResult):
+    """α_L of the requested tier, with the cheaper tiers that were computed on the way.
+
+    ``alpha_300K_per_K``, ``temperatures_K`` and ``alpha_linear_per_K`` come from the highest tier
+    (None arrays for "bound", which gives one temperature only).
+    """
+
+    tier: str
+    alpha_300K_per_K: float
+    negative_alpha_below_K: float | None
+    moduli_source: str | None  # "given", "atoms.info", "provider", "elastic plugin"; None: not used
+    estimate: ExpansionEstimate | None
+    debye: DebyeGruneisenResult | None
+    qha: QuasiHarmonicResult | None
+    temperatures_K: np.ndarray | None
+    alpha_linear_per_K: np.ndarray | None
+
+
+class ThermalExpansionPredictor(PropertyPredictor):
+    """Linear thermal expansion α_L (1/K) in one of three tiers of cost and accuracy.
+
+    * ``"bound"``: Debye–Grüneisen α_L at 300 K from K, G and the density, with its position relative
+      to α_L E ≤ f(ν) c_V ρ — no calculator needed when the moduli are known;
+    * ``"debye"``: the same model over a temperature grid;
+    * ``"qha"``: quasi-harmonic phonons with the calculator (minutes per structure); the cheaper tiers are
+      added when moduli are at hand (given, in ``atoms.info`` or from ``moduli_provider``).
+
+    Moduli (bound, debye) come from ``moduli`` (``(K_GPa, G_GPa)`` or a 6×6 C in GPa), else
+    ``atoms.info``, else ``moduli_provider(atoms, calculator)``, else the ``elastic`` plugin
+    (see :mod:`mlmat_thermal.moduli_source`).
+
+    Args:
+        tier: "bound", "debye" or "qha".
+        moduli: K, G (GPa) or a 6×6 stiffness tensor (GPa), used for every structure.
+        moduli_provider: callable (atoms, calculator) → moduli, e.g. a wrapper around an elastic predictor.
+        gruneisen: γ for the Debye–Grüneisen tiers; default γ(ν) of Belomestnykh & Tesleva.
+        bound_prefactor: 2 (lecture's bound) or 1.5 (Belomestnykh–Tesleva).
+        temperatures_K: temperature grid (K) of the debye and qha tiers; default 0–1000 K every 10 K.
+        qha_options: keyword arguments of :func:`~mlmat_thermal.qha.quasi_harmonic_expansion`.
+    """
+
+    name: ClassVar[str] = "thermal_expansion"
+
+    def __init__(
+        self, tier: str = "debye", *, moduli: Any = None, moduli_provider: ModuliProvider | None = None,
+        gruneisen: float | None = None, bound_prefactor: float = LECTURE_PREFACTOR,
+        temperatures_K: ArrayLike | None = None, qha_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+        if gruneisen is not None and not math.isfinite(float(gruneisen)):
+            raise ValueError(f"gruneisen must be finite, got {gruneisen}")
+        self.tier = tier
+        self.moduli = moduli
+        self.moduli_provider = moduli_provider
+        self.gruneisen = None if gruneisen is None else float(gruneisen)
+        self.bound_prefactor = float(bound_prefactor)
+        self.temperatures_K = np.asarray(DEFAULT_TEMPERATURES_K if temperatures_K is None else temperatures_K,
+                                         dtype=float)
+        self.qha_options = dict(qha_options or {})
+
+    def predict(self, atoms: Atoms, calculator=None) -> ThermalExpansionResult:
+        """α_L of ``atoms`` in the configured tier; PropertyError for unphysical input."""
+        if self.tier == "qha" and calculator is None:
+            raise PropertyError("the qha tier needs a calculator")
+        moduli = resolve_moduli(atoms, calculator, moduli=self.moduli, provider=self.moduli_provider,
+                                use_elastic_plugin=self.tier != "qha")
+        estimate = debye = qha = None
+        if moduli is not None:
+            K, G, _ = moduli
+            estimate = expansion_estimate(atoms, K, G, gruneisen=self.gruneisen, bound_prefactor=self.bound_prefactor)
+            if self.tier != "bound":
+                debye = debye_gruneisen_expansion(atoms, K, G, gruneisen=self.gruneisen,
+                                                  temperatures_K=self.temperatures_K)
+        if self.tier == "qha":
+            options = {"temperatures_K": self.temperatures_K, **self.qha_options}
+            qha = quasi_harmonic_expansion(atoms, calculator, **options)
+        return assemble_result(self.tier, None if moduli is None else moduli[2], estimate, debye, qha)
+
+
+def assemble_result(
+    tier: str, moduli_source: str | None, estimate: ExpansionEstimate | None,
+    debye: DebyeGruneisenResult | None, qha: QuasiHarmonicResult | None,
+) -> ThermalExpansionResult:
+    """A :class:`ThermalExpansionResult` whose headline numbers come from the highest tier present."""
+    top = qha if qha is not None else debye
+    if top is not None:
+        alpha_300, T, alpha = top.alpha_300K_per_K, top.temperatures_K, top.alpha_linear_per_K
+    elif estimate is not None:
+        alpha_300, T, alpha = estimate.alpha_linear_per_K, None, None
+    else:
+        raise PropertyError("no tier produced a result")
+    return ThermalExpansionResult(
+        tier=tier, alpha_300K_per_K=alpha_300,
+        negative_alpha_below_K=qha.negative_alpha_below_K if qha is not None else None,
+        moduli_source=moduli_source, estimate=estimate, debye=debye, qha=qha, temperatures_K=T,
+        alpha_linear_per_K=alpha,
+    )

@@ -1,0 +1,423 @@
+"""MD-style throughput and peak memory of ase-mlmat against peer calculators, as one JSON line.
+
+    python scripts/bench_md.py                      # Si and Cu, ~64 / 512 / 4000 atoms
+    python scripts/bench_md.py --quick              # ~64 and 512 atoms only, fewer steps
+    python scripts/bench_md.py --sizes 64,1000 --calculators mlmat,emt
+    OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
+
+One "step" is what a molecular-dynamics step asks of a calculator: the positions are
+rattled slightly (so nothing is served from a cache), then energy, forces and stress are
+requested. After a few warm-up steps, N steps are timed, N chosen so that each case takes
+about ``--target-seconds`` (steps are timed until that much calculator time has passed,
+within ``--min-steps`` / ``--max-steps``). Only the calculator calls are timed, not the rattling.
+
+Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
+(Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
+Each case runs in a fresh subprocess, so its peak memory is its own: on CUDA the
+``torch.cuda.max_memory_allocated`` of the case, on CPU the peak resident set size of the
+process (VmHWM; it includes the interpreter, the imported libraries and the model, and
+``host_base_rss_MiB`` — the resident size just before the first step — is recorded too).
+
+stdout gets exactly one JSON line::
+
+    {"benchmark": "bench_md", "torch_threads": ..., "cpu_count": ..., "cuda": ...,
+     "results": [{"calculator": "mlmat", "model": "mlearn-Si", "system": "Si", "n_atoms": 64,
+                  "device": "cpu", "atom_steps_per_s": ..., "ms_per_step": ..., "peak_mem_MiB": ...}, ...],
+     "ratios": {"mlmat_cpu/emt_cpu Cu n=64": ..., "mlmat_cuda/mlmat_cpu Si n=64": ..., ...}}
+
+A ratio is ours / peer in atom-steps per second, both measured in this run, for the same
+system and atom count. EMT has no Si, so Si rows are compared with EMT on Cu at the
+closest size under keys marked "(cross-system)". A case that fails gives a record with an
+"error" string instead of numbers; a peer that is not installed gives one record
+``{"calculator": ..., "error": "ImportError: ..."}``. Progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from ase import Atoms
+    from ase.calculators.calculator import Calculator
+
+RESULT_MARK = "BENCH_MD_RESULT "
+SYSTEMS = {"Si": ("diamond", 5.43), "Cu": ("fcc", 3.61)}  # crystal structure, cubic lattice constant (Å)
+UNTRAINED = {  # used when no trained model is available: same size as the shipped ones
+    "Si": {"cutoff": 4.5, "num_features": 48, "num_interactions": 3, "num_basis": 16},
+    "Cu": {"cutoff": 4.0, "num_features": 48, "num_interactions": 3, "num_basis": 16},
+}
+PEERS = ("emt", "chgnet", "sevenn")
+PEER_MODULES = {"chgnet": "chgnet", "sevenn": "sevenn"}
+DEFAULT_SIZES = (64, 512, 4000)
+QUICK_SIZES = (64, 512)
+
+
+def log(message: str) -> None:
+    print(f"[bench_md] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Structures
+
+
+def supercell_repeat(target_atoms: int, atoms_per_cell: int) -> tuple[int, int, int]:
+    """Repeat (a, b, c), a ≤ b ≤ c, whose atom count is closest to the target, as cubic as possible."""
+    n_cells = max(1, round(target_atoms / atoms_per_cell))
+    top = round(n_cells ** (1 / 3)) * 2 + 2
+    return min(
+        itertools.combinations_with_replacement(range(1, top + 1), 3),
+        key=lambda r: (abs(r[0] * r[1] * r[2] - n_cells), r[2] / r[0]),
+    )
+
+
+def build_atoms(system: str, target_atoms: int) -> tuple[Atoms, tuple[int, int, int]]:
+    """Conventional cubic cell of ``system`` repeated to about ``target_atoms`` atoms, and the repeat."""
+    from ase.build import bulk
+
+    structure, a = SYSTEMS[system]
+    unit = bulk(system, structure, a=a, cubic=True)
+    repeat = supercell_repeat(target_atoms, len(unit))
+    return unit.repeat(repeat), repeat
+
+
+# ---------------------------------------------------------------------------------------------
+# Calculators (built inside the case subprocess)
+
+
+def make_mlmat(case: dict[str, Any]) -> Calculator:
+    import torch
+
+    from ase_mlmat import MLCalculator, Potential
+
+    spec = case["model"]
+    if spec is None:  # no trained model: an untrained one of the same size, for timing only
+        torch.manual_seed(0)
+        spec = Potential("painn", UNTRAINED[case["system"]], [case["system"]])
+    return MLCalculator(spec, device=case["device"], dtype=case["dtype"])
+
+
+def make_calculator(case: dict[str, Any]) -> Calculator:
+    name, device = case["calculator"], case["device"]
+    if name == "mlmat":
+        return make_mlmat(case)
+    if name == "emt":
+        from ase.calculators.emt import EMT
+
+        return EMT()
+    if name == "chgnet":
+        from chgnet.model.dynamics import CHGNetCalculator
+
+        return CHGNetCalculator(use_device=device)
+    if name == "sevenn":
+        from sevenn.calculator import SevenNetCalculator
+
+        return SevenNetCalculator(model="7net-0", device=device)
+    raise ValueError(f"unknown calculator {name!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring (inside the case subprocess)
+
+
+def proc_status_mib(field: str) -> float | None:
+    """``VmHWM`` / ``VmRSS`` of this process in MiB, from /proc (Linux); None elsewhere."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return None
+
+
+def host_peak_mib() -> float:
+    """Peak resident set size of this process, MiB (VmHWM, else ru_maxrss)."""
+    peak = proc_status_mib("VmHWM")
+    if peak is not None:
+        return peak
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024  # bytes on macOS, kB on Linux
+
+
+def host_rss_mib() -> float | None:
+    rss = proc_status_mib("VmRSS")
+    if rss is None:
+        try:
+            import psutil
+
+            rss = psutil.Process().memory_info().rss / 2**20
+        except ImportError:
+            pass
+    return rss
+
+
+def timed_step(atoms: Atoms, reference: np.ndarray, rng: np.random.Generator, stdev: float) -> float:
+    """Rattle around the reference positions, then time energy + forces + stress."""
+    atoms.positions = reference + rng.normal(scale=stdev, size=reference.shape)
+    start = time.perf_counter()
+    atoms.get_potential_energy()
+    atoms.get_forces()
+    atoms.get_stress()
+    return time.perf_counter() - start
+
+
+def run_case(case: dict[str, Any]) -> dict[str, Any]:
+    """Build, warm up, time; the record of one (calculator, system, size, device)."""
+    import numpy as np
+
+    uses_torch = case["calculator"] != "emt"
+    if uses_torch:
+        import torch
+
+        if case["threads"]:
+            torch.set_num_threads(case["threads"])
+    atoms, repeat = build_atoms(case["system"], case["target_atoms"])
+    atoms.calc = make_calculator(case)
+    cuda = case["device"].startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    base_rss = host_rss_mib()
+    reference = atoms.positions.copy()
+    rng = np.random.default_rng(0)
+    for _ in range(case["warmup"]):
+        timed_step(atoms, reference, rng, case["rattle"])
+    n_steps, elapsed = 0, 0.0  # N: steps until target_seconds of calculator time, within [min_steps, max_steps]
+    while n_steps < case["min_steps"] or (elapsed < case["target_seconds"] and n_steps < case["max_steps"]):
+        elapsed += timed_step(atoms, reference, rng, case["rattle"])
+        n_steps += 1
+    record = {
+        "n_atoms": len(atoms),
+        "supercell": f"{'x'.join(map(str, repeat))} conventional cubic cells",
+        "n_steps": n_steps,
+        "seconds": round(elapsed, 4),
+        "atom_steps_per_s": round(len(atoms) * n_steps / elapsed, 2),
+        "ms_per_step": round(1000 * elapsed / n_steps, 3),
+        "host_peak_rss_MiB": round(host_peak_mib(), 1),
+        "host_base_rss_MiB": None if base_rss is None else round(base_rss, 1),
+    }
+    if cuda:
+        record["peak_mem_MiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        record["peak_mem_kind"] = "cuda_max_memory_allocated"
+        record["gpu"] = torch.cuda.get_device_name()
+    else:
+        record["peak_mem_MiB"] = record["host_peak_rss_MiB"]
+        record["peak_mem_kind"] = "host_peak_rss(VmHWM)"
+    if uses_torch:
+        record["torch_threads"] = torch.get_num_threads()
+    return record
+
+
+def case_main(case_json: str) -> None:
+    """Subprocess entry point: print the case's record (or its error) after RESULT_MARK."""
+    case = json.loads(case_json)
+    try:
+        record = run_case(case)
+    except Exception as err:  # a failing peer must not crash the benchmark
+        record = {"error": f"{type(err).__name__}: {err}"}
+    print(RESULT_MARK + json.dumps(record), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+
+def run_in_subprocess(case: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one case in a fresh interpreter; its other stdout is passed on to stderr."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--case", json.dumps(case)]
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    record = None
+    for line in proc.stdout.splitlines():
+        if line.startswith(RESULT_MARK):
+            record = json.loads(line[len(RESULT_MARK) :])
+        elif line.strip():
+            print(line, file=sys.stderr)
+    if record is None:
+        return {"error": f"case subprocess exited with status {proc.returncode} and no result"}
+    return record
+
+
+def resolve_mlmat_model(system: str, override: str | None) -> tuple[str | None, str, bool]:
+    """(spec for MLCalculator or None for untrained, name to record, untrained?).
+
+    An explicit ``--model-<system>`` path wins; then the shipped ``mlearn-<system>``; then an
+    untrained model of the same size (timing is unaffected by the weights).
+    """
+    if override:
+        return os.path.abspath(override), override, False
+    from ase_mlmat import pretrained
+
+    name = f"mlearn-{system}"
+    if name in pretrained.available():
+        return name, name, False
+    return None, f"untrained painn ({name} not shipped)", True
+
+
+def peer_missing(name: str) -> str | None:
+    """Why a peer calculator cannot be run here (None when it can be tried)."""
+    module = PEER_MODULES.get(name)
+    if module is not None and importlib.util.find_spec(module) is None:
+        return f"ImportError: {module} is not installed"
+    return None
+
+
+def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(case for the subprocess, fields recorded with its result), in run order."""
+    common = {
+        "warmup": args.warmup,
+        "min_steps": args.min_steps,
+        "max_steps": args.max_steps,
+        "target_seconds": args.target_seconds,
+        "rattle": args.rattle,
+        "threads": args.threads,
+        "dtype": args.dtype,
+    }
+    overrides = {"Si": args.model_si, "Cu": args.model_cu}
+    plan = []
+    for system in args.systems:
+        model, model_name, untrained = resolve_mlmat_model(system, overrides[system])
+        for size, calc in itertools.product(args.sizes, args.calculators):
+            if calc == "emt" and system != "Cu":
+                continue
+            for device in ["cpu"] if calc == "emt" else devices:
+                case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
+                meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
+                if calc == "mlmat":
+                    case["model"] = model
+                    meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
+                else:
+                    meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
+                plan.append((case, meta))
+    return plan
+
+
+def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]]:
+    missing = {c: why for c in args.calculators if (why := peer_missing(c))}
+    results: list[dict[str, Any]] = [{"calculator": c, "error": why} for c, why in missing.items()]
+    for case, meta in plan_cases(args, devices):
+        if meta["calculator"] in missing:
+            continue
+        label = f"{meta['calculator']} {meta['system']} ~{meta['target_atoms']} atoms on {meta['device']}"
+        log(f"running {label}")
+        record = {**meta, **run_in_subprocess(case, args.case_timeout)}
+        if "error" in record:
+            log(f"  failed: {record['error']}")
+        else:
+            log(f"  n={record['n_atoms']}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
+                f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB")
+        results.append(record)
+    return results
+
+
+def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
+    """ours / peer atom-steps-per-second for the same system and size (same device for ML peers)."""
+    ok = [r for r in results if "atom_steps_per_s" in r]
+    rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
+    ratios: dict[str, float] = {}
+    for (calc, device, system, n), ours in rate.items():
+        if calc != "mlmat":
+            continue
+        for (peer, peer_device, peer_system, peer_n), theirs in rate.items():
+            if peer == "mlmat" or peer_system != system or peer_n != n:
+                continue
+            if peer == "emt" or peer_device == device:
+                ratios[f"mlmat_{device}/{peer}_{peer_device} {system} n={n}"] = round(ours / theirs, 3)
+        if device != "cpu" and ("mlmat", "cpu", system, n) in rate:
+            ratios[f"mlmat_{device}/mlmat_cpu {system} n={n}"] = round(ours / rate[("mlmat", "cpu", system, n)], 3)
+        ratios.update(cross_system_emt(calc, device, system, n, ours, rate))
+    return ratios
+
+
+def cross_system_emt(
+    calc: str, device: str, system: str, n: int, ours: float, rate: dict[tuple[str, str, str, int], float]
+) -> dict[str, float]:
+    """EMT has no Si: compare with EMT on Cu at the closest atom count, under a key that says so."""
+    emt = {key[3]: value for key, value in rate.items() if key[0] == "emt" and key[2] == "Cu"}
+    if system == "Cu" or not emt:
+        return {}
+    emt_n = min(emt, key=lambda m: abs(m - n))
+    return {f"{calc}_{device} {system} n={n}/emt_cpu Cu n={emt_n} (cross-system)": round(ours / emt[emt_n], 3)}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="~64 and 512 atoms only, shorter timing")
+    p.add_argument("--sizes", help="comma-separated target atom counts (default 64,512,4000; --quick 64,512)")
+    p.add_argument("--systems", default="Si,Cu", help="comma-separated, from Si,Cu (default both)")
+    p.add_argument("--calculators", default="mlmat,emt,chgnet,sevenn", help="comma-separated subset to run")
+    p.add_argument("--devices", help="comma-separated, default cpu plus cuda when available")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype of ase-mlmat")
+    p.add_argument("--model-si", help="ase-mlmat checkpoint for Si (default: shipped mlearn-Si)")
+    p.add_argument("--model-cu", help="ase-mlmat checkpoint for Cu (default: shipped mlearn-Cu)")
+    p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads in each case (0: torch default)")
+    p.add_argument("--target-seconds", type=float, help="timed seconds per case (default 4; --quick 1)")
+    p.add_argument("--warmup", type=int, help="untimed warm-up steps, at least 1 (default 3; --quick 1)")
+    p.add_argument("--min-steps", type=int, help="fewest timed steps (default 3; --quick 2)")
+    p.add_argument("--max-steps", type=int, default=2000, help="most timed steps (default 2000)")
+    p.add_argument("--rattle", type=float, default=0.01, help="Å, std of the per-step position noise")
+    p.add_argument("--case-timeout", type=float, default=600, help="seconds before a case is abandoned")
+    p.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case (JSON) in this process
+    args = p.parse_args(argv)
+    if args.case:
+        return args
+    args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(
+        QUICK_SIZES if args.quick else DEFAULT_SIZES
+    )
+    args.systems = [s.strip() for s in args.systems.split(",")]
+    args.calculators = [c.strip() for c in args.calculators.split(",")]
+    for s in args.systems:
+        if s not in SYSTEMS:
+            p.error(f"unknown system {s!r}; choose from {sorted(SYSTEMS)}")
+    for c in args.calculators:
+        if c not in ("mlmat", *PEERS):
+            p.error(f"unknown calculator {c!r}")
+    defaults = {"target_seconds": (4.0, 1.0), "warmup": (3, 1), "min_steps": (3, 2)}
+    for name, (full, quick) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+    args.warmup = max(1, args.warmup)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.case:
+        case_main(args.case)
+        return
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cuda = torch.cuda.is_available()
+    devices = [d.strip() for d in args.devices.split(",")] if args.devices else ["cpu"] + (["cuda"] if cuda else [])
+    results = run_all(args, devices)
+    out = {
+        "benchmark": "bench_md",
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "cpu_count": os.cpu_count(),
+        "cuda": torch.cuda.get_device_name() if cuda else None,
+        "quick": args.quick,
+        "step": "rattle positions, then energy + forces + stress",
+        "results": results,
+        "ratios": compute_ratios(results),
+    }
+    print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Print the model cards of the shipped potentials as a Markdown table (from checkpoint metadata).
+
+    python scripts/model_cards.py
+"""
+
+from __future__ import annotations
+
+from ase_mlmat import pretrained
+from ase_mlmat.checkpoint import load_potential
+
+
+def main() -> None:
+    print("| model | architecture | cutoff (Å) | parameters | train / val structures | epochs | minutes "
+          "| val energy MAE (meV/atom) | val force MAE (eV/Å) | val stress MAE (GPa) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name in pretrained.available():
+        model = load_potential(pretrained.path_of(name))
+        meta = model.metadata
+        val = meta.get("val_metrics", {})
+        n_params = sum(p.numel() for p in model.parameters())
+        cfg = model.config
+        print(
+            f"| {name} | {model.architecture} F={cfg.get('num_features')} L={cfg.get('num_interactions')} "
+            f"| {model.cutoff} | {n_params} | {meta.get('num_train')} / {meta.get('num_val')} "
+            f"| {meta.get('epochs_run')} | {meta.get('seconds', 0) / 60:.0f} "
+            f"| {val.get('energy_mae_meV_per_atom', float('nan')):.2f} "
+            f"| {val.get('forces_mae_eV_per_A', float('nan')):.3f} | {val.get('stress_mae_GPa', float('nan')):.2f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
