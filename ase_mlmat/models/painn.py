@@ -52,7 +52,10 @@ class PaiNNUpdate(nn.Module):
     def forward(self, s, v):
         u_v = self.vector_u(v)  # (N, 3, F)
         v_v = self.vector_v(v)
-        norm = torch.sqrt((v_v * v_v).sum(dim=1) + 1e-8)  # (N, F), eps keeps gradients finite at 0
+        # Smooth norm: sqrt(|v|² + 1) - 1 is quadratic near zero. A plain |v| (even with a tiny eps)
+        # has a cusp where symmetry makes v vanish — diamond, fcc and bcc equilibrium sites — which
+        # makes force constants there diverge and phonons imaginary.
+        norm = torch.sqrt((v_v * v_v).sum(dim=1) + 1.0) - 1.0  # (N, F)
         a = self.gate_net(torch.cat([s, norm], dim=-1))
         a_vv, a_sv, a_ss = torch.split(a, self.num_features, dim=-1)
         ds = (u_v * v_v).sum(dim=1) * a_sv + a_ss

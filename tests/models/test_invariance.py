@@ -62,3 +62,20 @@ def test_energy_continuous_across_cutoff(potential):
         # polynomial envelope: E - E_far ~ δ^3 near r_c (value, slope and curvature vanish)
         assert abs(e_in - e_far) < 50 * delta**3 + 1e-12
         assert abs(f_in) < 50 * delta**2 + 1e-12
+
+
+def test_force_constants_finite_at_symmetric_sites(calc):
+    """At a centrosymmetric site (ideal diamond) forces grow linearly with a small displacement.
+
+    Vector features vanish there by symmetry; a non-smooth norm of them gave F ∝ sign(u), i.e.
+    force constants diverging as u → 0 and imaginary phonons. F(u)/u must converge.
+    """
+    atoms = bulk("Si", "diamond", a=5.43) * (2, 2, 2)
+    ratios = []
+    for u in (1e-3, 2e-3, 4e-3):
+        displaced = atoms.copy()
+        displaced.calc = calc
+        displaced.positions[0, 0] += u
+        ratios.append(displaced.get_forces()[0, 0] / u)
+    assert abs(ratios[0] - ratios[1]) < 0.01 * abs(ratios[0])
+    assert abs(ratios[1] - ratios[2]) < 0.02 * abs(ratios[1])
