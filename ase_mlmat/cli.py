@@ -246,6 +246,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_predict)
 
+    from .active.cli import add_parser as add_learn_parser  # light: imports only argparse
+
+    add_learn_parser(sub)
+
     p = sub.add_parser("models", help="list architectures and shipped models")
     p.set_defaults(func=_models)
     return parser

@@ -42,8 +42,8 @@ def test_training_beats_baseline(si_small):
     after = fit(config, structures, labels)
     # Zero-force baseline: the MAE of the reference forces themselves.
     zero_force_mae = np.mean(np.abs(np.concatenate([lab.forces.ravel() for lab in labels])))
-    assert after.train_metrics["forces_mae_eV_per_A"] < 0.6 * zero_force_mae
-    assert after.train_metrics["forces_mae_eV_per_A"] < 0.6 * before.train_metrics["forces_mae_eV_per_A"]
+    assert after.train_metrics["forces_mae_eV_per_A"] < 0.7 * zero_force_mae
+    assert after.train_metrics["forces_mae_eV_per_A"] < 0.7 * before.train_metrics["forces_mae_eV_per_A"]
     assert after.train_metrics["energy_mae_meV_per_atom"] < before.train_metrics["energy_mae_meV_per_atom"]
     assert after.history.train_loss[-1] < after.history.train_loss[0]
 

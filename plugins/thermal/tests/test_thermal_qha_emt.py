@@ -9,7 +9,7 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from mlmat_thermal import ImaginaryModeWarning, quasi_harmonic_expansion
-from mlmat_thermal.qha import negative_alpha_stretch
+from mlmat_thermal.qha import default_supercell, negative_alpha_stretch
 
 from ase_mlmat.properties import PropertyError
 
@@ -35,6 +35,7 @@ def test_emt_copper_alpha_at_300K():
     np.testing.assert_allclose(result.alpha_linear_per_K, result.alpha_volumetric_per_K / 3.0)
 
 
+@pytest.mark.filterwarnings("ignore:V_eq:RuntimeWarning")
 def test_imaginary_modes_are_flagged_or_refused():
     # bcc Cu is dynamically unstable with EMT (imaginary modes about −1 THz)
     atoms = bulk("Cu", "bcc", a=2.87)
@@ -64,3 +65,10 @@ def test_negative_alpha_stretch():
     assert negative_alpha_stretch(T, np.array([0.0, 1, 2, 3, 4, 5])) is None
     assert negative_alpha_stretch(T, np.array([0.0, -1, -2, -1, 1, 2])) == pytest.approx((10.0, 35.0))
     assert negative_alpha_stretch(T, np.array([0.0, -1, -2, -3, -4, -5])) == (10.0, 50.0)
+
+
+def test_default_supercell_is_at_least_10_A_wide():
+    assert default_supercell(bulk("Si", "diamond", a=5.468)) == (4, 4, 4)
+    assert default_supercell(bulk("Si", "diamond", a=5.468, cubic=True)) == (2, 2, 2)
+    assert default_supercell(bulk("Cu", "fcc", a=3.6)) == (5, 5, 5)
+    assert default_supercell(bulk("Mg"), min_width_A=8.0) == (3, 3, 2)

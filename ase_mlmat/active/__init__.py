@@ -1,0 +1,40 @@
+"""Active learning: grow a training set where a committee of potentials disagrees.
+
+``run_active_learning(config)`` labels a seed set with a reference ASE calculator, trains a
+committee, runs Langevin MD with it, labels the most uncertain and diverse frames, retrains,
+and repeats until the MD stays below the uncertainty threshold or the label budget is spent.
+Everything lives in an ase.db (:class:`ActiveStore`), so a killed run resumes where it stopped.
+"""
+
+from .committee import Committee, committee_errors, train_committee
+from .config import ActiveConfig
+from .explore import Exploration, explore
+from .labelling import LabelResult, compute_label, iter_labels, label_structures, resolve_reference
+from .loop import ActiveLearner, ActiveLearningError, LearnResult, run_active_learning
+from .selection import farthest_point_sampling, frame_uncertainty, rdf_descriptor, select_diverse
+from .store import ActiveStore, LoopState, structure_uid
+
+__all__ = [
+    "ActiveConfig",
+    "ActiveLearner",
+    "ActiveLearningError",
+    "ActiveStore",
+    "Committee",
+    "Exploration",
+    "LabelResult",
+    "LearnResult",
+    "LoopState",
+    "committee_errors",
+    "compute_label",
+    "explore",
+    "farthest_point_sampling",
+    "frame_uncertainty",
+    "iter_labels",
+    "label_structures",
+    "rdf_descriptor",
+    "resolve_reference",
+    "run_active_learning",
+    "select_diverse",
+    "structure_uid",
+    "train_committee",
+]

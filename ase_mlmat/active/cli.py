@@ -1,0 +1,74 @@
+"""``mlmat learn CONFIG.yaml``: the active-learning loop from the command line.
+
+A config names the start structure, the reference and the budget; the rest has defaults
+(keys are :class:`ase_mlmat.active.ActiveConfig` fields)::
+
+    structure: Cu_vacancy.extxyz          # FILE or FILE@INDEX
+    reference: ase.calculators.emt:EMT    # any "module:Class" ASE calculator
+    reference_options: {}                 # its keyword arguments
+    db: cu_active.db                      # or postgresql://... (then also committee_dir)
+    temperatures_K: [300, 600, 900, 1200]
+    threshold: 0.05                       # eV/Å, committee force spread that asks for a label
+    max_labels: 200
+
+Run it again with the same config after an interruption: it resumes from the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``learn`` subcommand to an ``argparse`` subparsers object; returns its parser."""
+    p = subparsers.add_parser("learn", help="active learning: MD with a committee, label where it disagrees")
+    p.add_argument("config", help="YAML file; keys are ActiveConfig fields (reference as 'module:Class')")
+    p.add_argument("--workers", type=int, help="label on a local Dask cluster with N worker processes")
+    p.add_argument("--scheduler", help="label on the Dask cluster at this scheduler address")
+    p.add_argument("--db", help="ase.db file or URL (overrides the config)")
+    p.add_argument("--max-labels", type=int, help="budget of reference calls (overrides the config)")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def _client(args: argparse.Namespace):
+    if args.scheduler and args.workers:
+        raise ValueError("give either --workers (local cluster) or --scheduler (existing cluster), not both")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if not (args.scheduler or args.workers):
+        return None
+    from distributed import Client, LocalCluster
+
+    if args.scheduler:
+        return Client(args.scheduler)
+    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None))
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run or resume the loop; prints progress and a one-line summary. Returns the exit code."""
+    import sys
+
+    from .config import ActiveConfig
+    from .loop import ActiveLearner, ActiveLearningError
+
+    config = ActiveConfig.from_yaml(args.config, db=args.db, max_labels=args.max_labels)
+    client = _client(args)
+    try:
+        result = ActiveLearner(config, client=client).run()
+    except ActiveLearningError as err:
+        print(f"mlmat learn: stopped: {err}", file=sys.stderr)
+        return 1
+    finally:
+        if client is not None:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None and args.workers:
+                cluster.close()
+    last = result.history.get(max(result.history), {}) if result.history else {}
+    mae_text = "".join(f", {name} force MAE {last[key]:.4f} eV/Å" for name, key in
+                       (("test", "test_forces_mae_eV_per_A"), ("out-of-bag", "oob_forces_mae_eV_per_A"))
+                       if last.get(key) is not None)
+    print(f"{result.reason}: {result.labels} labelled structures in {config.db}{mae_text}; "
+          f"progress plot {config.plot_path}")
+    return 0

@@ -1,0 +1,146 @@
+"""Configuration of an active-learning run; YAML keys are the field names."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+
+def _small_painn() -> dict:
+    return {"cutoff": 4.5, "num_features": 32, "num_interactions": 2, "num_basis": 8}
+
+
+@dataclass
+class ActiveConfig:
+    """Everything an active-learning run needs. Units: Å, eV, K, fs.
+
+    The loop labels the seed set, trains a committee, runs Langevin MD with it at
+    ``temperatures_K[t]`` and, every ``check_interval`` steps, measures the spread of the
+    committee. Frames whose force spread (max over atoms of |σ_F,i|, eV/Å) exceeds
+    ``threshold`` become candidates; a diverse subset of at most ``labels_per_iteration`` is
+    labelled with ``reference`` and the committee retrained. With ``temperature_schedule="ramp"``
+    the temperatures are explored in turn, each done when ``calm_steps`` MD steps pass below the
+    threshold (a committee stable at 300 K before it meets 1200 K); with ``"all"`` every iteration
+    runs one segment per temperature and selects from the pooled candidates (labels spread over
+    the whole range at once). The run ends when the last (or every) temperature is calm, when
+    ``max_labels`` reference calls have been spent, or after ``max_iterations``.
+    """
+
+    db: str = "active.db"  # ase.db file or URL holding labels, candidates and loop state
+    reference: str = "ase.calculators.emt:EMT"  # "module:Class" or model name/checkpoint
+    reference_options: dict = field(default_factory=dict)  # keyword arguments of the reference
+    structure: str | None = None  # start structure, FILE or FILE@INDEX (Python API: pass Atoms)
+    seed_data: str | None = None  # extra seed structures; labelled ones are used as they are
+    num_seed: int = 8  # rattled copies of the start structure labelled first
+    seed_rattle_A: float = 0.1  # standard deviation of the seed displacements, Å
+    seed_strain: float = 0.01  # maximum random cell strain of the seed copies (periodic only)
+    committee_size: int = 4
+    bootstrap: bool = True  # members train on bootstrap resamples; out-of-bag error is reported
+    architecture: str = "painn"
+    model: dict = field(default_factory=_small_painn)
+    train_steps: int = 1000  # optimiser steps of a member trained from scratch (first committee)
+    finetune_steps: int = 300  # optimiser steps of a warm-started member
+    warm_start: bool = True  # start member m from member m of the previous iteration
+    train_options: dict = field(default_factory=dict)  # other TrainConfig fields (learning_rate...)
+    temperatures_K: list[float] = field(default_factory=lambda: [300.0, 600.0, 900.0, 1200.0])
+    temperature_schedule: str = "ramp"  # "ramp": one temperature at a time; "all": every temperature each iteration
+    timestep_fs: float = 2.0
+    friction_per_fs: float = 0.01
+    calm_steps: int = 1000  # MD steps below threshold that finish a temperature
+    check_interval: int = 10  # MD steps between uncertainty checks
+    threshold: float = 0.1  # force spread, eV/Å, above which a frame is a candidate
+    energy_threshold: float | None = None  # energy spread, eV/atom, also making a candidate
+    abort_threshold: float | None = None  # force spread, eV/Å, that stops MD (default 5 x threshold)
+    max_candidates: int = 20  # candidates that end an MD segment
+    min_distance_ratio: float = 0.7  # MD frames with atoms closer than this x the start's shortest bond are unphysical
+    max_temperature_ratio: float = 2.5  # MD frames hotter than this x the thermostat temperature are unphysical
+    labels_per_iteration: int = 4
+    max_labels: int = 200  # budget of reference calls (seed included, failures included)
+    max_iterations: int | None = None
+    max_stalled: int = 3  # explorations in a row finding only known structures before giving up
+    test_data: str | None = None  # labelled structures to report errors on (not trained on)
+    seed: int = 0
+    device: str = "cpu"
+    dtype: str = "float32"
+    committee_dir: str | None = None  # default: "<db stem>_committee" beside a db file
+    plot: str | None = None  # progress PNG; default "<db stem>_progress.png" beside a db file
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, **overrides) -> ActiveConfig:
+        with open(path) as handle:
+            raw = yaml.safe_load(handle) or {}
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: an active-learning config must be a YAML mapping")
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ActiveConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown active-learning option(s) {unknown}; known: {sorted(known)}")
+        config = cls(**raw)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        positive = {
+            "committee_size": self.committee_size, "train_steps": self.train_steps,
+            "finetune_steps": self.finetune_steps,
+            "timestep_fs": self.timestep_fs, "calm_steps": self.calm_steps, "check_interval": self.check_interval,
+            "threshold": self.threshold, "max_candidates": self.max_candidates,
+            "labels_per_iteration": self.labels_per_iteration, "max_labels": self.max_labels,
+            "max_stalled": self.max_stalled,
+        }
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.committee_size < 2:
+            raise ValueError(f"committee_size must be >= 2 to measure a spread, got {self.committee_size}")
+        if not 0 <= self.min_distance_ratio < 1 or self.max_temperature_ratio <= 1:
+            raise ValueError(f"need 0 <= min_distance_ratio < 1 and max_temperature_ratio > 1, got "
+                             f"{self.min_distance_ratio} and {self.max_temperature_ratio}")
+        if self.num_seed < 0 or self.seed_rattle_A < 0 or self.seed_strain < 0:
+            raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
+        if not self.temperatures_K or min(self.temperatures_K) <= 0:
+            raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
+        if self.temperature_schedule not in ("ramp", "all"):
+            raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")
+        if self.abort_threshold is not None and self.abort_threshold <= self.threshold:
+            raise ValueError(f"abort_threshold ({self.abort_threshold}) must exceed threshold ({self.threshold})")
+        if self.energy_threshold is not None and self.energy_threshold <= 0:
+            raise ValueError(f"energy_threshold must be positive, got {self.energy_threshold}")
+        if self.max_iterations is not None and self.max_iterations < 0:
+            raise ValueError(f"max_iterations must be >= 0, got {self.max_iterations}")
+        if "cutoff" not in self.model:
+            raise ValueError("model needs a 'cutoff' in Å")
+        if self.committee_dir is None and "://" in self.db:
+            raise ValueError(f"db {self.db!r} is a URL: give committee_dir, a directory for the committee checkpoints")
+
+    @property
+    def abort_at(self) -> float:
+        """Force spread (eV/Å) that stops an MD segment."""
+        return self.abort_threshold if self.abort_threshold is not None else 5.0 * self.threshold
+
+    def _beside_db(self, suffix: str) -> Path:
+        path = Path(self.db)
+        return path.with_name(path.stem + suffix)
+
+    @property
+    def committee_path(self) -> Path:
+        return Path(self.committee_dir) if self.committee_dir else self._beside_db("_committee")
+
+    @property
+    def plot_path(self) -> Path:
+        if self.plot:
+            return Path(self.plot)
+        if "://" in self.db:
+            return self.committee_path / "progress.png"
+        return self._beside_db("_progress.png")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,156 @@
+"""One exploration segment: Langevin MD with the committee, watching its spread.
+
+Every ``check_interval`` steps the committee's spread is read (it comes with every force
+evaluation, so checking costs nothing extra). Frames above ``threshold`` are candidates.
+The segment stops early when ``max_candidates`` are collected, or when the spread passes
+``abort_threshold`` — past that point the committee's forces are not to be trusted and the
+trajectory may become unphysical; such a frame is kept as a candidate only if there is no
+other, so the loop always learns where it failed.
+
+A committee can also agree and be wrong, early on most of all: its MD then collapses
+(atoms far closer than in any sane structure) or heats up while the spread stays small.
+Two sanity checks end the segment there — a shortest interatomic distance below
+``min_distance_A`` or an instantaneous temperature above ``max_temperature_K`` — and,
+without other candidates, the last sane frame is labelled: the model learns the repulsion
+it lacked instead of fitting forces of hundreds of eV/Å.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms, units
+from ase.calculators.calculator import Calculator
+from ase.constraints import FixCom
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import Stationary
+from ase.neighborlist import neighbor_list
+
+from .selection import frame_uncertainty
+from .store import bare_copy
+
+
+@dataclass
+class Exploration:
+    """Result of one MD segment; spreads in eV/Å (forces) and eV/atom (energy)."""
+
+    temperature_K: float
+    steps: int = 0  # MD steps run
+    candidates: list[Atoms] = field(default_factory=list)
+    force_std: list[float] = field(default_factory=list)  # per candidate
+    energy_std: list[float] = field(default_factory=list)  # per candidate
+    max_force_std: float = 0.0  # over all checked frames
+    stop_reason: str = ""  # calm, max_candidates, abort, unphysical: ..., md_error: ...; "" ran full length
+
+    @property
+    def calm(self) -> bool:
+        """The full segment ran without any frame above the thresholds."""
+        return self.stop_reason == "calm"
+
+
+def explore(
+    start: Atoms,
+    calculator: Calculator,
+    *,
+    temperature_K: float,
+    steps: int,
+    timestep_fs: float,
+    friction_per_fs: float,
+    check_interval: int,
+    threshold: float,
+    abort_threshold: float,
+    max_candidates: int,
+    energy_threshold: float | None = None,
+    min_distance_A: float = 0.0,
+    max_temperature_K: float = np.inf,
+    rng: np.random.Generator | None = None,
+) -> Exploration:
+    """Run up to ``steps`` Langevin NVT steps from ``start`` (not modified) with ``calculator``, a committee.
+
+    Args:
+        temperature_K: thermostat temperature; initial velocities are drawn at it.
+        threshold: force spread (eV/Å) above which a frame is a candidate.
+        abort_threshold: force spread (eV/Å) that ends the segment.
+        energy_threshold: energy spread (eV/atom) that also makes a candidate; None: not used.
+        min_distance_A: a shorter interatomic distance ends the segment as unphysical.
+        max_temperature_K: a higher instantaneous temperature ends the segment as unphysical.
+        rng: random generator for velocities and the thermostat.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    atoms = bare_copy(start)
+    atoms.calc = calculator
+    _thermalize(atoms, temperature_K, rng)
+    Stationary(atoms)
+    atoms.set_constraint(FixCom())
+    dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
+                   friction=friction_per_fs / units.fs, fixcm=False, rng=rng)
+    result = Exploration(temperature_K)
+    last_sane: Atoms | None = None
+    n = len(atoms)
+    while result.steps < steps:
+        chunk = min(check_interval, steps - result.steps)
+        try:
+            dyn.run(chunk)
+            force_std, energy_std = frame_uncertainty(calculator.results, n)
+        except (ValueError, FloatingPointError, RuntimeError) as err:  # overlapping atoms, NaN, ...
+            return _stop(result, f"md_error: {type(err).__name__}: {err}", last_sane)
+        result.steps += chunk
+        insane = _unphysical(atoms, min_distance_A, max_temperature_K)
+        if insane:
+            return _stop(result, f"unphysical: {insane}", last_sane)
+        result.max_force_std = max(result.max_force_std, force_std)
+        frame = bare_copy(atoms)
+        frame.wrap()
+        last_sane = frame
+        above = force_std > threshold or (energy_threshold is not None and energy_std > energy_threshold)
+        if force_std > abort_threshold:
+            if not result.candidates:
+                _keep(result, frame, force_std, energy_std)
+            result.stop_reason = "abort"
+            return result
+        if above:
+            _keep(result, frame, force_std, energy_std)
+            if len(result.candidates) >= max_candidates:
+                result.stop_reason = "max_candidates"
+                return result
+    result.stop_reason = "" if result.candidates else "calm"
+    return result
+
+
+def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
+    """Maxwell-Boltzmann momenta at ``temperature_K``."""
+    try:
+        from ase.md.velocitydistribution import thermalize_momenta
+    except ImportError:  # ase < 3.29
+        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+
+        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    else:
+        thermalize_momenta(atoms, temperature_K, rng=rng)
+
+
+def _unphysical(atoms: Atoms, min_distance_A: float, max_temperature_K: float) -> str:
+    """Why ``atoms`` is not a sane frame ("" if it is)."""
+    temperature = atoms.get_temperature()
+    if temperature > max_temperature_K:
+        return f"temperature {temperature:.0f} K > {max_temperature_K:.0f} K"
+    if min_distance_A > 0:
+        distances = neighbor_list("d", atoms, min_distance_A)
+        if len(distances):
+            return f"atoms {distances.min():.3f} Å apart < {min_distance_A:.3f} Å"
+    return ""
+
+
+def _stop(result: Exploration, reason: str, last_sane: Atoms | None) -> Exploration:
+    """End the segment; without candidates, the last sane frame becomes one."""
+    if not result.candidates and last_sane is not None:
+        _keep(result, last_sane, np.nan, np.nan)
+    result.stop_reason = reason
+    return result
+
+
+def _keep(result: Exploration, frame: Atoms, force_std: float, energy_std: float) -> None:
+    result.candidates.append(frame)
+    result.force_std.append(force_std)
+    result.energy_std.append(energy_std)

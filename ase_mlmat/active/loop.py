@@ -1,0 +1,296 @@
+"""The active-learning loop: label → train committee → explore with MD → select → label ...
+
+Each step leaves the database consistent, so the loop can be killed anywhere and started
+again with the same config: pending candidates are labelled (each label is committed as
+it arrives), a committee whose checkpoints match the labelled set is reused, and an
+exploration is repeated with the same random seed. Candidates and the advanced state are
+written in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.data import atomic_numbers
+from ase.neighborlist import neighbor_list
+
+from ..calculator import MLCalculator
+from ..data import DatasetError, get_labels, load_labelled, read_structures
+from .committee import Committee, committee_errors, load_committee, member_path, train_committee
+from .config import ActiveConfig
+from .explore import explore
+from .labelling import ReferenceFactory, iter_labels, resolve_reference
+from .plots import progress_plot
+from .selection import select_diverse
+from .store import FAILED, LABELLED, PENDING, ActiveStore, LoopState, bare_copy, structure_uid
+
+
+class ActiveLearningError(RuntimeError):
+    """The loop cannot go on: no labelled data, or exploration keeps finding only known structures."""
+
+
+@dataclass
+class LearnResult:
+    """Summary of a finished (or stopped) run."""
+
+    reason: str
+    iteration: int
+    labels: int
+    failed: int
+    reference_calls: int
+    md_steps: int
+    committee: list[Path]
+    history: dict[int, dict] = field(default_factory=dict)
+
+    def calculator(self, **kwargs) -> MLCalculator:
+        """The final committee as an ASE calculator (mean and spread)."""
+        return MLCalculator([str(p) for p in self.committee], **kwargs)
+
+
+def rattled_copies(start: Atoms, num: int, *, rattle_A: float, strain: float, rng: np.random.Generator) -> list[Atoms]:
+    """``num`` copies of ``start`` with Gaussian displacements (σ = ``rattle_A`` Å) and random cell strain."""
+    copies = []
+    for _ in range(num):
+        atoms = bare_copy(start)
+        if strain > 0 and atoms.pbc.all():
+            eps = rng.uniform(-strain, strain, (3, 3))
+            atoms.set_cell(atoms.cell.array @ (np.eye(3) + 0.5 * (eps + eps.T)), scale_atoms=True)
+        atoms.positions += rng.normal(0.0, rattle_A, atoms.positions.shape)
+        copies.append(atoms)
+    return copies
+
+
+def _split_labelled(structures: Sequence[Atoms]) -> tuple[list[Atoms], list[Atoms]]:
+    """(structures with reference labels, as SinglePointCalculator copies; structures without)."""
+    given, unlabelled = [], []
+    for atoms in structures:
+        try:
+            labels = get_labels(atoms)
+        except DatasetError:
+            unlabelled.append(bare_copy(atoms))
+            continue
+        copy = bare_copy(atoms)
+        copy.calc = SinglePointCalculator(copy, energy=labels.energy, forces=labels.forces, stress=labels.stress)
+        given.append(copy)
+    return given, unlabelled
+
+
+class ActiveLearner:
+    """Runs (or resumes) the active-learning loop of ``config``; see :class:`ActiveConfig` for the physics.
+
+    Args:
+        config: the run's options; ``config.db`` holds everything needed to resume.
+        structure: start structure (overrides ``config.structure``; ignored when resuming).
+        seed_structures: extra seed structures (labelled ones are used without a reference call).
+        reference: calculator factory or calculator (overrides ``config.reference``).
+        client: a ``dask.distributed.Client`` to label on; None labels in this process.
+        log: receives one progress line at a time (default: print); None for silence.
+    """
+
+    def __init__(self, config: ActiveConfig, *, structure: Atoms | None = None,
+                 seed_structures: Sequence[Atoms] | None = None,
+                 reference: ReferenceFactory | str | None = None, client=None,
+                 log: Callable[[str], None] | None = print):
+        config.validate()
+        self.config = config
+        self.store = ActiveStore(config.db)
+        self.reference = resolve_reference(reference if reference is not None else config.reference,
+                                           config.reference_options if reference is None else None)
+        self.client = client
+        self._log = log
+        self._structure = structure
+        self._seed_structures = seed_structures
+        self.start: Atoms | None = None  # read from the store by run()
+        self.test = load_labelled(config.test_data) if config.test_data else None
+
+    def log(self, message: str) -> None:
+        if self._log is not None:
+            self._log(f"[learn] {message}")
+
+    # --- the loop --------------------------------------------------------------------------
+    def run(self) -> LearnResult:
+        state = self.store.state()
+        if state is None:
+            state = self._initialize()
+        else:
+            self.log(f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
+                     f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed")
+        self.start = self.store.start_structure()
+        if self._structure is not None and structure_uid(self._structure) != structure_uid(self.start):
+            self.log("the start structure stored in the db is used; the one given is ignored")
+        while True:
+            self.label_pending(state.iteration)
+            committee = self._committee(state)
+            reason = self._finished(state)
+            if reason:
+                break
+            self._explore(state, committee)
+        result = LearnResult(reason, state.iteration, self.store.count(LABELLED), self.store.count(FAILED),
+                             self.store.reference_calls(), state.md_steps, committee.paths, state.history)
+        self.log(f"done: {reason}. {result.labels} labelled ({result.reference_calls} reference calls, "
+                 f"{result.failed} failed), {result.md_steps} MD steps; committee {committee.paths[0].parent}")
+        return result
+
+    def _initialize(self) -> LoopState:
+        config = self.config
+        start = self._structure
+        if start is None and config.structure:
+            from ..workflows.structures import load_structure
+
+            start = load_structure(config.structure, "")
+        if start is None:
+            raise ValueError("no start structure: set 'structure' in the config or pass structure=")
+        extra = list(self._seed_structures or [])
+        if config.seed_data:
+            extra += read_structures(config.seed_data)
+        given, unlabelled = _split_labelled(extra)
+        rng = np.random.default_rng([config.seed, 7])
+        num = max(0, min(config.num_seed, config.max_labels - len(unlabelled)))
+        seeds = unlabelled[: config.max_labels] + rattled_copies(start, num, rattle_A=config.seed_rattle_A,
+                                                                 strain=config.seed_strain, rng=rng)
+        if not seeds and not given:
+            raise ValueError("no seed data: set num_seed > 0 or give seed structures")
+        self.log(f"new run in {config.db}: {start.get_chemical_formula()} ({len(start)} atoms), {len(seeds)} seed "
+                 f"structures to label, {len(given)} given with labels")
+        return self.store.initialize(start, seeds, given, config.to_dict())
+
+    def label_pending(self, iteration: int = 0) -> tuple[int, int]:
+        """Label every pending candidate, committing each result as it arrives; returns (labelled, failed)."""
+        pending = self.store.pending()
+        if not pending:
+            return 0, 0
+        where = "on the Dask cluster" if self.client is not None else "serially"
+        self.log(f"iteration {iteration}: labelling {len(pending)} structures {where}")
+        done = failed = 0
+        for k, result in iter_labels([atoms for _, atoms in pending], self.reference, client=self.client):
+            self.store.record_label(pending[k][0], result)
+            if result.ok:
+                done += 1
+            else:
+                failed += 1
+                self.log(f"  reference failed on {pending[k][1].get_chemical_formula()}: {result.error}")
+        self.log(f"  labelled {done}, failed {failed}; now {self.store.count(LABELLED)} labelled, "
+                 f"{self.store.reference_calls()}/{self.config.max_labels} reference calls")
+        return done, failed
+
+    def _elements(self, structures: Sequence[Atoms]) -> list[str]:
+        symbols = set(self.start.get_chemical_symbols()).union(*(a.get_chemical_symbols() for a in structures))
+        return sorted(symbols, key=lambda s: atomic_numbers[s])
+
+    def _committee(self, state: LoopState) -> Committee:
+        config, it = self.config, state.iteration
+        if state.trained_iteration == it:
+            return load_committee(config, it)
+        structures, labels, uids = self.store.labelled()
+        if not structures:
+            failures = self.store.failures()
+            first = failures[0]["error"] if failures else "none"
+            raise ActiveLearningError(f"no labelled structures to train on: the reference failed on all "
+                                      f"{len(failures)} structures (first error: {first}); see failed rows in "
+                                      f"{config.db}")
+        previous = None
+        if state.trained_iteration >= 0:
+            previous = [member_path(config.committee_path, state.trained_iteration, m)
+                        for m in range(config.committee_size)]
+        warm = " (warm start)" if previous and config.warm_start else ""
+        self.log(f"iteration {it}: training {config.committee_size} members on {len(structures)} structures{warm}")
+        committee = train_committee(structures, labels, uids, config, iteration=it,
+                                    elements=self._elements(structures), previous=previous, log=self.log)
+        record = state.history.setdefault(it, {"iteration": it})
+        record.update({"labels": len(structures), "failed": self.store.count(FAILED),
+                       "reference_calls": self.store.reference_calls(), "train_seconds": committee.seconds,
+                       **committee.metrics})
+        if self.test is not None:
+            test = committee_errors(committee.models, *self.test)
+            record["test_forces_mae_eV_per_A"] = test.get("forces_mae_eV_per_A")
+            record["test_energy_mae_meV_per_atom"] = test["energy_mae_meV_per_atom"]
+        state.trained_iteration = it
+        self.store.save_state(state)
+        errors = ", ".join(f"{k.replace('_eV_per_A', '')} {record[k]:.4f} eV/Å" for k in
+                           ("oob_forces_mae_eV_per_A", "test_forces_mae_eV_per_A", "train_forces_mae_eV_per_A")
+                           if record.get(k) is not None)
+        self.log(f"  committee {it} trained in {committee.seconds:.1f} s: {errors}")
+        progress_plot(state.history, config.plot_path)
+        return committee
+
+    def _finished(self, state: LoopState) -> str | None:
+        config = self.config
+        if state.temperature_index >= len(config.temperatures_K):
+            return (f"converged: {config.calm_steps} MD steps at {config.temperatures_K[-1]:g} K stayed below "
+                    f"{config.threshold} eV/Å")
+        calls = self.store.reference_calls()
+        if calls >= config.max_labels:
+            return f"label budget spent ({calls}/{config.max_labels} reference calls)"
+        if config.max_iterations is not None and state.iteration >= config.max_iterations:
+            return f"max_iterations ({config.max_iterations}) reached"
+        return None
+
+    def _shortest_bond(self) -> float:
+        """Shortest interatomic distance in the start structure, Å (0 for a single atom)."""
+        distances = neighbor_list("d", self.start, 6.0)
+        return float(distances.min()) if len(distances) else 0.0
+
+    def _explore(self, state: LoopState, committee: Committee) -> None:
+        config, it = self.config, state.iteration
+        temperatures = config.temperatures_K
+        indices = [state.temperature_index] if config.temperature_schedule == "ramp" else range(len(temperatures))
+        calculator = committee.calculator(config.device, config.dtype)
+        record = state.history.setdefault(it, {"iteration": it})
+        runs = []
+        for index in indices:
+            temperature = temperatures[index]
+            rng = np.random.default_rng([config.seed, it, index, state.stalled])
+            run = explore(self.start, calculator, temperature_K=temperature, steps=config.calm_steps,
+                          timestep_fs=config.timestep_fs, friction_per_fs=config.friction_per_fs,
+                          check_interval=config.check_interval, threshold=config.threshold,
+                          abort_threshold=config.abort_at, max_candidates=config.max_candidates,
+                          energy_threshold=config.energy_threshold,
+                          min_distance_A=config.min_distance_ratio * self._shortest_bond(),
+                          max_temperature_K=config.max_temperature_ratio * temperature, rng=rng)
+            runs.append(run)
+            state.md_steps += run.steps
+            record["md_steps"] = record.get("md_steps", 0) + run.steps
+            record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
+            record["temperature_K"] = temperature
+            outcome = "calm" if run.calm else f"{len(run.candidates)} candidates" + (
+                f", stopped: {run.stop_reason}" if run.stop_reason else "")
+            self.log(f"iteration {it}: {temperature:g} K, {run.steps} MD steps, max spread "
+                     f"{run.max_force_std:.3f} eV/Å (threshold {config.threshold}): {outcome}")
+        if all(run.calm for run in runs):
+            state.temperature_index = indices[-1] + 1
+            state.stalled = 0
+            self.store.save_state(state)
+            return
+        candidates = [atoms for run in runs for atoms in run.candidates]
+        spreads = [s for run in runs for s in run.force_std]
+        origin_T = [run.temperature_K for run in runs for _ in run.candidates]
+        known = self.store.known_uids()
+        new = [k for k, atoms in enumerate(candidates) if structure_uid(atoms) not in known]
+        budget = config.max_labels - self.store.reference_calls()
+        chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new],
+                                min(config.labels_per_iteration, budget), labelled=self.store.labelled()[0],
+                                cutoff=float(config.model["cutoff"]))
+        chosen = [new[k] for k in chosen]
+        self.log(f"iteration {it}: {len(new)} new candidates, {len(chosen)} selected for labelling")
+        if chosen:
+            state.iteration += 1
+            state.stalled = 0
+        else:
+            state.stalled += 1
+        extra = [{"temperature_K": float(origin_T[k]), **({"force_std": float(spreads[k])}
+                                                          if np.isfinite(spreads[k]) else {})} for k in chosen]
+        self.store.add_candidates([candidates[k] for k in chosen], state, extra=extra)
+        if state.stalled >= config.max_stalled:
+            raise ActiveLearningError(f"{state.stalled} explorations in a row found only structures already "
+                                      f"labelled or failed; the committee does not learn them (train longer?) or "
+                                      f"the reference fails on them")
+
+
+def run_active_learning(config: ActiveConfig, **kwargs) -> LearnResult:
+    """Run or resume the loop of ``config``; keyword arguments as for :class:`ActiveLearner`."""
+    return ActiveLearner(config, **kwargs).run()

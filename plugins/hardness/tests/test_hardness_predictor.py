@@ -1,0 +1,94 @@
+"""The hardness predictor end to end: EMT copper, the moduli-model hook, batches and the Ashby plot."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from mlmat_hardness import HardnessPredictor, HardnessResult, ashby_plot, is_metallic
+
+from ase_mlmat.properties import PredictionFailure, PropertyError, create
+
+FAST = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
+# Hill moduli (GPa) of experimental C_ij: a stand-in for a machine-learned property model
+TABLE = {"C2": (442.33, 535.46), "Si2": (97.83, 66.54), "MgO": (162.33, 130.50), "Cu": (137.07, 54.67)}
+
+
+def table_model(atoms):
+    return TABLE[atoms.get_chemical_formula()]
+
+
+def test_emt_copper_is_computed_and_flagged_metallic():
+    result = HardnessPredictor(elastic_options=FAST).predict(bulk("Cu"), EMT())
+    print(f"EMT Cu: K {result.bulk_modulus_GPa:.1f} G {result.shear_modulus_GPa:.1f} GPa ν {result.poisson_ratio:.3f}"
+          f" H_v {result.vickers_hardness_GPa:.2f} GPa K_IC {result.fracture_toughness_MPa_m05:.2f} MPa·m^½")
+    assert isinstance(result, HardnessResult) and result.moduli_source == "elastic"
+    assert result.metallic is True and result.reliable is False
+    assert "not meant for metals" in result.warnings
+    assert result.vickers_hardness_GPa > 0 and result.fracture_toughness_MPa_m05 > 0
+    assert result.bulk_modulus_GPa == pytest.approx(result.elastic.bulk_modulus_GPa)
+    assert result.volume_per_atom_A3 == pytest.approx(result.elastic.volume_per_atom_A3)
+    row = result.as_row()
+    assert row["metallic"] is True and row["elastic_born_stable"] is True
+    json.dumps(result.as_dict())
+
+
+def test_metal_rule():
+    assert is_metallic(["Cu"]) and is_metallic(["Ni", "Ni", "Ni", "Al"]) and is_metallic(["Ni", "Ti"])
+    assert not any(is_metallic(s) for s in (["Si"], ["Mg", "O"], ["Ti", "C"], ["W", "C"], ["Ti", "B"], ["Ga", "As"]))
+    with pytest.raises(ValueError, match="not a chemical element"):
+        is_metallic(["Cu", "Qq"])
+
+
+def test_without_calculator_a_model_is_needed():
+    with pytest.raises(PropertyError, match=r"needs a calculator .* or a property model"):
+        HardnessPredictor().predict(bulk("Si"))
+
+
+def test_moduli_model_hook_needs_no_calculator(tmp_path, monkeypatch):
+    (tmp_path / "mlmat_table_model.py").write_text("def moduli(atoms):\n    return 442.33, 535.46\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    diamond = bulk("C", "diamond", a=3.567)
+    for model in (table_model, "mlmat_table_model:moduli"):  # a callable, or its import path (CLI)
+        result = HardnessPredictor(moduli_model=model).predict(diamond)
+        assert result.moduli_source == "moduli_model" and result.elastic is None
+        assert result.vickers_hardness_GPa == pytest.approx(101.7, abs=0.1)
+        assert result.reliable and result.label == "C2"
+    with pytest.raises(ValueError, match="cannot load moduli_model"):
+        HardnessPredictor(moduli_model="no_such_module:f")
+    with pytest.raises(PropertyError, match="moduli_model failed on Al: KeyError"):
+        HardnessPredictor(moduli_model=table_model).predict(bulk("Al"))
+
+
+def test_unstable_structure_gets_no_hardness():
+    with pytest.raises(PropertyError, match=r"no hardness for Cu.*unstable"):
+        HardnessPredictor(elastic_options=FAST).predict(bulk("Cu", "bcc", a=2.87), EMT())  # EMT bcc Cu: C11 < C12
+
+
+def test_batch_and_ashby_plot(tmp_path):
+    structures = [bulk("C", "diamond", a=3.567), bulk("Si", "diamond", a=5.431), bulk("MgO", "rocksalt", a=4.212),
+                  bulk("Cu", a=3.615), bulk("Al")]
+    results = HardnessPredictor(moduli_model=table_model).predict_many(structures, progress=False)
+    assert [type(r).__name__ for r in results] == ["HardnessResult"] * 4 + ["PredictionFailure"]
+    assert isinstance(results[-1], PredictionFailure) and "Al" in results[-1].message
+    assert [r.superhard for r in results[:4]] == [True, False, False, False]
+    assert [r.reliable for r in results[:4]] == [True, True, True, False]
+    path = ashby_plot(results, tmp_path / "ashby.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+    labelled = ashby_plot(results, tmp_path / "ashby.svg", labels=["diamond", "Si", "MgO", "Cu", "Al"])
+    assert labelled.read_text().lstrip().startswith("<?xml") and labelled.stat().st_size > 10_000
+    with pytest.raises(ValueError, match="labels"):
+        ashby_plot(results, tmp_path / "x.png", labels=["one"])
+    with pytest.raises(ValueError, match="no hardness results"):
+        ashby_plot(results[-1:], tmp_path / "x.png")
+
+
+def test_registered_and_options_checked():
+    predictor = create("hardness", elastic_options={"relax_ions": False})
+    assert isinstance(predictor, HardnessPredictor) and predictor.elastic.relax_ions is False
+    with pytest.raises(ValueError, match="non-zero"):
+        HardnessPredictor(elastic_options={"shear_strains": (0.0,)})
+    with pytest.raises(TypeError):
+        HardnessPredictor({"relax_ions": False})

@@ -1,0 +1,146 @@
+"""End-to-end active learning with EMT as the reference on 16 Cu atoms (tiny committee, short MD)."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+import numpy as np
+import pytest
+import yaml
+from ase import units
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.io import write
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import Stationary
+
+from ase_mlmat.active import ActiveConfig, ActiveLearningError, ActiveStore, run_active_learning, structure_uid
+from ase_mlmat.active.cli import add_parser
+from ase_mlmat.active.store import FAILED, LABELLED, PENDING
+
+TINY = {"cutoff": 4.0, "num_features": 16, "num_interactions": 2, "num_basis": 8}
+
+
+def _start():
+    return bulk("Cu", cubic=True) * (2, 2, 1)
+
+
+def _options(tmp_path, **overrides) -> dict:
+    options = dict(db=str(tmp_path / "al.db"), num_seed=4, committee_size=2, model=TINY, train_steps=150,
+                   finetune_steps=40, temperatures_K=[300.0, 600.0], timestep_fs=4.0, calm_steps=60,
+                   check_interval=5, labels_per_iteration=3, max_candidates=10, max_labels=16, seed=1)
+    options.update(overrides)
+    return options
+
+
+def _held_out(path, temperature_K=600.0, frames=12):
+    """Independent EMT Langevin MD frames, written as labelled extxyz."""
+    atoms = _start()
+    atoms.calc = EMT()
+    rng = np.random.default_rng(123)
+    sigma = np.sqrt(units.kB * temperature_K * atoms.get_masses())[:, None]  # Maxwell-Boltzmann momenta
+    atoms.set_momenta(rng.normal(0, 1, (len(atoms), 3)) * sigma)
+    Stationary(atoms)
+    dyn = Langevin(atoms, 4 * units.fs, temperature_K=temperature_K, friction=0.02, fixcm=False, rng=rng)
+    out = []
+    for _ in range(frames):
+        dyn.run(10)
+        frame = atoms.copy()
+        frame.calc = EMT()
+        frame.get_forces()
+        frame.get_stress()
+        out.append(frame)
+    write(path, out)
+    return path
+
+
+def _check_consistent(store: ActiveStore) -> None:
+    uids = [row.uid for row in store.db.select("al_status")]
+    assert len(uids) == len(set(uids)), "a structure is stored twice"
+    assert store.count(PENDING) == 0
+    state = store.state()
+    assert state.trained_iteration == state.iteration
+
+
+def test_high_threshold_labels_only_the_seed_via_cli(tmp_path, capsys):
+    structure = tmp_path / "start.extxyz"
+    write(structure, _start())
+    config_file = tmp_path / "learn.yaml"
+    config_file.write_text(yaml.safe_dump(_options(tmp_path, structure=str(structure), threshold=1e3)))
+    parser = argparse.ArgumentParser(prog="mlmat")
+    add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["learn", str(config_file), "--db", str(tmp_path / "cli.db")])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "converged" in out and "[learn] iteration 0: 600 K, 60 MD steps" in out
+    store = ActiveStore(str(tmp_path / "cli.db"))
+    assert store.count(LABELLED) == 4 and store.reference_calls() == 4  # the seed, nothing more
+    state = store.state()
+    assert state.temperature_index == 2 and state.md_steps == 120 and state.iteration == 0
+    assert (tmp_path / "cli_progress.png").stat().st_size > 0
+    assert sorted(p.name for p in (tmp_path / "cli_committee").iterdir()) == [
+        f"iter-0-member-{m}.pt" for m in range(2)
+    ]
+    _check_consistent(store)
+
+
+def test_low_threshold_adds_labels_and_errors_go_down(tmp_path):
+    test_data = _held_out(tmp_path / "held_out.extxyz")
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0,
+                                                test_data=str(test_data)))
+    result = run_active_learning(config, structure=_start(), log=None)
+    assert result.reason.startswith("label budget spent")
+    store = ActiveStore(config.db)
+    rows = list(store.db.select(al_status=LABELLED))
+    origins = Counter(row.origin for row in rows)
+    assert origins == {"seed": 4, "md": 12}
+    assert all(row.force_std > config.threshold and row.iteration >= 1 for row in rows if row.origin == "md")
+    history = result.history
+    assert [history[k]["labels"] for k in sorted(history)] == [4, 7, 10, 13, 16]
+    first, last = history[0]["test_forces_mae_eV_per_A"], history[max(history)]["test_forces_mae_eV_per_A"]
+    assert last < 0.85 * first, f"test force MAE went from {first:.3f} to {last:.3f} eV/Å"
+    calc = result.calculator(device="cpu")
+    assert len(calc.models) == 2
+    _check_consistent(store)
+
+
+class FlakyEMT(EMT):
+    """Raises on some structures and returns NaN forces on others, decided by the structure itself."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+        key = int(structure_uid(atoms), 16) % 6
+        if key == 0:
+            raise RuntimeError("SCF did not converge")
+        super().calculate(atoms, properties, system_changes)
+        if key == 1:
+            self.results["forces"] = self.results["forces"] * np.nan
+
+
+class BrokenEMT(EMT):
+    def calculate(self, *args, **kwargs):
+        raise RuntimeError("license server unreachable")
+
+
+def test_bad_reference_is_recorded_and_the_loop_stays_consistent(tmp_path):
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=14))
+    result = run_active_learning(config, structure=_start(), reference=FlakyEMT, log=None)
+    store = ActiveStore(config.db)
+    failures = store.failures()
+    assert failures and {f["error"] for f in failures} <= {
+        "RuntimeError: SCF did not converge", "NonFiniteLabel: reference returned non-finite forces"}
+    assert result.failed == len(failures) and result.labels == store.count(LABELLED)
+    assert store.db.count(al_status=LABELLED, origin="md") > 0  # the loop went on past the failures
+    assert store.reference_calls() == result.reference_calls == 14 == result.labels + result.failed
+    for label in store.labelled()[1]:
+        assert np.isfinite(label.forces).all()
+    _check_consistent(store)
+
+
+def test_reference_failing_everywhere_stops_with_a_clear_error(tmp_path):
+    config = ActiveConfig.from_dict(_options(tmp_path))
+    for _ in range(2):  # restarting does not call the reference again on the failed structures
+        with pytest.raises(ActiveLearningError, match=r"reference failed on all 4 structures.*license server"):
+            run_active_learning(config, structure=_start(), reference=BrokenEMT, log=None)
+        store = ActiveStore(config.db)
+        assert (store.count(FAILED), store.count(PENDING), store.count(LABELLED)) == (4, 0, 0)
