@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import yaml
+from ..yaml_config import check_known_keys, read_mapping
 
 
 def _small_painn() -> dict:
@@ -70,19 +70,11 @@ class ActiveConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides) -> ActiveConfig:
-        with open(path) as handle:
-            raw = yaml.safe_load(handle) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: an active-learning config must be a YAML mapping")
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(raw)
+        return cls.from_dict(read_mapping(path, "an active-learning", overrides))
 
     @classmethod
     def from_dict(cls, raw: dict) -> ActiveConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown active-learning option(s) {unknown}; known: {sorted(known)}")
+        check_known_keys(cls, raw, "active-learning")
         config = cls(**raw)
         config.validate()
         return config

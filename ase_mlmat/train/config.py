@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
-import yaml
+from ..yaml_config import check_known_keys, read_mapping
 
 
 @dataclass
@@ -46,19 +46,11 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides) -> TrainConfig:
-        with open(path) as handle:
-            raw = yaml.safe_load(handle) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: a training config must be a YAML mapping")
-        raw.update({k: v for k, v in overrides.items() if v is not None})
-        return cls.from_dict(raw)
+        return cls.from_dict(read_mapping(path, "a training", overrides))
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"unknown training option(s) {unknown}; known: {sorted(known)}")
+        check_known_keys(cls, raw, "training")
         config = cls(**raw)
         if isinstance(config.data, str):
             config.data = [config.data]
