@@ -42,7 +42,8 @@ class TrainConfig:
     output: str = "model.pt"
     plots: bool = True
     progress: bool = True
-    max_minutes: float | None = None  # wall-clock budget, stops training cleanly
+    max_minutes: float | None = None  # time budget, stops training cleanly
+    budget_clock: str = "wall"  # "wall" or "cpu" (process CPU time: same work however busy the machine)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides) -> TrainConfig:
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
         if min(self.energy_weight, self.forces_weight, self.stress_weight) < 0:
             raise ValueError("loss weights must be non-negative")
+        if self.budget_clock not in ("wall", "cpu"):
+            raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if self.scheduler not in ("plateau", "cosine"):
             raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
 

@@ -125,3 +125,13 @@ def test_cli_train_and_eval(si_small, tmp_path, capsys):
     assert "energy MAE" in printed and "meV/atom" in printed and "force MAE" in printed
     assert mlmat(["train", "--config", str(config), "--epochs", "0"]) == 2  # validated, clear error
     assert "epochs must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_time_budget_stops_training(si_small, clock):
+    """A tiny budget ends the run after the first epoch on either clock; an unknown clock is refused."""
+    structures, labels = load_labelled(si_small)
+    result = fit(_config(si_small, epochs=500, max_minutes=1e-6, budget_clock=clock), structures, labels)
+    assert len(result.history.epoch) == 1
+    with pytest.raises(ValueError, match="budget_clock"):
+        _config(si_small, budget_clock="sundial")
