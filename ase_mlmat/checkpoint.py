@@ -45,8 +45,8 @@ def save_potential(model: Potential, path: str | os.PathLike, metadata: dict | N
     return path
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Read the raw payload of a checkpoint, refusing anything but plain data."""
+def read_checkpoint(path: str | os.PathLike, expected_format: str = FORMAT, kind: str = "ase-mlmat potential") -> dict:
+    """Read the raw payload of a ``kind`` checkpoint (``expected_format``), refusing anything but plain data."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
@@ -59,9 +59,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
         raise CheckpointError(f"checkpoint {str(path)!r} is corrupt or not a torch file: {err}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") != expected_format:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
-        raise CheckpointError(f"{str(path)!r} is not an ase-mlmat potential checkpoint (format {found!r})")
+        raise CheckpointError(f"{str(path)!r} is not an {kind} checkpoint (format {found!r})")
     return payload
 
 

@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_learn_parser(sub)
 
+    from .train.property_cli import add_parser as add_train_property_parser
+    from .workflows.screening.cli import add_parser as add_screen_parser
+
+    add_train_property_parser(sub)
+    add_screen_parser(sub)
+
     p = sub.add_parser("models", help="list architectures and shipped models")
     p.set_defaults(func=_models)
     return parser

@@ -19,6 +19,7 @@ NUM_ATOMS: Final = "num_atoms"  # (B,) int64
 EDGE_INDEX: Final = "edge_index"  # (2, E) int64: row 0 centre i, row 1 neighbour j
 CELL_SHIFTS: Final = "cell_shifts"  # (E, 3) integer lattice shifts (float dtype)
 EDGE_VECTORS: Final = "edge_vectors"  # (E, 3) Å, r_j - r_i + shift · cell
+EDGE_LENGTHS: Final = "edge_lengths"  # (E,) Å, |EDGE_VECTORS|; property models need no vectors
 
 ENERGY: Final = "energy"  # (B,) eV
 ATOMIC_ENERGIES: Final = "atomic_energies"  # (N,) eV

@@ -15,9 +15,10 @@ GROUP = "ase_mlmat.models"
 
 
 def _builtin() -> dict[str, type[nn.Module]]:
+    from .cgcnn import CGCNN
     from .painn import PaiNN
 
-    return {"painn": PaiNN}
+    return {"cgcnn": CGCNN, "painn": PaiNN}
 
 
 def available() -> list[str]:

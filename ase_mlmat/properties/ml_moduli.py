@@ -1,0 +1,131 @@
+"""Bulk and shear moduli from a trained structure → property model (the "fast ML estimate" tier).
+
+The model (default: the shipped ``mp-binary-kg``, a CGCNN ensemble) predicts log10 K_VRH and
+log10 G_VRH in GPa; K = 10^mean. The ensemble spread σ of the log10 values is the uncertainty; in GPa
+it is reported to first order as σ_K ≈ K ln(10) σ. ``MLModuli`` is a callable ``(atoms) → (K, G)``,
+what :class:`mlmat_hardness.HardnessPredictor` accepts as ``moduli_model``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from ..graph import collate
+from ..graph.nearest import crystal_graph
+from ..models.property_model import PropertyEnsemble
+from .base import PropertyError, PropertyResult
+
+DEFAULT_MODULI_MODEL = "mp-binary-kg"
+LOG_TARGETS = ("log10_K_VRH_GPa", "log10_G_VRH_GPa")
+
+
+@dataclass(frozen=True)
+class ModuliPrediction(PropertyResult):
+    """ML moduli of one structure (Voigt–Reuss–Hill averages), GPa; std from the ensemble spread."""
+
+    bulk_modulus_GPa: float
+    shear_modulus_GPa: float
+    bulk_modulus_std_GPa: float
+    shear_modulus_std_GPa: float
+    log10_bulk_modulus: float
+    log10_shear_modulus: float
+    log10_bulk_modulus_std: float
+    log10_shear_modulus_std: float
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> PropertyEnsemble:
+    from ..property_checkpoint import load_property_model
+
+    return load_property_model(path)
+
+
+def load_moduli_model(spec: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL) -> PropertyEnsemble:
+    """A property model from a loaded ensemble, a checkpoint path or a shipped name (cached per file).
+
+    Raises:
+        FileNotFoundError: neither a file nor a shipped model.
+        ValueError: the model does not predict log10 K_VRH and log10 G_VRH.
+    """
+    if isinstance(spec, PropertyEnsemble):
+        model = spec
+    else:
+        path = str(spec)
+        if not os.path.exists(path):
+            from ..pretrained import path_of
+
+            try:
+                path = str(path_of(path))
+            except KeyError as err:
+                raise FileNotFoundError(f"{spec!r} is neither a checkpoint file nor a shipped model: {err}") from None
+        model = _load_cached(os.path.abspath(path), os.path.getmtime(path))
+    if tuple(model.targets[:2]) != LOG_TARGETS:
+        raise ValueError(f"model predicts {model.targets}, not {list(LOG_TARGETS)}")
+    return model
+
+
+def _prediction(mean: np.ndarray, std: np.ndarray) -> ModuliPrediction:
+    K, G = 10.0 ** float(mean[0]), 10.0 ** float(mean[1])
+    return ModuliPrediction(
+        bulk_modulus_GPa=K, shear_modulus_GPa=G,
+        bulk_modulus_std_GPa=K * math.log(10.0) * float(std[0]),
+        shear_modulus_std_GPa=G * math.log(10.0) * float(std[1]),
+        log10_bulk_modulus=float(mean[0]), log10_shear_modulus=float(mean[1]),
+        log10_bulk_modulus_std=float(std[0]), log10_shear_modulus_std=float(std[1]),
+    )
+
+
+@torch.no_grad()
+def predict_moduli(
+    model: PropertyEnsemble, structures: Sequence[Atoms], batch_size: int = 256
+) -> list[ModuliPrediction | Exception]:
+    """One prediction, or the exception that stopped it (unknown element, isolated atom…), per structure.
+
+    Structures are batched in input order, so the same list gives the same numbers however it is
+    distributed, as long as the batches are the same.
+    """
+    model.eval()
+    out: list[ModuliPrediction | Exception | None] = [None] * len(structures)
+    graphs, where = [], []
+    for index, atoms in enumerate(structures):
+        try:
+            graphs.append(crystal_graph(atoms, model.cutoff, model.elements, max_neighbors=model.max_neighbors))
+            where.append(index)
+        except Exception as err:  # reported per structure
+            out[index] = err
+    for start in range(0, len(graphs), batch_size):
+        mean, std = model(collate(graphs[start : start + batch_size]))
+        for k, (m, s) in enumerate(zip(mean.double().numpy(), std.double().numpy())):
+            index = where[start + k]
+            out[index] = _prediction(m, s) if np.all(np.isfinite(m)) else PropertyError("model gave non-finite moduli")
+    return out  # type: ignore[return-value]
+
+
+class MLModuli:
+    """Callable ``(atoms) → (K_GPa, G_GPa)`` backed by a property model.
+
+    Args:
+        model: shipped name, checkpoint path or loaded :class:`PropertyEnsemble`.
+    """
+
+    def __init__(self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL):
+        self.model = load_moduli_model(model)
+
+    def predict(self, atoms: Atoms) -> ModuliPrediction:
+        """Moduli with uncertainty; raises the structure's error (e.g. StructureError)."""
+        result = predict_moduli(self.model, [atoms])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def __call__(self, atoms: Atoms) -> tuple[float, float]:
+        result = self.predict(atoms)
+        return result.bulk_modulus_GPa, result.shear_modulus_GPa

@@ -1,0 +1,85 @@
+"""``mlmat screen``: fast ML tier for every structure, then the elastic and QHA tiers for the best.
+
+    mlmat screen structures/ more.extxyz mp.json.gz --db screen.db --ashby ashby.png
+    mlmat screen cands.db --db screen.db --workers 4 --calc mlearn-Si --top-elastic 20 --top-qha 3
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``screen`` subcommand; returns its parser."""
+    p = subparsers.add_parser("screen", help="screen many structures: ML moduli, hardness, toughness, expansion")
+    p.add_argument("inputs", nargs="+", help="structure files, folders, ase.db files or pymatgen JSON lists")
+    p.add_argument("--db", default="screen.db", help="ase.db file or URL for the rows (resumed if it exists)")
+    p.add_argument("--model", default="mp-binary-kg", help="shipped property model or checkpoint path")
+    p.add_argument("--batch-size", type=int, default=256, help="structures per batch (and per Dask task)")
+    p.add_argument("--workers", type=int, help="run on a local Dask cluster with N worker processes")
+    p.add_argument("--scheduler", help="run on the Dask cluster at this scheduler address")
+    p.add_argument("--ashby", help="write the Ashby diagram (H_v against K_IC) to this image file")
+    p.add_argument("--calc", help="calculator for the elastic and QHA tiers: shipped model, checkpoint or module:Class")
+    p.add_argument("--top-elastic", type=int, default=0, help="promote the top N to the elastic-tensor tier")
+    p.add_argument("--top-qha", type=int, default=0, help="promote the top M (of those) to the QHA tier")
+    p.add_argument("--rank-by", default="vickers_hardness_GPa", help="fast-tier column to rank by (largest first)")
+    p.add_argument("--ascending", action="store_true", help="rank smallest first")
+    p.add_argument("--elastic-option", action="append", help="elastic predictor option KEY=VALUE (repeatable)")
+    p.add_argument("--qha-option", action="append", help="QHA option KEY=VALUE (repeatable)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=run_cli)
+    return p
+
+
+def _options(pairs: list[str] | None) -> dict:
+    import yaml
+
+    options = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"options are KEY=VALUE, got {pair!r}")
+        options[key] = yaml.safe_load(value)
+    return options
+
+
+def _client(args: argparse.Namespace):
+    if args.scheduler and args.workers:
+        raise ValueError("give either --workers (local cluster) or --scheduler (existing cluster), not both")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if not (args.scheduler or args.workers):
+        return None
+    from distributed import Client, LocalCluster
+
+    if args.scheduler:
+        return Client(args.scheduler)
+    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None))
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    from . import ashby_from_db, connect, promote, screen
+
+    client = _client(args)
+    try:
+        summary = screen(args.inputs, args.db, model=args.model, batch_size=args.batch_size, client=client,
+                         progress=not args.no_progress)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"{summary.found} structures: {summary.skipped} already in {args.db}, {summary.screened} screened "
+          f"({summary.failed} flagged) in {summary.seconds:.1f} s = {summary.structures_per_hour:.0f} structures/hour")
+    db = connect(args.db)
+    if args.top_elastic or args.top_qha:
+        from ...properties import calculator_from_spec
+
+        calculator = calculator_from_spec(args.calc) if args.calc else None
+        result = promote(db, calculator, top_elastic=args.top_elastic, top_qha=args.top_qha, rank_by=args.rank_by,
+                         descending=not args.ascending, elastic_options=_options(args.elastic_option),
+                         qha_options=_options(args.qha_option), progress=not args.no_progress)
+        print(f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
+              f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed")
+    if args.ashby:
+        ashby_from_db(db, args.ashby)
+        print(f"Ashby diagram written to {args.ashby}")
+    return 0

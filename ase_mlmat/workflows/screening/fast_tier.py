@@ -1,0 +1,47 @@
+"""One batch of the fast tier: the function a Dask worker (or the serial loop) runs.
+
+It loads the model once per process (cached), predicts the whole batch as large graph batches and
+returns the rows. The same batch gives bit-identical rows wherever it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from ase import Atoms
+
+from ...properties.ml_moduli import load_moduli_model, predict_moduli
+from .rows import failure_row, fast_row
+
+Record = tuple[str, Atoms | None, dict[str, Any]]  # key, structure (None if unreadable), row
+
+
+def screen_batch(
+    items: Sequence[tuple[str, Atoms | Exception]], model: str | os.PathLike, *, graph_batch_size: int = 256,
+    threads: int | None = 1,
+) -> list[Record]:
+    """Rows of the fast tier for ``items`` (key, Atoms or a reading error), in order.
+
+    Args:
+        model: shipped name or checkpoint path of a log10 K/G property model.
+        graph_batch_size: structures per forward pass.
+        threads: torch threads in this process (None: leave as is).
+    """
+    if threads is not None and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    ensemble = load_moduli_model(model)
+    readable = [(k, a) for k, a in enumerate(items) if isinstance(a[1], Atoms)]
+    predictions = predict_moduli(ensemble, [a[1] for _, a in readable], batch_size=graph_batch_size)
+    by_index = {k: p for (k, _), p in zip(readable, predictions)}
+    records: list[Record] = []
+    for index, (key, atoms) in enumerate(items):
+        if not isinstance(atoms, Atoms):
+            records.append((key, None, failure_row(atoms, "read")))
+            continue
+        prediction = by_index[index]
+        row = failure_row(prediction, "ml") if isinstance(prediction, Exception) else fast_row(atoms, prediction)
+        records.append((key, atoms, row))
+    return records

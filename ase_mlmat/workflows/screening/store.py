@@ -1,0 +1,52 @@
+"""Screening rows in an ase.db (SQLite file or any ase.db URL): one row per structure key.
+
+Rows of a batch are written in one transaction, so an interrupted run leaves whole batches; the next
+run reads the keys already present and skips them (failed rows included: they are results too).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ase import Atoms
+from ase.db.core import reserved_keys
+
+KEY = "screen_key"
+
+
+def connect(url: str):
+    from ase.db import connect as ase_connect
+
+    return ase_connect(url)
+
+
+def done_keys(db) -> set[str]:
+    """Keys of the structures already in ``db``."""
+    return {row.get(KEY) for row in db.select(include_data=False) if row.get(KEY) is not None}
+
+
+def clean_pairs(row: dict[str, Any]) -> dict[str, Any]:
+    """Key-value pairs ase.db accepts: identifier keys, not reserved, scalar, finite."""
+    out = {}
+    for key, value in row.items():
+        if value is None or not key.isidentifier() or key in reserved_keys:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            continue
+        if isinstance(value, (bool, int, float, str)):
+            out[key] = value
+    return out
+
+
+def write_records(db, records: Iterable[tuple[str, Atoms | None, dict[str, Any]]]) -> int:
+    """Write (key, structure, row) records in one transaction; returns the count."""
+    count = 0
+    with db:
+        for key, atoms, row in records:
+            structure = Atoms() if atoms is None else atoms
+            label = str(structure.info.get("label", "")) if atoms is not None else ""
+            db.write(structure, key_value_pairs=clean_pairs({KEY: key, "label": label, **row}))
+            count += 1
+    return count

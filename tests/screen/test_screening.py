@@ -1,0 +1,153 @@
+"""``mlmat screen``: serial = Dask, resumable without duplicates, failures flagged per row, promotion tiers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.io import write
+
+from ase_mlmat.cli import main as mlmat
+from ase_mlmat.workflows import screening
+from ase_mlmat.workflows.screening import KEY, connect, promote, screen
+
+NUM_GOOD = 36
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory, moduli_slice, trained_small):
+    """36 structures in three formats, plus an unknown element, an isolated atom and an unreadable file."""
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    root = tmp_path_factory.mktemp("inputs")
+    structures = moduli_slice.structures[-NUM_GOOD:]  # the training split saw some; fine for plumbing
+    write(root / "many.extxyz", structures[:20])
+    folder = root / "folder"
+    folder.mkdir()
+    for k, atoms in enumerate(structures[20:30]):
+        write(folder / f"s{k:02d}.vasp", atoms, format="vasp")
+    (folder / "broken.cif").write_text("this is not a CIF file\n")
+    records = [{"mp_id": f"x-{k}", "structure": AseAtomsAdaptor.get_structure(a).as_dict()}
+               for k, a in enumerate(structures[30:])]
+    (root / "list.json").write_text(json.dumps(records))
+    model = trained_small[0].model
+    element = model.elements[0]
+    unknown = next(e for e in ("Og", "Lr", "No", "Es", "Fm") if e not in model.elements)
+    bad = [Atoms(f"{unknown}2", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[5, 5, 5], pbc=True),
+           Atoms(f"{element}2", positions=[[0, 0, 0], [0, 0, 20.0]], cell=[30, 30, 30], pbc=True)]
+    write(root / "bad.extxyz", bad)
+    return [str(root / "many.extxyz"), str(folder), str(root / "list.json"), str(root / "bad.extxyz")]
+
+
+def _rows(path):
+    """key → (key-value pairs without timestamps, positions) of every row."""
+    out = {}
+    for row in connect(str(path)).select():
+        out[row[KEY]] = (dict(row.key_value_pairs), row.positions.round(12).tolist())
+    return out
+
+
+def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):
+    summary = screen(inputs, str(tmp_path / "s.db"), model=trained_small[1], batch_size=8, progress=False)
+    assert summary.found == NUM_GOOD + 3 and summary.screened == NUM_GOOD + 3 and summary.failed == 3
+    rows = _rows(tmp_path / "s.db")
+    failed = {key: kvp for key, (kvp, _) in rows.items() if not kvp["ok"]}
+    assert sorted(failed) == sorted([inputs[1] + "/broken.cif@0", inputs[3] + "@0", inputs[3] + "@1"])
+    assert failed[inputs[3] + "@0"]["error_type"] == "StructureError" and "not in the model" in failed[
+        inputs[3] + "@0"]["error"]
+    assert "isolated" in failed[inputs[3] + "@1"]["error"] and failed[inputs[3] + "@1"]["failed_stage"] == "ml"
+    assert failed[inputs[1] + "/broken.cif@0"]["failed_stage"] == "read"
+    good = [kvp for kvp, _ in rows.values() if kvp["ok"]]
+    for kvp in good:
+        assert kvp["bulk_modulus_GPa"] > 0 and kvp["shear_modulus_std_GPa"] >= 0
+        E = 9 * kvp["bulk_modulus_GPa"] * kvp["shear_modulus_GPa"] / (3 * kvp["bulk_modulus_GPa"]
+                                                                      + kvp["shear_modulus_GPa"])
+        assert kvp["youngs_modulus_GPa"] == pytest.approx(E)
+        assert kvp["vickers_hardness_GPa"] > 0 and kvp["fracture_toughness_MPa_m05"] > 0
+        assert kvp["debye_temperature_K"] > 0 and kvp["alpha_bound_per_K"] > kvp["alpha_300K_per_K"] > 0
+
+
+def test_serial_and_dask_give_identical_rows(inputs, trained_small, tmp_path):
+    from distributed import Client, LocalCluster
+
+    screen(inputs, str(tmp_path / "serial.db"), model=trained_small[1], batch_size=8, progress=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        summary = screen(inputs, str(tmp_path / "dask.db"), model=trained_small[1], batch_size=8, client=client,
+                         progress=False)
+    assert summary.screened == NUM_GOOD + 3
+    serial, dask = _rows(tmp_path / "serial.db"), _rows(tmp_path / "dask.db")
+    assert list(serial) == list(dask)  # same keys, same order
+    assert serial == dask
+
+
+def test_interrupt_and_resume_leave_no_duplicates(inputs, trained_small, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    real = screening.run.screen_batch
+
+    def interrupted(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    db = str(tmp_path / "r.db")
+    monkeypatch.setattr(screening.run, "screen_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        screen(inputs, db, model=trained_small[1], batch_size=8, progress=False)
+    assert connect(db).count() == 16  # two whole batches
+    monkeypatch.setattr(screening.run, "screen_batch", real)
+    summary = screen(inputs, db, model=trained_small[1], batch_size=8, progress=False)
+    assert summary.skipped == 16 and summary.screened == NUM_GOOD + 3 - 16
+    keys = [row[KEY] for row in connect(db).select()]
+    assert len(keys) == len(set(keys)) == NUM_GOOD + 3
+    again = screen(inputs, db, model=trained_small[1], batch_size=8, progress=False)
+    assert again.screened == 0 and connect(db).count() == NUM_GOOD + 3
+    screen(inputs, str(tmp_path / "fresh.db"), model=trained_small[1], batch_size=8, progress=False)
+    resumed, fresh = _rows(db), _rows(tmp_path / "fresh.db")
+    assert resumed == fresh
+
+
+def test_promotion_to_elastic_and_qha_tiers(tmp_path):
+    """Promotion reads the fast-tier ranking from the rows; EMT metals make both tiers cheap."""
+    from ase_mlmat.workflows.screening.store import write_records
+
+    db = connect(str(tmp_path / "p.db"))
+    candidates = [("Cu", bulk("Cu", a=3.6), 3.0), ("Al", bulk("Al", a=4.05), 1.0), ("Ni", bulk("Ni", a=3.52), 2.0),
+                  ("Au", bulk("Au", a=4.08), 0.5)]
+    write_records(db, [(name, atoms, {"ok": True, "tier": "ml", "vickers_hardness_GPa": h})
+                       for name, atoms, h in candidates])
+    write_records(db, [("bad", None, {"ok": False, "error": "unreadable"})])
+    fast = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
+    qha = {"supercell": (2, 2, 2), "mesh": (7, 7, 7), "volume_strains": np.linspace(-0.03, 0.05, 5),
+           "temperatures_K": np.arange(0.0, 401.0, 50.0)}
+    summary = promote(db, EMT(), top_elastic=2, top_qha=1, elastic_options=fast, qha_options=qha, progress=False)
+    assert summary.elastic_done == 2 and summary.qha_done == 1
+    rows = {row[KEY]: row for row in db.select()}
+    assert rows["Cu"].tier == "qha" and rows["Ni"].tier == "elastic" and rows["Al"].tier == "ml"
+    assert 100 < rows["Cu"].elastic_bulk_modulus_GPa < 200 and rows["Cu"].qha_alpha_300K_per_K > 0
+    assert rows["Ni"].get("qha_ok") is None
+    again = promote(db, EMT(), top_elastic=2, top_qha=1, elastic_options=fast, qha_options=qha, progress=False)
+    assert again.elastic_done == again.qha_done == 0  # resumed: nothing recomputed
+    with pytest.raises(ValueError, match="cannot exceed"):
+        promote(db, EMT(), top_elastic=1, top_qha=2)
+    with pytest.raises(ValueError, match="needs a calculator"):
+        promote(db, None, top_elastic=1)
+
+
+def test_cli_screen_with_ashby(inputs, trained_small, tmp_path, capsys):
+    db, png = str(tmp_path / "c.db"), str(tmp_path / "ashby.png")
+    assert mlmat(["screen", *inputs, "--db", db, "--model", str(trained_small[1]), "--batch-size", "16",
+                  "--ashby", png, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"{NUM_GOOD + 3} screened (3 flagged)" in out and "structures/hour" in out
+    with open(png, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert mlmat(["screen", *inputs, "--db", db, "--model", str(trained_small[1]), "--no-progress"]) == 0
+    assert f"{NUM_GOOD + 3} already in" in capsys.readouterr().out
+    assert mlmat(["screen", str(tmp_path / "missing"), "--db", db, "--no-progress"]) == 2
+    assert "does not exist" in capsys.readouterr().err
