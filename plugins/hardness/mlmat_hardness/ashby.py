@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def ashby_plot(
             va="bottom", fontsize=8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers: matplotlib's "3×10⁻¹" minor labels run into each other
+        axis.set_major_formatter(_plain_log_labels(axis, minor=False))
+        axis.set_minor_formatter(_plain_log_labels(axis, minor=True))
     ax.set_xlabel("fracture toughness $K_{IC}$ (MPa·m$^{1/2}$)")
     ax.set_ylabel("Vickers hardness $H_v$ (GPa)")
     ax.set_title("Mazhnik–Oganov hardness and toughness")
@@ -68,3 +72,21 @@ def _kind(result: HardnessResult) -> str:
     if result.metallic:
         return "metal"
     return "reliable" if result.reliable else "unreliable"
+
+
+def _plain_log_labels(axis, minor: bool):
+    """Tick labels of a log axis as plain numbers (0.1, 1, 10); minor ticks labelled only at 2 and 5, and only
+    while the axis spans at most two decades (beyond that the decades suffice and minor labels would crowd)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(x: float, pos: int | None = None) -> str:
+        if not (x > 0 and math.isfinite(x)):
+            return ""
+        if minor:
+            mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9), 6)
+            low, high = sorted(axis.get_view_interval())
+            if mantissa not in (2.0, 5.0) or low <= 0 or high / low > 100:
+                return ""
+        return f"{x:g}"
+
+    return FuncFormatter(label)

@@ -92,3 +92,35 @@ def test_registered_and_options_checked():
         HardnessPredictor(elastic_options={"shear_strains": (0.0,)})
     with pytest.raises(TypeError):
         HardnessPredictor({"relax_ions": False})
+
+
+def test_ashby_tick_labels_do_not_overlap(tmp_path, monkeypatch):
+    # Regression: with K_IC spanning about 1.5 decades (0.2–7 MPa·m^½, e.g. Al to diamond) matplotlib's default
+    # log formatter labelled every minor tick as "2×10⁻¹ 3×10⁻¹ …", and the labels ran into each other.
+    from matplotlib.figure import Figure
+
+    figures, savefig = [], Figure.savefig
+
+    def keep(self, *args, **kwargs):
+        figures.append(self)
+        return savefig(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    results = [HardnessPredictor.from_moduli(K, G, V, label=name, elements=elements) for name, K, G, V, elements in (
+        ("diamond", 442.3, 535.5, 5.67, ["C"]), ("Si", 97.8, 66.5, 20.0, ["Si"]), ("Al", 39.7, 21.8, 15.9, ["Al"]))]
+    ashby_plot(results, tmp_path / "ashby.png")
+    (fig,) = figures
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    for axis in (fig.axes[0].xaxis, fig.axes[0].yaxis):
+        ticks = axis.get_majorticklabels() + axis.get_minorticklabels()
+        labels = [t for t in ticks if t.get_visible() and t.get_text()]
+        lo, hi = sorted(axis.get_view_interval())
+        boxes = [t.get_window_extent(renderer) for t, value in
+                 ((t, t.get_position()[0 if axis is fig.axes[0].xaxis else 1]) for t in labels) if lo <= value <= hi]
+        assert len(boxes) >= 2, "a log axis needs at least two labelled ticks"
+        for k, a in enumerate(boxes):
+            for b in boxes[k + 1:]:
+                assert not a.overlaps(b), f"overlapping tick labels: {[t.get_text() for t in labels]}"
