@@ -87,7 +87,16 @@ def fit_ensemble(
 def load_dataset(config: PropertyTrainConfig) -> PropertyDataset:
     if not config.data:
         raise ValueError("property training needs data: a pymatgen JSON list with moduli")
-    return load_moduli_dataset(config.data, config.limit)
+    dataset = load_moduli_dataset(config.data, config.limit)
+    if config.targets is None:
+        return dataset
+    unknown = sorted(set(config.targets) - set(dataset.target_names))
+    if unknown or not config.targets:
+        raise ValueError(f"targets must be a non-empty subset of {list(dataset.target_names)}, got {config.targets}")
+    columns = [dataset.target_names.index(name) for name in config.targets]
+    dataset.targets = dataset.targets[:, columns]
+    dataset.target_names = tuple(config.targets)
+    return dataset
 
 
 def train_property(config: PropertyTrainConfig, dataset: PropertyDataset | None = None) -> PropertyTrainResult:

@@ -21,6 +21,7 @@ class PropertyTrainConfig:
 
     data: str = ""  # pymatgen JSON list (.json / .json.gz) with bulk_modulus_vrh, shear_modulus_vrh (GPa)
     limit: int | None = None  # use only the first `limit` structures
+    targets: list[str] | None = None  # subset of log10_K_VRH_GPa, log10_G_VRH_GPa (default both, one model)
     architecture: str = "cgcnn"
     model: dict = field(default_factory=lambda: {"cutoff": 8.0, "num_features": 64, "num_interactions": 3})
     max_neighbors: int = 12

@@ -115,3 +115,18 @@ def test_unsupported_element_and_isolated_atom_are_refused(trained_small):
     assert results[2].bulk_modulus_GPa > 0  # the run goes on after the failures
     with pytest.raises(StructureError):
         MLModuli(model)(lonely)
+
+
+def test_config_targets_and_validation(tmp_path):
+    from ase_mlmat.train.property_api import load_dataset
+
+    from .conftest import small_config
+
+    shear_only = load_dataset(small_config(tmp_path, limit=20, targets=["log10_G_VRH_GPa"]))
+    assert shear_only.target_names == ("log10_G_VRH_GPa",) and shear_only.targets.shape == (20, 1)
+    with pytest.raises(ValueError, match="subset"):
+        load_dataset(small_config(tmp_path, limit=20, targets=["hardness"]))
+    with pytest.raises(ValueError, match="loss must be"):
+        small_config(tmp_path, loss="huber")
+    with pytest.raises(ValueError, match="unknown property-training option"):
+        small_config(tmp_path, epoch=3)
