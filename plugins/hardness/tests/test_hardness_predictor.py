@@ -44,7 +44,7 @@ def test_metal_rule():
 
 def test_without_calculator_a_model_is_needed():
     with pytest.raises(PropertyError, match=r"needs a calculator .* or a property model"):
-        HardnessPredictor().predict(bulk("Si"))
+        HardnessPredictor(fast_model=None).predict(bulk("Si"))
 
 
 def test_moduli_model_hook_needs_no_calculator(tmp_path, monkeypatch):
