@@ -1,0 +1,109 @@
+"""The ``glass_mobility`` property predictor: per-particle propensity of a Kob–Andersen configuration.
+
+Input: ASE ``Atoms`` in LJ units (positions and cell in σ), periodic cubic box, two species told apart
+as in :mod:`mlmat_glass.species` (``arrays["types"]`` 0/1, else the smaller atomic number is A). The
+model was trained at number density 1.2; configurations more than ``density_tolerance`` away are refused.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib import resources
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from ase_mlmat.properties import PropertyPredictor, PropertyResult
+
+from .descriptors import node_descriptors
+from .glass_graph import cube_symmetries, glass_graph
+from .model_io import load_model
+from .species import GlassInputError, check_glass_atoms
+from .training import predict_z
+
+DEFAULT_MODEL = "ka-T0.44-botan"
+
+
+def shipped_models() -> dict[str, Path]:
+    """Names of the models shipped in ``mlmat_glass/pretrained`` → their files."""
+    folder = resources.files("mlmat_glass") / "pretrained"
+    return {Path(str(p)).stem: Path(str(p)) for p in folder.iterdir() if str(p).endswith(".pt")}
+
+
+@dataclasses.dataclass(frozen=True)
+class GlassMobilityResult(PropertyResult):
+    """Predicted propensity.
+
+    Attributes:
+        propensity_sigma: (N,) predicted mean displacement over the model's time (σ), in input order.
+        types: (N,) 0 = A, 1 = B as read from the input.
+        mean_propensity_A_sigma: mean over A particles (σ) — the training-set level by construction.
+        model: model name; temperature and time/F_s level it was trained for are in its card.
+        model_temperature: temperature of the training data (ε/k_B).
+        model_fs_a: mean F_s(k = 7.25) of A particles at the training time.
+    """
+
+    propensity_sigma: np.ndarray
+    types: np.ndarray
+    mean_propensity_A_sigma: float
+    n_particles: int
+    model: str
+    model_temperature: float
+    model_fs_a: float
+
+
+class GlassMobilityPredictor(PropertyPredictor):
+    """Per-particle propensity from static structure with a trained glass graph network.
+
+    Args:
+        model: a shipped model name (see :func:`shipped_models`) or a checkpoint path.
+        symmetrize: average the network over the 48 symmetry operations of the cube (exactly invariant
+            to them; 48× the cost) instead of one evaluation.
+        density_tolerance: relative deviation from the training density accepted.
+    """
+
+    name: ClassVar[str] = "glass_mobility"
+    needs_calculator: ClassVar[bool] = False
+
+    def __init__(self, model: str | Path = DEFAULT_MODEL, *, symmetrize: bool = False, density_tolerance: float = 0.1):
+        shipped = shipped_models()
+        path = shipped.get(str(model), Path(model))
+        if str(model) not in shipped and not path.is_file():
+            raise ValueError(f"no glass model {str(model)!r}: not a file and not shipped (shipped: {sorted(shipped)})")
+        self.network, info = load_model(path)
+        self.model_name = str(model) if str(model) in shipped else path.stem
+        self.card = info.get("card", {})
+        self.target_mean = float(info["target_mean"])
+        self.target_std = float(info["target_std"])
+        self.symmetries = cube_symmetries() if symmetrize else None
+        self.density_tolerance = density_tolerance
+
+    def predict(self, atoms: Atoms, calculator=None) -> GlassMobilityResult:
+        positions, types, length = check_glass_atoms(atoms)
+        density = len(atoms) / length**3
+        trained = 1.2
+        if abs(density / trained - 1.0) > self.density_tolerance:
+            raise GlassInputError(
+                f"number density {density:.4f} σ⁻³ is outside ±{self.density_tolerance:.0%} of the training density "
+                f"{trained} (are positions in σ, not Å?)"
+            )
+        graph = glass_graph(positions, types, length, cutoff=float(self.network.config["cutoff"]))
+        features = node_descriptors(self.network.config.get("descriptors"), positions, types, length)
+        if features is not None:
+            graph["descriptors"] = torch.as_tensor(features)
+        with torch.no_grad():
+            z = predict_z(self.network, graph, self.symmetries)
+        propensity = self.target_mean + self.target_std * z
+        is_a = types == 0
+        return GlassMobilityResult(
+            propensity_sigma=propensity,
+            types=types,
+            mean_propensity_A_sigma=float(propensity[is_a].mean()),
+            n_particles=len(types),
+            model=self.model_name,
+            model_temperature=float(self.card.get("temperature", float("nan"))),
+            model_fs_a=float(self.card.get("fs_a_train_mean", float("nan"))),
+        )
