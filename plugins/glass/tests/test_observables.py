@@ -13,8 +13,6 @@ from mlmat_glass.observables import (
 )
 from mlmat_glass.storage import from_botan
 
-from .conftest import shared_file
-
 
 def test_propensity_is_invariant_to_particle_order():
     rng = np.random.default_rng(0)
@@ -27,7 +25,7 @@ def test_propensity_is_invariant_to_particle_order():
     assert direct[3] == pytest.approx(np.mean(np.linalg.norm(final[:, 3] - initial[3], axis=1)))
 
 
-def test_botan_conversion_is_invariant_to_particle_order(tmp_path):
+def test_botan_conversion_is_invariant_to_particle_order(tmp_path, shared_file):
     data = dict(np.load(shared_file(1)))
     order = np.random.default_rng(1).permutation(len(data["types"]))
     shuffled = tmp_path / "isoconfig_N4096T0.44_1_tc07.npz"

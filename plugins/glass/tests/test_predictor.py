@@ -13,8 +13,6 @@ from mlmat_glass.species import GlassInputError
 
 from ase_mlmat.properties import PredictionFailure, get_predictor
 
-from .conftest import shared_file
-
 
 @pytest.fixture(scope="module")
 def predictor():
@@ -22,7 +20,7 @@ def predictor():
 
 
 @pytest.fixture(scope="module")
-def held_out():
+def held_out(shared_file):
     return [load_sample(shared_file(i)) for i in (9, 10)]
 
 
@@ -34,7 +32,7 @@ def test_entry_point_and_model_card(predictor):
     assert 0.2 < card["fs_a_train_mean"] < 0.4 and 9 not in card["train_configurations"]
 
 
-def test_beats_every_baseline_on_held_out_configurations(predictor, held_out):
+def test_beats_every_baseline_on_held_out_configurations(predictor, held_out, shared_file):
     """Baselines are fitted on the model's training configurations 1–8 (A particles, standardised targets)."""
     train = [load_sample(shared_file(i)) for i in range(1, 9)]
     scores = {"graph_network": []}

@@ -11,10 +11,8 @@ import pytest
 from mlmat_glass.generate import generate
 from mlmat_glass.storage import GlassSample, from_bapst, load_sample, save_sample
 
-from .conftest import shared_file
 
-
-def test_botan_file_loads_with_the_documented_defaults():
+def test_botan_file_loads_with_the_documented_defaults(shared_file):
     sample = load_sample(shared_file(2))
     assert sample.n_particles == 4096 and (sample.types == 0).sum() == 3277
     assert sample.box[0] == pytest.approx(15.05658, abs=1e-4) and sample.temperature == 0.44
@@ -26,7 +24,7 @@ def test_botan_file_loads_with_the_documented_defaults():
     assert len(atoms) == 4096 and atoms.pbc.all() and set(atoms.numbers) == {1, 2}
 
 
-def test_bapst_box_is_accepted(tmp_path):
+def test_bapst_box_is_accepted(tmp_path, shared_file):
     sample = load_sample(shared_file(3), box=15.0433)
     assert sample.box.tolist() == [15.0433] * 3
 

@@ -14,10 +14,8 @@ import numpy as np
 from mlmat_glass.storage import load_sample
 from mlmat_glass.training import evaluate_all, prepare, train_network
 
-from .conftest import shared_file
 
-
-def test_small_model_trains_and_beats_baselines():
+def test_small_model_trains_and_beats_baselines(shared_file):
     train = prepare([load_sample(shared_file(i)) for i in (3, 4)], descriptors="radial_energy")
     test = prepare([load_sample(shared_file(10))], descriptors="radial_energy")
     model, history = train_network(train, width=16, n_steps=2, epochs=30, learning_rate=5e-3, seed=0, log=None)
