@@ -63,6 +63,11 @@ def test_invariances_and_batching():
     batch = _predict(model, [sic, bn])
     assert np.allclose(batch[0], single[0], atol=1e-5) and np.allclose(batch[1], _predict(model, [bn])[0], atol=1e-5)
     assert not np.allclose(batch[0], batch[1])
+    graph = crystal_graph(supercell, model.cutoff, model.elements)
+    with torch.no_grad():
+        per_atom = model.net(graph)  # the per-atom head: (N, num_atom_outputs), same for equivalent atoms
+    assert per_atom.shape == (len(supercell), 1)
+    assert torch.allclose(per_atom[0::2], per_atom[0].expand(4, 1), atol=1e-5)
 
 
 def test_training_converges_and_beats_the_mean(trained_small, moduli_slice):

@@ -61,6 +61,7 @@ def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):
         inputs[3] + "@0"]["error"]
     assert "isolated" in failed[inputs[3] + "@1"]["error"] and failed[inputs[3] + "@1"]["failed_stage"] == "ml"
     assert failed[inputs[1] + "/broken.cif@0"]["failed_stage"] == "read"
+    assert [rows[f"{inputs[2]}@{k}"][0]["mp_id"] for k in range(6)] == [f"x-{k}" for k in range(6)]
     good = [kvp for kvp, _ in rows.values() if kvp["ok"]]
     for kvp in good:
         assert kvp["bulk_modulus_GPa"] > 0 and kvp["shear_modulus_std_GPa"] >= 0

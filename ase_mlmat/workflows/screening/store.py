@@ -14,6 +14,7 @@ from ase import Atoms
 from ase.db.core import reserved_keys
 
 KEY = "screen_key"
+IDENTIFIERS = ("label", "mp_id", "material_id")  # carried from atoms.info into the row when present
 
 
 def connect(url: str):
@@ -46,7 +47,8 @@ def write_records(db, records: Iterable[tuple[str, Atoms | None, dict[str, Any]]
     with db:
         for key, atoms, row in records:
             structure = Atoms() if atoms is None else atoms
-            label = str(structure.info.get("label", "")) if atoms is not None else ""
-            db.write(structure, key_value_pairs=clean_pairs({KEY: key, "label": label, **row}))
+            identifiers = {name: structure.info[name] for name in IDENTIFIERS
+                           if isinstance(structure.info.get(name), (str, int))}
+            db.write(structure, key_value_pairs=clean_pairs({KEY: key, **identifiers, **row}))
             count += 1
     return count
