@@ -23,7 +23,7 @@ import torch
 
 from .baselines import BASELINES, LinearBaseline
 from .descriptors import node_descriptors
-from .glass_graph import Graph, glass_graph, random_orthogonal, transform_graph
+from .glass_graph import EDGE_CUTOFF, Graph, glass_graph, random_orthogonal, transform_graph
 from .metrics import pearson
 from .network import GlassGraphNetwork
 from .storage import GlassSample
@@ -39,10 +39,15 @@ class TrainingItem:
     propensity: np.ndarray
     sample: GlassSample
     descriptors: str | None = None
+    cutoff: float = EDGE_CUTOFF
 
 
 def prepare(
-    samples: Sequence[GlassSample], *, time_index: int = -1, cutoff: float = 2.0, descriptors: str | None = None
+    samples: Sequence[GlassSample],
+    *,
+    time_index: int = -1,
+    cutoff: float = EDGE_CUTOFF,
+    descriptors: str | None = None,
 ) -> list[TrainingItem]:
     """Graphs (with node ``descriptors`` if named) and per-configuration standardised A-particle targets at
     ``time_index`` of each sample."""
@@ -56,7 +61,7 @@ def prepare(
         if features is not None:
             graph["descriptors"] = torch.as_tensor(features)
         target_z = torch.as_tensor(z, dtype=torch.float32)
-        items.append(TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors))
+        items.append(TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff))
     return items
 
 
@@ -87,10 +92,9 @@ def train_network(
     """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    cutoff = float(items[0].graph["vectors"].norm(dim=1).max().ceil()) if items else 2.0
     descriptors = items[0].graph.get("descriptors")
     model = GlassGraphNetwork(
-        width=width, n_steps=n_steps, cutoff=min(cutoff, 2.0), descriptors=items[0].descriptors,
+        width=width, n_steps=n_steps, cutoff=items[0].cutoff, descriptors=items[0].descriptors,
         n_descriptors=0 if descriptors is None else descriptors.shape[1],
     )
     if descriptors is not None:
