@@ -14,6 +14,8 @@ def _train(args: argparse.Namespace) -> int:
         "data": args.data, "output": args.output, "epochs": args.epochs, "init_from": args.init_from,
         "device": args.device, "seed": args.seed, "max_minutes": args.max_minutes,
         "learning_rate": args.learning_rate, "batch_size": args.batch_size,
+        "energy_weight": args.energy_weight, "forces_weight": args.forces_weight,
+        "stress_weight": args.stress_weight, "budget_clock": args.budget_clock,
     }
     if args.no_progress:
         overrides["progress"] = False
@@ -41,7 +43,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .train import evaluate
 
-    metrics = evaluate(args.model, args.data)
+    metrics = evaluate(args.model, args.data, swap_stress_yz_xz=args.swap_stress_yz_xz or ())
     print(f"structures               {metrics['num_structures']}")
     print(f"energy MAE               {metrics['energy_mae_meV_per_atom']:.3f} meV/atom")
     if "forces_mae_eV_per_A" in metrics:
@@ -192,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--learning-rate", type=float)
-    p.add_argument("--max-minutes", type=float, help="wall-clock budget")
+    p.add_argument("--max-minutes", type=float, help="time budget (wall clock unless --budget-clock cpu)")
+    p.add_argument("--budget-clock", choices=["wall", "cpu"], help="count --max-minutes in wall or process CPU time")
+    p.add_argument("--energy-weight", type=float, help="loss weight of MSE(ΔE/N), (eV/atom)^-2")
+    p.add_argument("--forces-weight", type=float, help="loss weight of MSE(ΔF), (eV/Å)^-2")
+    p.add_argument("--stress-weight", type=float, help="loss weight of MSE(Δσ), (eV/Å³)^-2")
     p.add_argument("--init-from", help="fine-tune from this checkpoint or shipped model")
     p.add_argument("--kfold", type=int, help="k-fold cross-validation instead of one training run")
     p.add_argument("--report", help="JSON file for the k-fold report")
@@ -205,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="checkpoint path or shipped model name")
     p.add_argument("data", nargs="+")
     p.add_argument("--json", action="store_true", help="also print the metrics as one JSON line")
+    p.add_argument("--swap-stress-yz-xz", nargs="+", metavar="CONFIG_TYPE",
+                   help="exchange σ_yz and σ_xz labels of these config_types ('*': all); ase_mlmat.data.corrections")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("md", help="molecular dynamics (NVE or Langevin NVT) with a potential")

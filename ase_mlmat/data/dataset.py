@@ -78,8 +78,14 @@ def get_labels(atoms: Atoms, where: str = "") -> Labels:
     return Labels(energy, forces, stress)
 
 
-def load_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> tuple[list[Atoms], list[Labels]]:
-    """Structures and their labels from one or more files."""
+def load_labelled(
+    paths: str | os.PathLike | Sequence[str | os.PathLike], swap_stress_yz_xz: Sequence[str] = ()
+) -> tuple[list[Atoms], list[Labels]]:
+    """Structures and their labels from one or more files.
+
+    ``swap_stress_yz_xz``: config_type values (``"*"`` = all frames) whose σ_yz and σ_xz labels are
+    exchanged on reading — see :mod:`ase_mlmat.data.corrections`.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     structures, labels = [], []
@@ -87,4 +93,8 @@ def load_labelled(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> tup
         for k, atoms in enumerate(read_structures(path)):
             labels.append(get_labels(atoms, f"{k} of {os.fspath(path)!r}"))
             structures.append(atoms)
+    if swap_stress_yz_xz:
+        from .corrections import swap_stress_yz_xz as swap
+
+        labels = swap(structures, labels, swap_stress_yz_xz)
     return structures, labels

@@ -76,7 +76,7 @@ def fit(
 
 def train(config: TrainConfig) -> TrainResult:
     """Read ``config.data``, split, train, save ``config.output`` (+ plots and a JSON report)."""
-    structures, labels = load_labelled(config.data)
+    structures, labels = load_labelled(config.data, config.swap_stress_yz_xz)
     train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
     result = fit(
         config,
@@ -115,7 +115,7 @@ def cross_validate(config: TrainConfig, k: int) -> dict:
 
     Returns per-fold test metrics and their mean and standard deviation.
     """
-    structures, labels = load_labelled(config.data)
+    structures, labels = load_labelled(config.data, config.swap_stress_yz_xz)
     folds = []
     for fold, (train_idx, test_idx) in enumerate(kfold_indices(len(structures), k, config.seed)):
         inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
@@ -138,10 +138,13 @@ def cross_validate(config: TrainConfig, k: int) -> dict:
     return {"k": k, "folds": folds, "summary": summary}
 
 
-def evaluate(model_spec, data, batch_size: int = 16) -> dict[str, float]:
-    """Errors of a model (path, shipped name or Potential) on labelled data file(s)."""
+def evaluate(model_spec, data, batch_size: int = 16, swap_stress_yz_xz: Sequence[str] = ()) -> dict[str, float]:
+    """Errors of a model (path, shipped name or Potential) on labelled data file(s).
+
+    ``swap_stress_yz_xz``: config_types whose σ_yz/σ_xz labels are exchanged on reading (``"*"``: all).
+    """
     model = load_model(model_spec).double()
-    structures, labels = load_labelled(data)
+    structures, labels = load_labelled(data, swap_stress_yz_xz)
     graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
     metrics = error_metrics(predict_graphs(model, graphs, batch_size=batch_size, dtype=torch.float64))
     metrics["num_structures"] = len(structures)

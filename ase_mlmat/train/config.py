@@ -42,6 +42,7 @@ class TrainConfig:
     output: str = "model.pt"
     plots: bool = True
     progress: bool = True
+    swap_stress_yz_xz: list[str] = field(default_factory=list)  # config_types with σ_yz/σ_xz exchanged ("*": all)
     max_minutes: float | None = None  # time budget, stops training cleanly
     budget_clock: str = "wall"  # "wall" or "cpu" (process CPU time: same work however busy the machine)
 
