@@ -68,11 +68,6 @@ def silicon():
     return qha, debye, qha_seconds
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known shortfall of the current mlearn-Si model (force MAE 0.11 eV/Å, C12 ≈ 120 GPa vs DFT ≈ 64): "
-    "QHA α(300 K) measured 7.4e-6 /K, 2.9× experiment. Strict: this turns into a failure once the model is fixed.",
-)
 def test_si_qha_alpha_at_300K_within_factor_two_of_experiment(silicon):
     qha, debye, _ = silicon
     print(f"Si α(300 K): QHA {qha.alpha_300K_per_K:.3e} /K, Debye–Grüneisen {debye.alpha_300K_per_K:.3e} /K, "
