@@ -32,17 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace):
-    if args.scheduler and args.workers:
-        raise ValueError("give either --workers (local cluster) or --scheduler (existing cluster), not both")
-    if args.workers is not None and args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    if not (args.scheduler or args.workers):
-        return None
-    from distributed import Client, LocalCluster
+    from ..dask_client import dask_client
 
-    if args.scheduler:
-        return Client(args.scheduler)
-    return Client(LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None))
+    return dask_client(args.workers, args.scheduler)
 
 
 def run_cli(args: argparse.Namespace) -> int:

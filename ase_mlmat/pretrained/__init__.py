@@ -1,4 +1,4 @@
-"""Potentials shipped inside the package, loadable by name (e.g. ``"mlearn-Si"``)."""
+"""Models shipped inside the package, loadable by name: potentials ("mlearn-Si") and property models."""
 
 from __future__ import annotations
 
