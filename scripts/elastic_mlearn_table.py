@@ -342,7 +342,10 @@ def markdown(rows: list[dict], reference: dict, max_strain: float) -> str:
             lines.append(f"- {element}: {note}.")
     lines += ["- The yz ↔ xz exchange is not limited to the Elastic frames: every frame of the Cu, Ni and Mo files and "
               "the AIMD and Vacancy frames of Si and Ge carry it (the Si, Ge Elastic frames and all Li frames do "
-              "not); see `mlearn_stress_labels.md`. The models were trained on these labels.",
+              "not); see `mlearn_stress_labels.md`. mlearn-Si, Ge, Mo and Li are trained with the exchange undone on "
+              "reading (`swap_stress_yz_xz` in their configs, `ase_mlmat.data.corrections`) and stress weight 300; "
+              "mlearn-Cu and Ni on the labels as stored with stress weight 10 (their stresses disagree with their "
+              "energies by 0.4–2.3 GPa depending on the frame type, so a larger weight would fit an inconsistency).",
               "- Si, Ge: \"est.\" marks the relaxed-ion DFT C44 = C44⁰ − Λ²/(Ωk): Λ from the DFT forces of the "
               "clamped shear frames, Ω the primitive-cell volume, k the Γ-optical force constant of the model under "
               "test (no DFT phonon data in the set). G_VRH of Si, Ge uses that estimate.",
