@@ -6,23 +6,28 @@
 from __future__ import annotations
 
 from ase_mlmat import pretrained
-from ase_mlmat.checkpoint import load_potential
+from ase_mlmat.checkpoint import CheckpointError, load_potential
 
 
 def main() -> None:
-    print("| model | architecture | cutoff (Å) | parameters | train / val structures | epochs | minutes "
-          "| val energy MAE (meV/atom) | val force MAE (eV/Å) | val stress MAE (GPa) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| model | architecture | cutoff (Å) | parameters | train / val structures | stress weight | epochs "
+          "| budget (min) | val energy MAE (meV/atom) | val force MAE (eV/Å) | val stress MAE (GPa) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in pretrained.available():
-        model = load_potential(pretrained.path_of(name))
+        try:
+            model = load_potential(pretrained.path_of(name))
+        except CheckpointError:  # a shipped property model, not a potential
+            continue
         meta = model.metadata
         val = meta.get("val_metrics", {})
         n_params = sum(p.numel() for p in model.parameters())
         cfg = model.config
+        train_cfg = meta.get("config", {})
         print(
             f"| {name} | {model.architecture} F={cfg.get('num_features')} L={cfg.get('num_interactions')} "
             f"| {model.cutoff} | {n_params} | {meta.get('num_train')} / {meta.get('num_val')} "
-            f"| {meta.get('epochs_run')} | {meta.get('seconds', 0) / 60:.0f} "
+            f"| {train_cfg.get('stress_weight')} | {meta.get('epochs_run')} "
+            f"| {train_cfg.get('max_minutes')} {train_cfg.get('budget_clock', 'wall')} "
             f"| {val.get('energy_mae_meV_per_atom', float('nan')):.2f} "
             f"| {val.get('forces_mae_eV_per_A', float('nan')):.3f} | {val.get('stress_mae_GPa', float('nan')):.2f} |"
         )
