@@ -9,6 +9,7 @@ import sys
 
 def _train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, cross_validate, train
+    from .yaml_config import config_from_cli
 
     overrides = {
         "data": args.data, "output": args.output, "epochs": args.epochs, "init_from": args.init_from,
@@ -19,10 +20,7 @@ def _train(args: argparse.Namespace) -> int:
     }
     if args.no_progress:
         overrides["progress"] = False
-    if args.config:
-        config = TrainConfig.from_yaml(args.config, **overrides)
-    else:
-        config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+    config = config_from_cli(TrainConfig, args.config, overrides)
     if not config.data:
         raise SystemExit("mlmat train: give training data with --data or in the config")
     if args.kfold:
@@ -129,24 +127,13 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_options(pairs: list[str]) -> dict:
-    import yaml
-
-    options = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"--option expects KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value)
-    return options
-
-
 def _predict(args: argparse.Namespace) -> int:
     from .data import read_structures
     from .properties import PredictionFailure, calculator_from_spec, create
     from .properties.output import write_csv, write_db, write_json
+    from .yaml_config import parse_key_value_options
 
-    predictor = create(args.name, **_parse_options(args.option))
+    predictor = create(args.name, **parse_key_value_options(args.option))
     structures, sources = [], []
     for path in args.structures:
         frames = read_structures(path)

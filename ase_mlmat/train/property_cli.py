@@ -30,6 +30,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    from ..yaml_config import config_from_cli
     from .property_api import cross_validate_property, train_property
     from .property_config import PropertyTrainConfig
 
@@ -37,10 +38,7 @@ def run_cli(args: argparse.Namespace) -> int:
                  "limit": args.limit, "max_minutes": args.max_minutes, "seed": args.seed, "threads": args.threads}
     if args.no_progress:
         overrides["progress"] = False
-    if args.config:
-        config = PropertyTrainConfig.from_yaml(args.config, **overrides)
-    else:
-        config = PropertyTrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+    config = config_from_cli(PropertyTrainConfig, args.config, overrides)
     if args.kfold:
         report = cross_validate_property(config, args.kfold)
         for name, mae in report["summary"]["mae_ensemble"].items():

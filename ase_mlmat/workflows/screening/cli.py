@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from ...yaml_config import parse_key_value_options
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``screen`` subcommand; returns its parser."""
@@ -29,18 +31,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run_cli)
     return p
-
-
-def _options(pairs: list[str] | None) -> dict:
-    import yaml
-
-    options = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"options are KEY=VALUE, got {pair!r}")
-        options[key] = yaml.safe_load(value)
-    return options
 
 
 def _client(args: argparse.Namespace):
@@ -67,8 +57,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
         calculator = calculator_from_spec(args.calc) if args.calc else None
         result = promote(db, calculator, top_elastic=args.top_elastic, top_qha=args.top_qha, rank_by=args.rank_by,
-                         descending=not args.ascending, elastic_options=_options(args.elastic_option),
-                         qha_options=_options(args.qha_option), progress=not args.no_progress)
+                         descending=not args.ascending, elastic_options=parse_key_value_options(args.elastic_option),
+                         qha_options=parse_key_value_options(args.qha_option), progress=not args.no_progress)
         print(f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
               f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed")
     if args.ashby:
