@@ -25,7 +25,13 @@ class ActiveConfig:
     the temperatures are explored in turn, each done when ``calm_steps`` MD steps pass below the
     threshold (a committee stable at 300 K before it meets 1200 K); with ``"all"`` every iteration
     runs one segment per temperature and selects from the pooled candidates (labels spread over
-    the whole range at once). The run ends when the last (or every) temperature is calm, when
+    the whole range at once). ``selection="weighted"`` picks candidates by force spread x descriptor
+    distance to those chosen and labelled (batch query-by-committee), so labels go where the
+    committee disagrees most, e.g. to the hotter temperatures. With ``continue_md`` each
+    temperature's trajectory goes on from its last frame (positions and momenta, kept in the db)
+    instead of restarting from the start structure with fresh velocities, so candidates come from
+    equilibrated MD rather than from the first few hundred steps after a cold start. The run ends
+    when the last (or every) temperature is calm, when
     ``max_labels`` reference calls have been spent, or after ``max_iterations``.
     """
 
@@ -58,6 +64,8 @@ class ActiveConfig:
     min_distance_ratio: float = 0.7  # MD frames with atoms closer than this x the start's shortest bond are unphysical
     max_temperature_ratio: float = 2.5  # MD frames hotter than this x the thermostat temperature are unphysical
     labels_per_iteration: int = 4
+    selection: str = "diverse"  # "diverse": most uncertain, then farthest-point; "weighted": uncertainty x distance
+    continue_md: bool = False  # each temperature's MD goes on from its last frame instead of restarting from the start
     max_labels: int = 200  # budget of reference calls (seed included, failures included)
     max_iterations: int | None = None
     max_stalled: int = 3  # explorations in a row finding only known structures before giving up
@@ -100,6 +108,8 @@ class ActiveConfig:
             raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
         if not self.temperatures_K or min(self.temperatures_K) <= 0:
             raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
+        if self.selection not in ("diverse", "weighted"):
+            raise ValueError(f"selection must be 'diverse' or 'weighted', got {self.selection!r}")
         if self.temperature_schedule not in ("ramp", "all"):
             raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")
         if self.abort_threshold is not None and self.abort_threshold <= self.threshold:

@@ -41,6 +41,7 @@ class Exploration:
     force_std: list[float] = field(default_factory=list)  # per candidate
     energy_std: list[float] = field(default_factory=list)  # per candidate
     max_force_std: float = 0.0  # over all checked frames
+    final: Atoms | None = None  # last sane frame, with momenta, to continue from (None after md_error/unphysical)
     stop_reason: str = ""  # calm, max_candidates, abort, unphysical: ..., md_error: ...; "" ran full length
 
     @property
@@ -65,6 +66,7 @@ def explore(
     min_distance_A: float = 0.0,
     max_temperature_K: float = np.inf,
     rng: np.random.Generator | None = None,
+    thermalize: bool = True,
 ) -> Exploration:
     """Run up to ``steps`` Langevin NVT steps from ``start`` (not modified) with ``calculator``, a committee.
 
@@ -76,11 +78,16 @@ def explore(
         min_distance_A: a shorter interatomic distance ends the segment as unphysical.
         max_temperature_K: a higher instantaneous temperature ends the segment as unphysical.
         rng: random generator for velocities and the thermostat.
+        thermalize: draw Maxwell-Boltzmann velocities at ``temperature_K``; False keeps the momenta of
+            ``start`` (e.g. ``final`` of the previous segment, so that the trajectory continues).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     atoms = bare_copy(start)
     atoms.calc = calculator
-    _thermalize(atoms, temperature_K, rng)
+    if thermalize:
+        _thermalize(atoms, temperature_K, rng)
+    else:
+        atoms.set_momenta(start.get_momenta())
     Stationary(atoms)
     atoms.set_constraint(FixCom())
     dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
@@ -103,6 +110,8 @@ def explore(
         frame = bare_copy(atoms)
         frame.wrap()
         last_sane = frame
+        result.final = frame.copy()
+        result.final.set_momenta(atoms.get_momenta())
         above = force_std > threshold or (energy_threshold is not None and energy_std > energy_threshold)
         if force_std > abort_threshold:
             if not result.candidates:
@@ -146,6 +155,7 @@ def _stop(result: Exploration, reason: str, last_sane: Atoms | None) -> Explorat
     """End the segment; without candidates, the last sane frame becomes one."""
     if not result.candidates and last_sane is not None:
         _keep(result, last_sane, np.nan, np.nan)
+    result.final = None  # the trajectory went wrong: the next segment starts afresh
     result.stop_reason = reason
     return result
 

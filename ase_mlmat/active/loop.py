@@ -245,7 +245,9 @@ class ActiveLearner:
         for index in indices:
             temperature = temperatures[index]
             rng = np.random.default_rng([config.seed, it, index, state.stalled])
-            run = explore(self.start, calculator, temperature_K=temperature, steps=config.calm_steps,
+            previous = state.md_frames.get(index) if config.continue_md else None
+            run = explore(self.start if previous is None else previous, calculator, thermalize=previous is None,
+                          temperature_K=temperature, steps=config.calm_steps,
                           timestep_fs=config.timestep_fs, friction_per_fs=config.friction_per_fs,
                           check_interval=config.check_interval, threshold=config.threshold,
                           abort_threshold=config.abort_at, max_candidates=config.max_candidates,
@@ -253,6 +255,11 @@ class ActiveLearner:
                           min_distance_A=config.min_distance_ratio * self._shortest_bond(),
                           max_temperature_K=config.max_temperature_ratio * temperature, rng=rng)
             runs.append(run)
+            if config.continue_md:
+                if run.final is not None:
+                    state.md_frames[index] = run.final
+                else:
+                    state.md_frames.pop(index, None)
             state.md_steps += run.steps
             record["md_steps"] = record.get("md_steps", 0) + run.steps
             record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
@@ -274,7 +281,7 @@ class ActiveLearner:
         budget = config.max_labels - self.store.reference_calls()
         chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new],
                                 min(config.labels_per_iteration, budget), labelled=self.store.labelled()[0],
-                                cutoff=float(config.model["cutoff"]))
+                                cutoff=float(config.model["cutoff"]), weighted=config.selection == "weighted")
         chosen = [new[k] for k in chosen]
         self.log(f"iteration {it}: {len(new)} new candidates, {len(chosen)} selected for labelling")
         if chosen:

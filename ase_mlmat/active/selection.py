@@ -8,6 +8,9 @@ Diversity uses a model-independent descriptor, a Gaussian-smoothed radial distri
 per pair of elements, so that the choice does not drift with the committee. Farthest-point
 sampling starts from the most uncertain candidate and then repeatedly takes the candidate
 farthest from everything chosen so far — including the structures already labelled.
+With ``weighted=True`` (batch query-by-committee) the greedy score is instead the
+candidate's uncertainty times its distance to everything chosen or labelled: the most
+uncertain frames are taken, but a near-copy of one already chosen scores close to zero.
 """
 
 from __future__ import annotations
@@ -54,12 +57,15 @@ def rdf_descriptor(
 
 
 def farthest_point_sampling(
-    points: np.ndarray, k: int, *, first: int = 0, existing: np.ndarray | None = None
+    points: np.ndarray, k: int, *, first: int = 0, existing: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of ``k`` rows of ``points`` (n, d), each farthest from those chosen and from ``existing`` (m, d).
 
-    Exact duplicates (distance 0 to something chosen or existing) are never chosen, so fewer than
-    ``k`` indices may come back.
+    With ``weights`` (n,), non-negative, each pick maximises weight x distance instead (``first`` is
+    then ignored: the first pick is the largest weight x distance to ``existing``, or the largest
+    weight). Exact duplicates (distance 0 to something chosen or existing) are never chosen, so fewer
+    than ``k`` indices may come back.
     """
     n = len(points)
     if n == 0 or k <= 0:
@@ -67,18 +73,28 @@ def farthest_point_sampling(
     distance = np.full(n, np.inf)
     if existing is not None and len(existing):
         distance = np.min(np.linalg.norm(points[:, None, :] - existing[None, :, :], axis=-1), axis=1)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).clip(min=0.0) + 1e-12
+
+    def best() -> int:
+        if weights is None:
+            return int(np.argmax(distance))
+        if np.isinf(distance).all():
+            return int(np.argmax(weights))
+        return int(np.argmax(np.where(distance > 0, weights * distance, -1.0)))
+
     chosen: list[int] = []
-    candidate = first if distance[first] > 0 else int(np.argmax(distance))
+    candidate = first if weights is None and distance[first] > 0 else best()
     while len(chosen) < min(k, n) and distance[candidate] > 0:
         chosen.append(candidate)
         distance = np.minimum(distance, np.linalg.norm(points - points[candidate], axis=1))
-        candidate = int(np.argmax(distance))
+        candidate = best()
     return chosen
 
 
 def select_diverse(
     candidates: Sequence[Atoms], uncertainty: Sequence[float], k: int, *, labelled: Sequence[Atoms] = (),
-    cutoff: float = 5.0,
+    cutoff: float = 5.0, weighted: bool = False,
 ) -> list[int]:
     """Indices of at most ``k`` candidates: the most uncertain first, then farthest-point sampling.
 
@@ -87,6 +103,8 @@ def select_diverse(
         uncertainty: their force spread, eV/Å.
         labelled: structures already in the training set; candidates like them are avoided.
         cutoff: descriptor range, Å.
+        weighted: pick by uncertainty x distance to the chosen and labelled ones (batch
+            query-by-committee) instead of by distance alone after the most uncertain.
     """
     if not candidates:
         return []
@@ -94,4 +112,9 @@ def select_diverse(
                       key=lambda s: atomic_numbers[s])
     points = np.array([rdf_descriptor(a, elements, cutoff=cutoff) for a in candidates])
     existing = np.array([rdf_descriptor(a, elements, cutoff=cutoff) for a in labelled]) if labelled else None
-    return farthest_point_sampling(points, k, first=int(np.argmax(uncertainty)), existing=existing)
+    weights = None
+    if weighted:  # NaN: a frame where MD failed (no spread measured) counts as the most uncertain
+        weights = np.asarray(uncertainty, dtype=float)
+        finite = weights[np.isfinite(weights)]
+        weights = np.where(np.isfinite(weights), weights, 2.0 * finite.max() if len(finite) else 1.0)
+    return farthest_point_sampling(points, k, first=int(np.argmax(uncertainty)), existing=existing, weights=weights)

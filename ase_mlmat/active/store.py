@@ -62,18 +62,26 @@ class LoopState:
     stalled: int = 0  # explorations in a row that found only already-stored structures
     md_steps: int = 0  # committee MD steps run in total
     history: dict[int, dict] = field(default_factory=dict)  # per iteration: errors, labels, MD summary
+    md_frames: dict[int, Atoms] = field(default_factory=dict)  # temperature index: last MD frame, with momenta
 
     def to_row(self) -> tuple[dict, dict]:
         kvp = {"iteration": self.iteration, "trained_iteration": self.trained_iteration,
                "temperature_index": self.temperature_index, "stalled": self.stalled, "md_steps": self.md_steps}
-        return kvp, {"history": [self.history[k] for k in sorted(self.history)]}
+        frames = [{"index": k, "numbers": a.numbers, "positions": a.positions, "cell": a.cell.array, "pbc": a.pbc,
+                   "momenta": a.get_momenta()} for k, a in sorted(self.md_frames.items())]
+        return kvp, {"history": [self.history[k] for k in sorted(self.history)], "md_frames": frames}
 
     @classmethod
     def from_row(cls, row) -> LoopState:
         kvp = row.key_value_pairs
         history = {int(h["iteration"]): dict(h) for h in row.data.get("history", [])}
+        frames = {}
+        for f in row.data.get("md_frames", []):
+            atoms = Atoms(numbers=f["numbers"], positions=f["positions"], cell=f["cell"], pbc=f["pbc"])
+            atoms.set_momenta(np.asarray(f["momenta"]))
+            frames[int(f["index"])] = atoms
         return cls(int(kvp["iteration"]), int(kvp["trained_iteration"]), int(kvp["temperature_index"]),
-                   int(kvp["stalled"]), int(kvp["md_steps"]), history)
+                   int(kvp["stalled"]), int(kvp["md_steps"]), history, frames)
 
 
 class ActiveStore:

@@ -144,3 +144,45 @@ def test_reference_failing_everywhere_stops_with_a_clear_error(tmp_path):
             run_active_learning(config, structure=_start(), reference=BrokenEMT, log=None)
         store = ActiveStore(config.db)
         assert (store.count(FAILED), store.count(PENDING), store.count(LABELLED)) == (4, 0, 0)
+
+
+class EMTWithSpread(EMT):
+    """EMT reporting a zero committee spread, so that explore() can run it."""
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+        super().calculate(atoms, properties, system_changes)
+        self.results["forces_std"] = np.zeros_like(self.results["forces"])
+        self.results["energy_std"] = 0.0
+
+
+def test_explore_continues_a_trajectory_from_its_final_frame():
+    from ase_mlmat.active import explore
+
+    start = _start()
+    kwargs = dict(temperature_K=600.0, steps=20, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
+                  threshold=1e9, abort_threshold=2e9, max_candidates=5)
+    first = explore(start, EMTWithSpread(), rng=np.random.default_rng(0), **kwargs)
+    assert first.calm and first.final is not None and np.abs(first.final.get_momenta()).sum() > 0
+    assert np.abs(first.final.positions - start.positions).max() > 0.01
+    positions, momenta = first.final.positions.copy(), first.final.get_momenta().copy()
+    second = explore(first.final, EMTWithSpread(), rng=np.random.default_rng(1), thermalize=False, **kwargs)
+    third = explore(first.final, EMTWithSpread(), rng=np.random.default_rng(1), thermalize=False, **kwargs)
+    np.testing.assert_allclose(second.final.positions, third.final.positions)
+    np.testing.assert_array_equal(first.final.positions, positions)  # the start frame is not modified
+    np.testing.assert_array_equal(first.final.get_momenta(), momenta)
+
+
+def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=10,
+                                                continue_md=True, selection="weighted",
+                                                temperature_schedule="all"))
+    result = run_active_learning(config, structure=_start(), log=None)
+    assert result.reason.startswith("label budget spent") and result.labels == 10
+    state = ActiveStore(config.db).state()
+    assert sorted(state.md_frames) == [0, 1]
+    for atoms in state.md_frames.values():
+        assert len(atoms) == len(_start()) and np.abs(atoms.get_momenta()).sum() > 0
+        assert np.abs(atoms.positions - _start().positions).max() > 0.01
+    _check_consistent(ActiveStore(config.db))
+    with pytest.raises(ValueError, match="selection"):
+        ActiveConfig.from_dict(_options(tmp_path, selection="random"))

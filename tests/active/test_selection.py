@@ -35,3 +35,27 @@ def test_select_diverse_prefers_uncertain_then_different():
     chosen = select_diverse(near, [0.5, 0.1, 0.1, 0.2], 2)
     assert chosen == [0, 3]  # most uncertain first, then the one most unlike it
     assert select_diverse([], [], 3) == []
+
+
+def test_weighted_sampling_trades_uncertainty_against_distance():
+    points = np.array([[0.0], [0.1], [1.0], [3.0]])
+    spread = np.array([1.0, 0.9, 0.5, 0.05])
+    # plain FPS after the most uncertain takes the farthest point (3.0) despite its tiny spread;
+    # weighted takes 1.0 (0.5 x 1.0 > 0.05 x 3.0), never the near-copy 0.1 (0.9 x 0.1)
+    assert farthest_point_sampling(points, 2, first=0) == [0, 3]
+    assert farthest_point_sampling(points, 3, weights=spread) == [0, 2, 3]
+    assert farthest_point_sampling(points, 1, weights=spread, existing=np.array([[0.0]])) == [2]
+    assert farthest_point_sampling(np.zeros((2, 1)), 2, weights=np.ones(2)) == [0]  # duplicates never
+
+
+def test_select_diverse_weighted_prefers_uncertain_frames():
+    base = bulk("Cu", cubic=True) * (2, 1, 1)
+    rng = np.random.default_rng(0)
+    frames = []
+    for scale in (0.05, 0.06, 0.3):
+        atoms = base.copy()
+        atoms.positions += rng.normal(0, scale, atoms.positions.shape)
+        frames.append(atoms)
+    assert select_diverse(frames, [0.5, 0.4, 0.01], 2) == [0, 2]
+    assert select_diverse(frames, [0.5, 0.4, 0.01], 2, weighted=True) == [0, 1]
+    assert select_diverse(frames, [0.5, np.nan, 0.01], 1, weighted=True) == [1]  # failed MD: most uncertain
