@@ -51,13 +51,21 @@ class GlassGraphNetwork(nn.Module):
         descriptors: name of extra node descriptors (``graph["descriptors"]``), or None for Bapst's
             type-only node input.
         n_descriptors: their number of columns.
+        graph_positions: ``"thermal"`` (Bapst et al.) or ``"inherent"``: the positions edge vectors are
+            measured in (see :func:`mlmat_glass.inputs.model_inputs`); stored with the model.
+        linear_readout: add a linear function of the standardised descriptors to the decoder output
+            (the network then learns a correction to a linear model; see :func:`mlmat_glass.training.train_network`).
     """
 
     def __init__(self, *, width: int = 64, n_steps: int = 7, n_types: int = 2, cutoff: float = 2.0,
-                 descriptors: str | None = None, n_descriptors: int = 0):
+                 descriptors: str | None = None, n_descriptors: int = 0, graph_positions: str = "thermal",
+                 linear_readout: bool = False):
         super().__init__()
-        self.config = {"width": width, "n_steps": n_steps, "n_types": n_types, "cutoff": cutoff,
-                       "descriptors": descriptors, "n_descriptors": n_descriptors}
+        if linear_readout and not n_descriptors:
+            raise ValueError("linear_readout needs node descriptors")
+        self.config = {"kind": "graph_network", "width": width, "n_steps": n_steps, "n_types": n_types,
+                       "cutoff": cutoff, "descriptors": descriptors, "n_descriptors": n_descriptors,
+                       "graph_positions": graph_positions, "linear_readout": linear_readout}
         self.n_types = n_types
         self.register_buffer("descriptor_mean", torch.zeros(n_descriptors))
         self.register_buffer("descriptor_std", torch.ones(n_descriptors))
@@ -66,6 +74,7 @@ class GlassGraphNetwork(nn.Module):
         self.edge_updates = nn.ModuleList(EdgeUpdate(2 * width, 2 * width, width) for _ in range(n_steps))
         self.node_updates = nn.ModuleList(mlp(3 * width, width, width) for _ in range(n_steps))
         self.decoder = mlp(width, width, 1)
+        self.readout = nn.Linear(n_descriptors, 1) if linear_readout else None
 
     def forward(self, graph: Graph) -> torch.Tensor:
         """Per-particle output (N,) for one graph (see :func:`mlmat_glass.glass_graph.glass_graph`)."""
@@ -73,6 +82,7 @@ class GlassGraphNetwork(nn.Module):
         n_nodes = len(graph["types"])
         vectors = graph["vectors"]
         node_input = nn.functional.one_hot(graph["types"], self.n_types).to(vectors.dtype)
+        scaled = None
         if self.config["n_descriptors"]:
             scaled = ((graph["descriptors"] - self.descriptor_mean) / self.descriptor_std).to(vectors.dtype)
             node_input = torch.cat([node_input, scaled], dim=1)
@@ -85,4 +95,7 @@ class GlassGraphNetwork(nn.Module):
             edges = edge_update(torch.cat([edges, edge_skip], dim=1), node_in, senders, receivers)
             incoming = scatter_sum(edges, receivers, n_nodes)  # [n_nodes, width]
             nodes = node_update(torch.cat([node_in, incoming], dim=1))
-        return self.decoder(nodes).squeeze(-1)
+        output = self.decoder(nodes).squeeze(-1)
+        if self.readout is not None:
+            output = output + self.readout(scaled).squeeze(-1)
+        return output

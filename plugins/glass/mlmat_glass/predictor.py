@@ -18,8 +18,8 @@ from ase import Atoms
 
 from ase_mlmat.properties import PropertyPredictor, PropertyResult
 
-from .descriptors import node_descriptors
-from .glass_graph import cube_symmetries, glass_graph
+from .glass_graph import cube_symmetries
+from .inputs import config_inputs, model_inputs
 from .model_io import load_model
 from .species import GlassInputError, check_glass_atoms
 from .training import predict_z
@@ -90,10 +90,7 @@ class GlassMobilityPredictor(PropertyPredictor):
                 f"number density {density:.4f} σ⁻³ is outside ±{self.density_tolerance:.0%} of the training density "
                 f"{trained} (are positions in σ, not Å?)"
             )
-        graph = glass_graph(positions, types, length, cutoff=float(self.network.config["cutoff"]))
-        features = node_descriptors(self.network.config.get("descriptors"), positions, types, length)
-        if features is not None:
-            graph["descriptors"] = torch.as_tensor(features)
+        graph = model_inputs(positions, types, length, **config_inputs(self.network.config))
         with torch.no_grad():
             z = predict_z(self.network, graph, self.symmetries)
         propensity = self.target_mean + self.target_std * z

@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from .baselines import BASELINES, LinearBaseline
-from .descriptors import node_descriptors
-from .glass_graph import EDGE_CUTOFF, Graph, glass_graph, random_orthogonal, transform_graph
+from .glass_graph import EDGE_CUTOFF, Graph, random_orthogonal, transform_graph
+from .inputs import model_inputs
+from .linear_model import DescriptorLinearModel
 from .metrics import pearson
 from .network import GlassGraphNetwork
 from .storage import GlassSample
@@ -40,6 +41,7 @@ class TrainingItem:
     sample: GlassSample
     descriptors: str | None = None
     cutoff: float = EDGE_CUTOFF
+    graph_positions: str = "thermal"
 
 
 def prepare(
@@ -48,20 +50,21 @@ def prepare(
     time_index: int = -1,
     cutoff: float = EDGE_CUTOFF,
     descriptors: str | None = None,
+    graph_positions: str = "thermal",
 ) -> list[TrainingItem]:
-    """Graphs (with node ``descriptors`` if named) and per-configuration standardised A-particle targets at
+    """Graphs (with node ``descriptors`` if named; edges from ``graph_positions``, see
+    :func:`mlmat_glass.inputs.model_inputs`) and per-configuration standardised A-particle targets at
     ``time_index`` of each sample."""
     items = []
     for sample in samples:
         target = np.asarray(sample.propensity[time_index], dtype=float)
         is_a = sample.types == 0
         z = (target - target[is_a].mean()) / target[is_a].std()
-        graph = glass_graph(sample.initial_positions, sample.types, sample.box, cutoff=cutoff)
-        features = node_descriptors(descriptors, sample.initial_positions, sample.types, sample.box)
-        if features is not None:
-            graph["descriptors"] = torch.as_tensor(features)
+        graph = model_inputs(sample.initial_positions, sample.types, sample.box, descriptors=descriptors,
+                             graph_positions=graph_positions, cutoff=cutoff)
         target_z = torch.as_tensor(z, dtype=torch.float32)
-        items.append(TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff))
+        items.append(TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff,
+                                  graph_positions))
     return items
 
 
@@ -83,25 +86,44 @@ def train_network(
     seed: int = 0,
     log: Callable[[str], None] | None = print,
     evaluate: Callable[[GlassGraphNetwork, int], str] | None = None,
+    linear_readout: bool = False,
+    ridge: float = 0.03,
+    weight_decay: float = 0.0,
 ) -> tuple[GlassGraphNetwork, list[dict]]:
     """Train a :class:`GlassGraphNetwork` on ``items``; returns the model and a per-epoch history.
 
     The cosine schedule runs over ``epochs``; with ``max_minutes`` training stops at the first epoch end
     past that wall-clock budget (the schedule is then stretched over the epochs the budget allows,
     estimated after the first epoch).
+
+    ``linear_readout``: the network's output is a ridge model on the descriptors (fitted in closed form
+    with ``ridge`` first, see :func:`fit_linear`) plus the graph network, whose last layer starts at zero —
+    training starts from the linear model and learns a correction. ``weight_decay``: AdamW decay.
     """
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     descriptors = items[0].graph.get("descriptors")
     model = GlassGraphNetwork(
         width=width, n_steps=n_steps, cutoff=items[0].cutoff, descriptors=items[0].descriptors,
-        n_descriptors=0 if descriptors is None else descriptors.shape[1],
+        n_descriptors=0 if descriptors is None else descriptors.shape[1], graph_positions=items[0].graph_positions,
+        linear_readout=linear_readout,
     )
     if descriptors is not None:
         stacked = torch.cat([item.graph["descriptors"] for item in items])
         model.descriptor_mean.copy_(stacked.mean(0))
         model.descriptor_std.copy_(stacked.std(0).clamp(min=1e-6))
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    if linear_readout:
+        linear = fit_linear(items, ridge=ridge)
+        with torch.no_grad():
+            # the readout acts on inputs standardised with the network's statistics; re-express the fit
+            scale = (model.descriptor_std.double() / linear.descriptor_std.double())
+            weights = linear.weights.double() * scale
+            shift = (model.descriptor_mean.double() - linear.descriptor_mean.double()) / linear.descriptor_std.double()
+            model.readout.weight.copy_(weights[None, :])
+            model.readout.bias.copy_(linear.bias.double() + linear.weights.double() @ shift)
+            model.decoder[-1].weight.zero_()
+            model.decoder[-1].bias.zero_()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     history: list[dict] = []
     start = time.perf_counter()
     total_epochs = epochs
@@ -137,8 +159,20 @@ def train_network(
     return model.eval(), history
 
 
+def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> DescriptorLinearModel:
+    """Ridge model on the items' node descriptors, fitted to their standardised A-particle targets."""
+    if items[0].descriptors is None:
+        raise ValueError("a linear model needs node descriptors: prepare the items with descriptors=...")
+    model = DescriptorLinearModel(descriptors=items[0].descriptors,
+                                  n_descriptors=items[0].graph["descriptors"].shape[1],
+                                  cutoff=items[0].cutoff, graph_positions=items[0].graph_positions)
+    features = [it.graph["descriptors"].numpy()[it.mask.numpy()] for it in items]
+    targets = [it.target.numpy()[it.mask.numpy()] for it in items]
+    return model.fit(features, targets, ridge=ridge).eval()
+
+
 @torch.no_grad()
-def predict_z(model: GlassGraphNetwork, graph: Graph, symmetries: torch.Tensor | None = None) -> np.ndarray:
+def predict_z(model: torch.nn.Module, graph: Graph, symmetries: torch.Tensor | None = None) -> np.ndarray:
     """Network output (N,), averaged over ``symmetries`` (S, 3, 3) applied to the edge vectors if given."""
     model.eval()
     if symmetries is None:
@@ -155,11 +189,12 @@ def baseline_features(items: Sequence[TrainingItem]) -> dict[str, list[np.ndarra
 
 
 def evaluate_all(
-    model: GlassGraphNetwork | None,
+    model: torch.nn.Module | None,
     train: Sequence[TrainingItem],
     test: Sequence[TrainingItem],
     *,
     symmetries: torch.Tensor | None = None,
+    model_name: str = "graph_network",
 ) -> dict[str, dict[str, float]]:
     """Pearson on A particles of each test configuration (and their mean) for the network and baselines.
 
@@ -175,7 +210,7 @@ def evaluate_all(
         fit = LinearBaseline().fit(x, y)
         predictions[name] = [fit.predict(f) for f in test_features[name]]
     if model is not None:
-        predictions["graph_network"] = [predict_z(model, it.graph, symmetries) for it in test]
+        predictions[model_name] = [predict_z(model, it.graph, symmetries) for it in test]
     for name, values in predictions.items():
         per_config = [pearson(p[it.mask.numpy()], it.propensity[it.mask.numpy()]) for p, it in zip(values, test)]
         results[name] = {"mean": float(np.mean(per_config)), **{f"config_{k}": v for k, v in enumerate(per_config)}}

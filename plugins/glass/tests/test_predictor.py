@@ -24,6 +24,12 @@ def held_out(shared_file):
     return [load_sample(shared_file(i)) for i in (9, 10)]
 
 
+@pytest.fixture(scope="module")
+def held_out_predictions(predictor, held_out):
+    """Predicted propensity (σ) of the held-out configurations (each costs an energy minimisation)."""
+    return [predictor.predict(sample.to_atoms()).propensity_sigma for sample in held_out]
+
+
 def test_entry_point_and_model_card(predictor):
     assert get_predictor("glass_mobility") is GlassMobilityPredictor
     assert "ka-T0.44-botan" in shipped_models()
@@ -32,14 +38,14 @@ def test_entry_point_and_model_card(predictor):
     assert 0.2 < card["fs_a_train_mean"] < 0.4 and 9 not in card["train_configurations"]
 
 
-def test_beats_every_baseline_on_held_out_configurations(predictor, held_out, shared_file):
-    """Baselines are fitted on the model's training configurations 1–8 (A particles, standardised targets)."""
+def test_beats_every_baseline_on_held_out_configurations(held_out_predictions, held_out, shared_file):
+    """Baselines are fitted on the model's training configurations 1–8 (A particles, standardised targets).
+    The issue's aim: Pearson ≥ 0.6 on A particles at the longest timescale."""
     train = [load_sample(shared_file(i)) for i in range(1, 9)]
-    scores = {"graph_network": []}
-    for sample in held_out:
-        result = predictor.predict(sample.to_atoms())
+    scores = {"shipped_model": []}
+    for prediction, sample in zip(held_out_predictions, held_out):
         is_a = sample.types == 0
-        scores["graph_network"].append(pearson(result.propensity_sigma[is_a], sample.propensity[0][is_a]))
+        scores["shipped_model"].append(pearson(prediction[is_a], sample.propensity[0][is_a]))
     for name, build in BASELINES.items():
         x, y = [], []
         for sample in train:
@@ -56,19 +62,21 @@ def test_beats_every_baseline_on_held_out_configurations(predictor, held_out, sh
     means = {name: float(np.mean(v)) for name, v in scores.items()}
     print("held-out Pearson (A):", {k: round(v, 3) for k, v in means.items()})
     for name in BASELINES:
-        assert means["graph_network"] > means[name] + 0.02, (name, means)
+        assert means["shipped_model"] > means[name] + 0.1, (name, means)
+    assert min(scores["shipped_model"]) > 0.6
 
 
-def test_predictions_follow_particle_order_and_cube_symmetry(predictor, held_out):
+def test_predictions_follow_particle_order_and_cube_symmetry(predictor, held_out, held_out_predictions):
     sample = held_out[0]
     atoms = sample.to_atoms()
-    reference = predictor.predict(atoms).propensity_sigma
+    reference = held_out_predictions[0]
     order = np.random.default_rng(0).permutation(len(atoms))
     np.testing.assert_allclose(predictor.predict(atoms[order]).propensity_sigma, reference[order], atol=1e-4)
     rotated = atoms.copy()
     op = cube_symmetries()[29].double().numpy()
     rotated.positions = atoms.positions @ op.T
-    # the raw network is invariant only approximately (learned from augmentation)
+    # the raw network is invariant only approximately (learned from augmentation; the inherent structure of
+    # the rotated box is found along another minimisation path)
     assert pearson(predictor.predict(rotated).propensity_sigma, reference) > 0.9
 
 
