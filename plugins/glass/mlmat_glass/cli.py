@@ -32,8 +32,11 @@ def _predict(args: argparse.Namespace) -> None:
 
             atoms = read(path)
         result = predictor.predict(atoms)
-        out = Path(path).with_suffix(".propensity.npy") if args.save else None
-        if out is not None:
+        out = None
+        if args.save:
+            folder = args.out_dir if args.out_dir is not None else Path(path).parent
+            folder.mkdir(parents=True, exist_ok=True)
+            out = folder / (Path(path).stem + ".propensity.npy")
             np.save(out, result.propensity_sigma)
         print(f"{path}: N={result.n_particles}  mean predicted propensity (A) {result.mean_propensity_A_sigma:.3f} σ"
               + (f"  -> {out}" if out else ""))
@@ -55,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     convert.add_argument("--out", type=Path, required=True)
     predict.add_argument("--model", default="ka-T0.44-botan")
     predict.add_argument("--symmetrize", action="store_true", help="average over the 48 cube symmetries")
-    predict.add_argument("--save", action="store_true", help="write <file>.propensity.npy")
+    predict.add_argument("--save", action="store_true", help="write <file stem>.propensity.npy")
+    predict.add_argument("--out-dir", type=Path, default=None,
+                         help="folder for --save (default: beside each input file)")
     args = parser.parse_args(argv)
     if args.command == "generate":
         run_from_args(args)
