@@ -3,6 +3,8 @@
 Input: ASE ``Atoms`` in LJ units (positions and cell in σ), periodic cubic box, two species told apart
 as in :mod:`mlmat_glass.species` (``arrays["types"]`` 0/1, else the smaller atomic number is A). The
 model was trained at number density 1.2; configurations more than ``density_tolerance`` away are refused.
+Models that read the inherent structure (the shipped one does) minimise the configuration's energy first
+(≈ 10 s for N = 4096 on one core).
 """
 
 from __future__ import annotations
