@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .baselines import LinearBaseline
 from .glass_graph import EDGE_CUTOFF, Graph
 
 
@@ -48,16 +49,10 @@ class DescriptorLinearModel(nn.Module):
 
         ``ridge`` is the penalty per sample on standardised inputs (the intercept is not penalised).
         """
-        x = np.concatenate(features).astype(np.float64)
-        y = np.concatenate(targets).astype(np.float64)
-        mean, std = x.mean(axis=0), x.std(axis=0) + 1e-12
-        z = (x - mean) / std
-        gram = z.T @ z + ridge * len(z) * np.eye(z.shape[1])
-        centred = y - y.mean()
-        weights = np.linalg.solve(gram, z.T @ centred)
-        bias = y.mean() - z.mean(axis=0) @ weights
-        self.descriptor_mean.copy_(torch.as_tensor(mean))
-        self.descriptor_std.copy_(torch.as_tensor(std))
-        self.weights.copy_(torch.as_tensor(weights))
-        self.bias.copy_(torch.as_tensor(bias))
+        fit = LinearBaseline(ridge).fit(np.concatenate(features).astype(np.float64),
+                                        np.concatenate(targets).astype(np.float64))
+        self.descriptor_mean.copy_(torch.as_tensor(fit.mean))
+        self.descriptor_std.copy_(torch.as_tensor(fit.scale))
+        self.weights.copy_(torch.as_tensor(fit.coef[:-1]))
+        self.bias.copy_(torch.as_tensor(fit.coef[-1]))
         return self
