@@ -50,7 +50,7 @@ class ActiveConfig:
     train_steps: int = 1000  # optimiser steps of a member trained from scratch (first committee)
     finetune_steps: int = 300  # optimiser steps of a warm-started member
     warm_start: bool = True  # start member m from member m of the previous iteration
-    train_options: dict = field(default_factory=dict)  # other TrainConfig fields (learning_rate...)
+    train_options: dict = field(default_factory=dict)  # TrainConfig fields (default: batch 4, lr 5e-3, weights 1)
     temperatures_K: list[float] = field(default_factory=lambda: [300.0, 600.0, 900.0, 1200.0])
     temperature_schedule: str = "ramp"  # "ramp": one temperature at a time; "all": every temperature each iteration
     timestep_fs: float = 2.0
