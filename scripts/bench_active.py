@@ -30,7 +30,7 @@ run with the committee and costs no reference call). The issue's aim is a ratio 
 Usage::
 
     python scripts/bench_active.py --quick          # ~4 CPU-minutes; a smoke test, its refits are too short to rank
-    python scripts/bench_active.py --jobs 2         # ~40 CPU-minutes (39 measured; 38 min wall with 2 jobs)
+    python scripts/bench_active.py --jobs 2         # ~3.5 CPU-hours (209 CPU-min measured; 107 min wall with 2 jobs)
 
 Progress goes to stderr; stdout gets one JSON line.
 """
