@@ -50,9 +50,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from ase import Atoms, units
-from ase.build import bulk
+from ase.build import bulk, fcc111
 from ase.calculators.emt import EMT
 from ase.calculators.singlepoint import SinglePointCalculator
+from ase.cluster import Octahedron
 from ase.constraints import FixCom
 from ase.io import write
 from ase.md.langevin import Langevin
@@ -88,6 +89,13 @@ SETTINGS = {
                   threshold=0.05, replicates=2, energy_weight=1.0, stress_weight=1.0,
                   max_candidates=20, check_interval=10),
 }
+# v4, --system mixed: four start structures (perfect bulk, vacancy, (111) slab, 38-atom cluster); test and
+# pool frames per start and temperature; the AL committee runs one trajectory per start and temperature.
+MIXED = dict(test_per_T=10, pool_per_T=40, al_points=[4, 8, 16, 32], uniform=[4, 8, 16, 32, 64, 128])
+MIXED_QUICK = dict(test_per_T=4, pool_per_T=8, al_points=[4, 8, 12], uniform=[4, 8, 16, 32])
+SYSTEMS = {"vacancy": "Cu31: fcc Cu 2x2x2 conventional cell with one vacancy",
+           "mixed": "Cu32 bulk (2x2x2 conventional), Cu31 (the same with a vacancy), Cu24 (111) slab (2x2x6, "
+                    "6 A vacuum each side), Cu38 truncated-octahedron cluster (6 A vacuum)"}
 EQUILIBRATE, POOL_EVERY, TEST_EVERY = 200, 25, 20  # EMT MD steps
 
 
@@ -95,19 +103,28 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def start_structure() -> Atoms:
-    atoms = bulk("Cu", "fcc", a=3.61, cubic=True) * (2, 2, 2)
-    del atoms[0]
-    return atoms
+def start_structures(system: str) -> dict[str, Atoms]:
+    """Start structures of ``system``: "vacancy" (Cu31 only) or "mixed" (bulk, vacancy, (111) slab, cluster)."""
+    crystal = bulk("Cu", "fcc", a=3.61, cubic=True) * (2, 2, 2)
+    vacancy = crystal.copy()
+    del vacancy[0]
+    if system == "vacancy":
+        return {"vacancy": vacancy}
+    slab = fcc111("Cu", size=(2, 2, 6), a=3.61, vacuum=6.0)  # 24 atoms, two free surfaces
+    cluster = Octahedron("Cu", 4, cutoff=1, latticeconstant=3.61)  # 38-atom truncated octahedron
+    cluster.center(vacuum=6.0)
+    for atoms in (slab, cluster):
+        atoms.pbc = True  # vacuum wider than the cutoff: periodic images do not interact
+    return {"bulk": crystal, "vacancy": vacancy, "slab": slab, "cluster": cluster}
 
 
-def emt_frames(temperatures: list[float], per_T: int, *, every: int, seed: int, timestep_fs: float = 2.0,
-               equilibrate: int = EQUILIBRATE) -> list[Atoms]:
-    """EMT Langevin MD frames with EMT labels, ``per_T`` at each temperature, ``every`` steps apart."""
+def emt_frames(starts: list[Atoms], temperatures: list[float], per_T: int, *, every: int, seed: int,
+               timestep_fs: float = 2.0, equilibrate: int = EQUILIBRATE) -> list[Atoms]:
+    """EMT Langevin MD frames with EMT labels, ``per_T`` per start structure and temperature, ``every`` steps apart."""
     frames = []
-    for k, temperature in enumerate(temperatures):
-        rng = np.random.default_rng([seed, k])
-        atoms = start_structure()
+    for (s, start), (k, temperature) in itertools.product(enumerate(starts), enumerate(temperatures)):
+        rng = np.random.default_rng([seed, k] if s == 0 else [seed, s, k])  # start 0: the v3 streams
+        atoms = start.copy()
         atoms.calc = EMT()
         sigma = np.sqrt(units.kB * temperature * atoms.get_masses())[:, None]
         atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * sigma)
@@ -118,7 +135,7 @@ def emt_frames(temperatures: list[float], per_T: int, *, every: int, seed: int, 
         dyn.run(equilibrate)
         for _ in range(per_T):
             dyn.run(every)
-            frame = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=True)
+            frame = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=True, info={"start": s})
             frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
                                                forces=atoms.get_forces(), stress=atoms.get_stress())
             frames.append(frame)
@@ -135,8 +152,8 @@ def loss_weights(settings: dict) -> dict:
     return {"energy_weight": settings["energy_weight"], "stress_weight": settings["stress_weight"]}
 
 
-def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: int) -> float:
-    """Test force MAE (eV/Å) of a fresh model trained on ``structures`` with the common recipe."""
+def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: int) -> tuple[float, list[float]]:
+    """Test force MAE (eV/Å) of a fresh model trained on ``structures`` with the common recipe: all, per start."""
     torch.set_num_threads(1)
     labels = [get_labels(a) for a in structures]
     batches = int(np.ceil(len(structures) / 4))
@@ -145,7 +162,12 @@ def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: 
                          scheduler="cosine", seed=seed, device="cpu", progress=False, plots=False,
                          early_stopping_patience=10**6, **loss_weights(settings))
     model = fit(config, structures, labels).model
-    return committee_errors([model], test, [get_labels(a) for a in test])["forces_mae_eV_per_A"]
+
+    def mae(frames: list[Atoms]) -> float:
+        return committee_errors([model], frames, [get_labels(a) for a in frames])["forces_mae_eV_per_A"]
+
+    starts = sorted({a.info.get("start", 0) for a in test})
+    return mae(test), [mae([a for a in test if a.info.get("start", 0) == s]) for s in starts]
 
 
 def calls_for_error(curve: list[tuple[int, float]], target: float) -> tuple[float, bool]:
@@ -164,7 +186,8 @@ def calls_for_error(curve: list[tuple[int, float]], target: float) -> tuple[floa
     return float(curve[-1][0]), True  # never reached: at least this many calls
 
 
-def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe: str, schedule: str) -> ActiveConfig:
+def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe: str, schedule: str,
+              num_starts: int = 1) -> ActiveConfig:
     v2 = recipe == "v2"
     return ActiveConfig(
         db=str(workdir / f"bench_active_r{seed}.db"), reference="ase.calculators.emt:EMT",
@@ -174,32 +197,36 @@ def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe:
         threshold=settings["threshold"], labels_per_iteration=settings["labels_per_iteration"],
         max_labels=settings["max_labels"], test_data=str(test_file), seed=seed,
         selection="weighted" if v2 else "diverse", continue_md=v2, train_options=loss_weights(settings),
-        max_candidates=settings["max_candidates"], check_interval=settings["check_interval"],
+        max_candidates=max(4, settings["max_candidates"] // num_starts), check_interval=settings["check_interval"],
     )
 
 
 def run_al(job: tuple) -> dict:
     """One AL run (replicate ``seed``); returns its labelled structures and summary."""
-    settings, workdir, test_file, seed, recipe, schedule = job
+    settings, workdir, test_file, seed, recipe, schedule, system = job
     torch.set_num_threads(1)
-    config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule)
+    starts = list(start_structures(system).values())
+    config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule, len(starts))
     t0, c0 = time.perf_counter(), time.process_time()
-    result = run_active_learning(config, structure=start_structure(),
+    result = run_active_learning(config, structure=starts,
                                  log=lambda m: print(f"[r{seed}] {m}", file=sys.stderr, flush=True))
     structures = ActiveStore(config.db).labelled()[0]  # in the order they were labelled
-    temperatures = [row.get("temperature_K") for row in ActiveStore(config.db).db.select(al_status="labelled")]
+    rows = list(ActiveStore(config.db).db.select(al_status="labelled", sort="id"))
+    temperatures = [row.get("temperature_K") for row in rows]
+    label_starts = [row.get("start_index") for row in rows]
     committee = [{"reference_calls": h["reference_calls"],
                   "forces_mae_eV_per_A": round(h["test_forces_mae_eV_per_A"], 5)}
                  for _, h in sorted(result.history.items()) if "test_forces_mae_eV_per_A" in h]
     return {"seed": seed, "structures": structures, "reason": result.reason, "md_steps": result.md_steps,
-            "committee_curve": committee, "label_temperatures_K": temperatures,
+            "committee_curve": committee, "label_temperatures_K": temperatures, "label_starts": label_starts,
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
 
 
 def run_refit(job: tuple) -> tuple:
     key, structures, test, settings, seed = job
     c0 = time.process_time()
-    return key, refit_mae(structures, test, settings, seed), time.process_time() - c0
+    mae, per_start = refit_mae(structures, test, settings, seed)
+    return key, mae, per_start, time.process_time() - c0
 
 
 def summarize(points: dict[int, list[float]]) -> list[dict]:
@@ -208,12 +235,12 @@ def summarize(points: dict[int, list[float]]) -> list[dict]:
              "per_replicate": [round(x, 5) for x in e]} for n, e in sorted(points.items())]
 
 
-def ratio_table(active: list[tuple[int, float]], uniform: list[tuple[int, float]], settings: dict) -> list[dict]:
+def ratio_table(active: list[tuple[int, float]], uniform: list[tuple[int, float]], trajectories: int) -> list[dict]:
+    """Per AL point: uniform calls at the same error and the ratio; ``trajectories``: reference MD runs of the pool."""
     rows = []
-    n_T = len(settings["temperatures_K"])
     for n, e in active:
         m, bound = calls_for_error(uniform, e)
-        md_calls = n_T * EQUILIBRATE + m * POOL_EVERY  # reference MD a DFT user would run for m frames
+        md_calls = trajectories * EQUILIBRATE + m * POOL_EVERY  # reference MD a DFT user would run for m frames
         rows.append({"reference_calls": n, "uniform_calls_same_error": round(m, 1), "ratio": round(n / m, 3),
                      "upper_bound": bound, "uniform_calls_with_md": round(md_calls), "ratio_with_md":
                      round(n / md_calls, 4)})
@@ -230,16 +257,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicates", type=int, help="AL runs / uniform subsets / refit seeds per point")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (of the main process)")
+    parser.add_argument("--system", choices=["vacancy", "mixed"], default="vacancy",
+                        help="vacancy: Cu31 only (v3); mixed: bulk, vacancy, (111) slab and cluster (v4)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
+    if args.system == "mixed":
+        settings.update(MIXED_QUICK if args.quick else MIXED)
+    named_starts = start_structures(args.system)
+    starts = list(named_starts.values())
     replicates = args.replicates or settings["replicates"]
     temperatures = settings["temperatures_K"]
     t0, c0 = time.perf_counter(), time.process_time()
 
-    test = emt_frames(temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + args.seed)
-    pool = emt_frames(temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + args.seed)
+    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + args.seed)
+    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + args.seed)
     log(f"{len(test)} test frames, {len(pool)} uniform-pool frames ({time.perf_counter() - t0:.0f} s)")
     context = multiprocessing.get_context("fork")
     cpu_children = 0.0
@@ -250,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         test_file = workdir / "test.extxyz"
         write(test_file, test)
         t_al = time.perf_counter()
-        jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule)
+        jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule, args.system)
                 for r in range(replicates)]
         pending_al = [workers.apply_async(run_al, (job,)) for job in jobs]  # queued first, so they start first
         uniform_jobs = []
@@ -274,27 +307,34 @@ def main(argv: list[str] | None = None) -> int:
             pending += [workers.apply_async(run_refit, ((("active", n, r), structures[:n], test, settings,
                                                          args.seed + r),)) for n in points]
         results: dict[str, dict[int, list[float]]] = {"active": {}, "uniform": {}}
+        by_start: dict[str, dict[int, list[list[float]]]] = {"active": {}, "uniform": {}}
         for handle in pending:
-            (kind, n, r), mae, cpu = handle.get()
+            (kind, n, r), mae, per_start, cpu = handle.get()
             cpu_children += cpu
             results[kind].setdefault(n, []).append((r, mae))
-            log(f"{kind:7s} {n:4d} calls, replicate {r}: force MAE {mae:.4f} eV/Å ({refit_steps(n, settings)} steps, "
-                f"{cpu:.0f} CPU s)")
+            by_start[kind].setdefault(n, []).append(per_start)
+            detail = "".join(f", {name} {e:.4f}" for name, e in zip(named_starts, per_start, strict=True))
+            log(f"{kind:7s} {n:4d} calls, replicate {r}: force MAE {mae:.4f} eV/Å{detail if len(starts) > 1 else ''} "
+                f"({refit_steps(n, settings)} steps, {cpu:.0f} CPU s)")
     results = {kind: {n: [mae for _, mae in sorted(v)] for n, v in points.items()} for kind, points in results.items()}
 
     active, uniform = summarize(results["active"]), summarize(results["uniform"])
+    per_start_mae = {kind: {n: {name: round(float(np.mean([row[s] for row in rows])), 5)
+                                for s, name in enumerate(named_starts)} for n, rows in sorted(points.items())}
+                     for kind, points in by_start.items()}
     for name, curve in (("active", active), ("uniform", uniform)):
         for p in curve:
             log(f"{name:7s} {p['reference_calls']:4d} calls: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
                 f"(min {p['min']:.4f}, max {p['max']:.4f}, {len(p['per_replicate'])} replicates)")
+    trajectories = len(starts) * len(temperatures)
     mean_active = [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in active]
     mean_uniform = [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in uniform]
-    ratios = ratio_table(mean_active, mean_uniform, settings)
+    ratios = ratio_table(mean_active, mean_uniform, trajectories)
     per_replicate = []  # AL replicate r against uniform replicate r, at the AL run's last point
     for r in range(replicates):
         a = [(p["reference_calls"], p["per_replicate"][r]) for p in active if len(p["per_replicate"]) > r]
         u = [(p["reference_calls"], p["per_replicate"][r]) for p in uniform]
-        per_replicate.append(ratio_table(a[-1:], u, settings)[0]["ratio"])
+        per_replicate.append(ratio_table(a[-1:], u, trajectories)[0]["ratio"])
     headline = ratios[-1]
     best = min(ratios, key=lambda row: row["ratio"])
     log(f"ratio at equal error (last AL point, {headline['reference_calls']} calls): {headline['ratio']:.3f}"
@@ -308,7 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "active_learning_vs_uniform_md_sampling",
         "mode": "quick" if args.quick else "full",
         "reference": "EMT",
-        "system": "Cu31: fcc Cu 2x2x2 conventional cell with one vacancy",
+        "system": SYSTEMS[args.system],
+        "starts": {name: len(atoms) for name, atoms in named_starts.items()},
         "temperatures_K": temperatures,
         "al_recipe": args.al_recipe,
         "al_schedule": args.schedule,
@@ -322,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "pool_frames": len(pool),
         "active": active,
         "uniform": uniform,
+        "forces_mae_per_start": per_start_mae,
         "ratio_at_equal_error": headline["ratio"],
         "ratio_is_upper_bound": headline["upper_bound"],
         "ratio_per_replicate": per_replicate,
@@ -330,7 +372,9 @@ def main(argv: list[str] | None = None) -> int:
         "secondary_ratio_uniform_md_counted": headline["ratio_with_md"],
         "al_runs": [{"seed": run["seed"], "labels": len(run["structures"]), "stop_reason": run["reason"],
                      "md_steps": run["md_steps"], "committee_in_loop": run["committee_curve"],
-                     "label_temperatures_K": run["label_temperatures_K"], "cpu_seconds": round(run["cpu_seconds"], 1)}
+                     "label_temperatures_K": run["label_temperatures_K"],
+                     "label_starts": [None if k is None else list(named_starts)[k] for k in run["label_starts"]],
+                     "cpu_seconds": round(run["cpu_seconds"], 1)}
                     for run in runs],
         "al_seconds": round(al_seconds, 1),
         "seconds": round(time.perf_counter() - t0, 1),

@@ -25,7 +25,9 @@ class ActiveConfig:
     the temperatures are explored in turn, each done when ``calm_steps`` MD steps pass below the
     threshold (a committee stable at 300 K before it meets 1200 K); with ``"all"`` every iteration
     runs one segment per temperature and selects from the pooled candidates (labels spread over
-    the whole range at once). ``selection="weighted"`` picks candidates by force spread x descriptor
+    the whole range at once). Several start structures (a bulk cell, a slab, a cluster ...) each get
+    their own trajectory at every temperature, and candidates from all of them compete for the
+    labels. ``selection="weighted"`` picks candidates by force spread x descriptor
     distance to those chosen and labelled (batch query-by-committee), so labels go where the
     committee disagrees most, e.g. to the hotter temperatures. With ``continue_md`` each
     temperature's trajectory goes on from its last frame (positions and momenta, kept in the db)
@@ -38,9 +40,9 @@ class ActiveConfig:
     db: str = "active.db"  # ase.db file or URL holding labels, candidates and loop state
     reference: str = "ase.calculators.emt:EMT"  # "module:Class" or model name/checkpoint
     reference_options: dict = field(default_factory=dict)  # keyword arguments of the reference
-    structure: str | None = None  # start structure, FILE or FILE@INDEX (Python API: pass Atoms)
+    structure: str | list[str] | None = None  # start structure(s), FILE or FILE@INDEX (Python API: pass Atoms)
     seed_data: str | None = None  # extra seed structures; labelled ones are used as they are
-    num_seed: int = 8  # rattled copies of the start structure labelled first
+    num_seed: int = 8  # rattled copies of the start structure(s), taken in turn, labelled first
     seed_rattle_A: float = 0.1  # standard deviation of the seed displacements, Å
     seed_strain: float = 0.01  # maximum random cell strain of the seed copies (periodic only)
     committee_size: int = 4

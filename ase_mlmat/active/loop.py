@@ -9,6 +9,7 @@ written in one transaction.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,14 +86,15 @@ class ActiveLearner:
 
     Args:
         config: the run's options; ``config.db`` holds everything needed to resume.
-        structure: start structure (overrides ``config.structure``; ignored when resuming).
+        structure: start structure, or several (MD explores from each); overrides ``config.structure``,
+            ignored when resuming.
         seed_structures: extra seed structures (labelled ones are used without a reference call).
         reference: calculator factory or calculator (overrides ``config.reference``).
         client: a ``dask.distributed.Client`` to label on; None labels in this process.
         log: receives one progress line at a time (default: print); None for silence.
     """
 
-    def __init__(self, config: ActiveConfig, *, structure: Atoms | None = None,
+    def __init__(self, config: ActiveConfig, *, structure: Atoms | Sequence[Atoms] | None = None,
                  seed_structures: Sequence[Atoms] | None = None,
                  reference: ReferenceFactory | str | None = None, client=None,
                  log: Callable[[str], None] | None = print):
@@ -105,7 +107,7 @@ class ActiveLearner:
         self._log = log
         self._structure = structure
         self._seed_structures = seed_structures
-        self.start: Atoms | None = None  # read from the store by run()
+        self.starts: list[Atoms] = []  # read from the store by run()
         self.test = load_labelled(config.test_data) if config.test_data else None
 
     def log(self, message: str) -> None:
@@ -120,9 +122,9 @@ class ActiveLearner:
         else:
             self.log(f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
                      f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed")
-        self.start = self.store.start_structure()
-        if self._structure is not None and structure_uid(self._structure) != structure_uid(self.start):
-            self.log("the start structure stored in the db is used; the one given is ignored")
+        self.starts = self.store.start_structures()
+        if self._structure is not None and _uids(self._structure) != [structure_uid(a) for a in self.starts]:
+            self.log("the start structures stored in the db are used; the ones given are ignored")
         while True:
             self.label_pending(state.iteration)
             committee = self._committee(state)
@@ -138,12 +140,12 @@ class ActiveLearner:
 
     def _initialize(self) -> LoopState:
         config = self.config
-        start = self._structure
-        if start is None and config.structure:
+        starts = _as_list(self._structure)
+        if not starts and config.structure:
             from ..workflows.structures import load_structure
 
-            start = load_structure(config.structure, "")
-        if start is None:
+            starts = [load_structure(name, "") for name in _as_list(config.structure)]
+        if not starts:
             raise ValueError("no start structure: set 'structure' in the config or pass structure=")
         extra = list(self._seed_structures or [])
         if config.seed_data:
@@ -151,13 +153,15 @@ class ActiveLearner:
         given, unlabelled = _split_labelled(extra)
         rng = np.random.default_rng([config.seed, 7])
         num = max(0, min(config.num_seed, config.max_labels - len(unlabelled)))
-        seeds = unlabelled[: config.max_labels] + rattled_copies(start, num, rattle_A=config.seed_rattle_A,
-                                                                 strain=config.seed_strain, rng=rng)
+        seeds = unlabelled[: config.max_labels] + [  # rattled copies of the starts in turn
+            rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
+                           rng=rng)[0] for k in range(num)]
         if not seeds and not given:
             raise ValueError("no seed data: set num_seed > 0 or give seed structures")
-        self.log(f"new run in {config.db}: {start.get_chemical_formula()} ({len(start)} atoms), {len(seeds)} seed "
-                 f"structures to label, {len(given)} given with labels")
-        return self.store.initialize(start, seeds, given, config.to_dict())
+        names = ", ".join(f"{a.get_chemical_formula()} ({len(a)} atoms)" for a in starts)
+        self.log(f"new run in {config.db}: start {names}; {len(seeds)} seed structures to label, {len(given)} given "
+                 f"with labels")
+        return self.store.initialize(starts, seeds, given, config.to_dict())
 
     def label_pending(self, iteration: int = 0) -> tuple[int, int]:
         """Label every pending candidate, committing each result as it arrives; returns (labelled, failed)."""
@@ -179,7 +183,7 @@ class ActiveLearner:
         return done, failed
 
     def _elements(self, structures: Sequence[Atoms]) -> list[str]:
-        symbols = set(self.start.get_chemical_symbols()).union(*(a.get_chemical_symbols() for a in structures))
+        symbols = set().union(*(a.get_chemical_symbols() for a in [*self.starts, *structures]))
         return sorted(symbols, key=lambda s: atomic_numbers[s])
 
     def _committee(self, state: LoopState) -> Committee:
@@ -230,9 +234,10 @@ class ActiveLearner:
             return f"max_iterations ({config.max_iterations}) reached"
         return None
 
-    def _shortest_bond(self) -> float:
-        """Shortest interatomic distance in the start structure, Å (0 for a single atom)."""
-        distances = neighbor_list("d", self.start, 6.0)
+    @staticmethod
+    def _shortest_bond(start: Atoms) -> float:
+        """Shortest interatomic distance in ``start``, Å (0 for a single atom)."""
+        distances = neighbor_list("d", start, 6.0)
         return float(distances.min()) if len(distances) else 0.0
 
     def _explore(self, state: LoopState, committee: Committee) -> None:
@@ -241,32 +246,36 @@ class ActiveLearner:
         indices = [state.temperature_index] if config.temperature_schedule == "ramp" else range(len(temperatures))
         calculator = committee.calculator(config.device, config.dtype)
         record = state.history.setdefault(it, {"iteration": it})
-        runs = []
-        for index in indices:
+        runs, origins = [], []
+        # one trajectory per (start structure, temperature); ``track`` keys its random stream and last frame
+        for start_index, index in itertools.product(range(len(self.starts)), indices):
+            start, track = self.starts[start_index], start_index * len(temperatures) + index
             temperature = temperatures[index]
-            rng = np.random.default_rng([config.seed, it, index, state.stalled])
-            previous = state.md_frames.get(index) if config.continue_md else None
-            run = explore(self.start if previous is None else previous, calculator, thermalize=previous is None,
+            rng = np.random.default_rng([config.seed, it, track, state.stalled])
+            previous = state.md_frames.get(track) if config.continue_md else None
+            run = explore(start if previous is None else previous, calculator, thermalize=previous is None,
                           temperature_K=temperature, steps=config.calm_steps,
                           timestep_fs=config.timestep_fs, friction_per_fs=config.friction_per_fs,
                           check_interval=config.check_interval, threshold=config.threshold,
                           abort_threshold=config.abort_at, max_candidates=config.max_candidates,
                           energy_threshold=config.energy_threshold,
-                          min_distance_A=config.min_distance_ratio * self._shortest_bond(),
+                          min_distance_A=config.min_distance_ratio * self._shortest_bond(start),
                           max_temperature_K=config.max_temperature_ratio * temperature, rng=rng)
             runs.append(run)
+            origins.append(start_index)
             if config.continue_md:
                 if run.final is not None:
-                    state.md_frames[index] = run.final
+                    state.md_frames[track] = run.final
                 else:
-                    state.md_frames.pop(index, None)
+                    state.md_frames.pop(track, None)
             state.md_steps += run.steps
             record["md_steps"] = record.get("md_steps", 0) + run.steps
             record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
             record["temperature_K"] = temperature
             outcome = "calm" if run.calm else f"{len(run.candidates)} candidates" + (
                 f", stopped: {run.stop_reason}" if run.stop_reason else "")
-            self.log(f"iteration {it}: {temperature:g} K, {run.steps} MD steps, max spread "
+            where = f"{start.get_chemical_formula()}, " if len(self.starts) > 1 else ""
+            self.log(f"iteration {it}: {where}{temperature:g} K, {run.steps} MD steps, max spread "
                      f"{run.max_force_std:.3f} eV/Å (threshold {config.threshold}): {outcome}")
         if all(run.calm for run in runs):
             state.temperature_index = indices[-1] + 1
@@ -276,6 +285,7 @@ class ActiveLearner:
         candidates = [atoms for run in runs for atoms in run.candidates]
         spreads = [s for run in runs for s in run.force_std]
         origin_T = [run.temperature_K for run in runs for _ in run.candidates]
+        origin_start = [s for run, s in zip(runs, origins, strict=True) for _ in run.candidates]
         known = self.store.known_uids()
         new = [k for k, atoms in enumerate(candidates) if structure_uid(atoms) not in known]
         budget = config.max_labels - self.store.reference_calls()
@@ -289,13 +299,25 @@ class ActiveLearner:
             state.stalled = 0
         else:
             state.stalled += 1
-        extra = [{"temperature_K": float(origin_T[k]), **({"force_std": float(spreads[k])}
+        extra = [{"temperature_K": float(origin_T[k]), "start_index": origin_start[k],
+                  **({"force_std": float(spreads[k])}
                                                           if np.isfinite(spreads[k]) else {})} for k in chosen]
         self.store.add_candidates([candidates[k] for k in chosen], state, extra=extra)
         if state.stalled >= config.max_stalled:
             raise ActiveLearningError(f"{state.stalled} explorations in a row found only structures already "
                                       f"labelled or failed; the committee does not learn them (train longer?) or "
                                       f"the reference fails on them")
+
+
+def _as_list(structures):
+    """None -> []; one Atoms or file name -> [it]; a sequence -> list."""
+    if structures is None:
+        return []
+    return [structures] if isinstance(structures, Atoms | str) else list(structures)
+
+
+def _uids(structures) -> list[str]:
+    return [structure_uid(a) for a in _as_list(structures)]
 
 
 def run_active_learning(config: ActiveConfig, **kwargs) -> LearnResult:

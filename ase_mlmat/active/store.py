@@ -6,8 +6,8 @@ Rows are told apart by key-value pairs:
   energy (eV), forces (eV/Å) and, for periodic cells, stress (eV/Å³);
 * ``al_status="pending"`` — a candidate chosen for labelling, not yet labelled;
 * ``al_status="failed"`` — the reference failed on it; ``error_type`` and ``data["error"]`` say why;
-* ``al_kind="state"`` — one row: the start structure, with the loop state in its key-value pairs
-  and the per-iteration history in ``data``.
+* ``al_kind="state"`` — one row: the (first) start structure, with the loop state in its key-value
+  pairs and, in ``data``, the per-iteration history and every start structure when there are several.
 
 Every structure row carries ``uid`` (a hash of its numbers, positions, cell and pbc),
 ``iteration`` and ``origin``; a uid is never stored twice. Moving a row from pending to
@@ -114,17 +114,36 @@ class ActiveStore:
         return LoopState.from_row(row) if row is not None else None
 
     def start_structure(self) -> Atoms:
+        """The first start structure."""
+        return self.start_structures()[0]
+
+    def start_structures(self) -> list[Atoms]:
+        """Every start structure, in the order given."""
         row = self._state_row()
         if row is None:
             raise RuntimeError(f"{self.url}: not initialised")
-        return row.toatoms()
+        starts = row.data.get("starts")
+        if not starts:  # one start: the state row's own structure
+            return [row.toatoms()]
+        return [Atoms(numbers=s["numbers"], positions=s["positions"], cell=s["cell"], pbc=s["pbc"]) for s in starts]
 
-    def initialize(self, start: Atoms, seeds: Sequence[Atoms], given: Sequence[Atoms], config: dict) -> LoopState:
-        """Write the state row, the seed structures as pending and the ``given`` labelled ones, in one transaction."""
+    def initialize(self, start: Atoms | Sequence[Atoms], seeds: Sequence[Atoms], given: Sequence[Atoms],
+                   config: dict) -> LoopState:
+        """Write the state row, the seed structures as pending and the ``given`` labelled ones, in one transaction.
+
+        ``start`` is one structure or several (MD then explores from each of them).
+        """
+        starts = [start] if isinstance(start, Atoms) else list(start)
+        if not starts:
+            raise ValueError("no start structure")
         state = LoopState()
         kvp, data = state.to_row()
+        if len(starts) > 1:
+            data["starts"] = [{"numbers": a.numbers, "positions": a.positions, "cell": a.cell.array, "pbc": a.pbc}
+                              for a in starts]
         with self.db:
-            self.db.write(bare_copy(start), key_value_pairs={KIND: "state", **kvp}, data={**data, "config": config})
+            self.db.write(bare_copy(starts[0]), key_value_pairs={KIND: "state", **kvp},
+                          data={**data, "config": config})
             self._add(seeds, PENDING, iteration=0, origin="seed")
             self._add(given, LABELLED, iteration=0, origin=GIVEN)
         return state

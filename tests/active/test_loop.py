@@ -186,3 +186,28 @@ def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
     _check_consistent(ActiveStore(config.db))
     with pytest.raises(ValueError, match="selection"):
         ActiveConfig.from_dict(_options(tmp_path, selection="random"))
+
+
+def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
+    from ase.build import fcc100
+
+    slab = fcc100("Cu", size=(2, 2, 3), vacuum=4.0)
+    slab.pbc = True
+    starts = [_start(), slab]
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=10,
+                                                continue_md=True, temperature_schedule="all"))
+    result = run_active_learning(config, structure=starts, log=None)
+    assert result.labels == 10
+    store = ActiveStore(config.db)
+    assert [structure_uid(a) for a in store.start_structures()] == [structure_uid(a) for a in starts]
+    sizes = Counter(len(row.toatoms()) for row in store.db.select(al_status=LABELLED, origin="seed"))
+    assert sizes == {16: 2, 12: 2}  # the seed copies alternate between the starts
+    assert sorted(store.state().md_frames) == [0, 1, 2, 3]  # (start, temperature) tracks
+    for track, atoms in store.state().md_frames.items():
+        assert len(atoms) == len(starts[track // 2])
+    md_rows = list(store.db.select(al_status=LABELLED, origin="md"))
+    assert all(len(row.toatoms()) == len(starts[row.start_index]) for row in md_rows)
+    _check_consistent(store)
+    # resuming with the starts in another order keeps the stored ones
+    again = run_active_learning(config, structure=starts[::-1], log=None)
+    assert again.labels == 10 and store.start_structures()[0].get_chemical_formula() == "Cu16"
