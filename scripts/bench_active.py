@@ -1,6 +1,10 @@
 """Active learning vs uniform MD sampling: force error against EMT per reference call.
 
-System: fcc Cu, 2x2x2 conventional cell with one vacancy (31 atoms); reference: ASE's EMT.
+System (``--system vacancy``, v3): fcc Cu, 2x2x2 conventional cell with one vacancy (31 atoms).
+``--system mixed`` (v4): four start structures a general-purpose Cu potential must cover — perfect
+bulk (32 atoms), the vacancy cell (31), a (111) slab (24) and a 38-atom cluster; test and pool frames
+come from every start at every temperature in equal numbers, and the AL committee runs one MD
+trajectory per start and temperature. Reference: ASE's EMT.
 
 * Test set: frames of independent EMT Langevin MD at every temperature (300-1200 K),
   from a random seed used nowhere else — never trained on.
@@ -31,6 +35,7 @@ Usage::
 
     python scripts/bench_active.py --quick          # ~4 CPU-minutes; a smoke test, its refits are too short to rank
     python scripts/bench_active.py --jobs 2         # ~3.5 CPU-hours (209 CPU-min measured; 107 min wall with 2 jobs)
+    python scripts/bench_active.py --jobs 2 --system mixed   # v4
 
 Progress goes to stderr; stdout gets one JSON line.
 """

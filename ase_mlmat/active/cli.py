@@ -1,9 +1,9 @@
 """``mlmat learn CONFIG.yaml``: the active-learning loop from the command line.
 
-A config names the start structure, the reference and the budget; the rest has defaults
+A config names the start structure(s), the reference and the budget; the rest has defaults
 (keys are :class:`ase_mlmat.active.ActiveConfig` fields)::
 
-    structure: Cu_vacancy.extxyz          # FILE or FILE@INDEX
+    structure: Cu_vacancy.extxyz          # FILE or FILE@INDEX, or a list: [bulk.cif, slab.extxyz@0]
     reference: ase.calculators.emt:EMT    # any "module:Class" ASE calculator
     reference_options: {}                 # its keyword arguments
     db: cu_active.db                      # or postgresql://... (then also committee_dir)

@@ -211,3 +211,14 @@ def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
     # resuming with the starts in another order keeps the stored ones
     again = run_active_learning(config, structure=starts[::-1], log=None)
     assert again.labels == 10 and store.start_structures()[0].get_chemical_formula() == "Cu16"
+
+
+def test_config_names_several_start_files(tmp_path):
+    write(tmp_path / "bulk.extxyz", _start())
+    write(tmp_path / "two.extxyz", [bulk("Cu"), bulk("Cu", cubic=True)])
+    config = ActiveConfig.from_dict(_options(tmp_path, structure=[str(tmp_path / "bulk.extxyz"),
+                                                                  f"{tmp_path / 'two.extxyz'}@1"],
+                                             num_seed=2, max_labels=2, threshold=1e3))
+    result = run_active_learning(config, log=None)
+    assert result.reason.startswith("label budget spent") and result.labels == 2
+    assert [len(a) for a in ActiveStore(config.db).start_structures()] == [16, 4]
