@@ -94,6 +94,7 @@ SETTINGS = {
                   threshold=0.05, replicates=2, energy_weight=1.0, stress_weight=1.0,
                   max_candidates=20, check_interval=10),
 }
+# v4 measured (docs/active/bench_active_v4.json): AL 0.0096, uniform 0.0100 eV/Å at 32 calls, ratio 0.70.
 # v4, --system mixed: four start structures (perfect bulk, vacancy, (111) slab, 38-atom cluster); test and
 # pool frames per start and temperature; the AL committee runs one trajectory per start and temperature.
 MIXED = dict(test_per_T=10, pool_per_T=40, al_points=[4, 8, 16, 32], uniform=[4, 8, 16, 32, 64, 128])

@@ -62,7 +62,8 @@ class LoopState:
     stalled: int = 0  # explorations in a row that found only already-stored structures
     md_steps: int = 0  # committee MD steps run in total
     history: dict[int, dict] = field(default_factory=dict)  # per iteration: errors, labels, MD summary
-    md_frames: dict[int, Atoms] = field(default_factory=dict)  # temperature index: last MD frame, with momenta
+    # track (start index x number of temperatures + temperature index): last MD frame, with momenta
+    md_frames: dict[int, Atoms] = field(default_factory=dict)
 
     def to_row(self) -> tuple[dict, dict]:
         kvp = {"iteration": self.iteration, "trained_iteration": self.trained_iteration,
