@@ -123,7 +123,8 @@ class ActiveLearner:
             self.log(f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
                      f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed")
         self.starts = self.store.start_structures()
-        if self._structure is not None and _uids(self._structure) != [structure_uid(a) for a in self.starts]:
+        given = [structure_uid(a) for a in _as_list(self._structure)]
+        if given and given != [structure_uid(a) for a in self.starts]:
             self.log("the start structures stored in the db are used; the ones given are ignored")
         while True:
             self.label_pending(state.iteration)
@@ -300,8 +301,7 @@ class ActiveLearner:
         else:
             state.stalled += 1
         extra = [{"temperature_K": float(origin_T[k]), "start_index": origin_start[k],
-                  **({"force_std": float(spreads[k])}
-                                                          if np.isfinite(spreads[k]) else {})} for k in chosen]
+                  **({"force_std": float(spreads[k])} if np.isfinite(spreads[k]) else {})} for k in chosen]
         self.store.add_candidates([candidates[k] for k in chosen], state, extra=extra)
         if state.stalled >= config.max_stalled:
             raise ActiveLearningError(f"{state.stalled} explorations in a row found only structures already "
@@ -314,10 +314,6 @@ def _as_list(structures):
     if structures is None:
         return []
     return [structures] if isinstance(structures, Atoms | str) else list(structures)
-
-
-def _uids(structures) -> list[str]:
-    return [structure_uid(a) for a in _as_list(structures)]
 
 
 def run_active_learning(config: ActiveConfig, **kwargs) -> LearnResult:
