@@ -193,7 +193,7 @@ def calls_for_error(curve: list[tuple[int, float]], target: float) -> tuple[floa
 
 
 def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe: str, schedule: str,
-              num_starts: int = 1) -> ActiveConfig:
+              num_starts: int = 1, selection: str = "weighted") -> ActiveConfig:
     v2 = recipe == "v2"
     return ActiveConfig(
         db=str(workdir / f"bench_active_r{seed}.db"), reference="ase.calculators.emt:EMT",
@@ -202,17 +202,17 @@ def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe:
         temperatures_K=settings["temperatures_K"], temperature_schedule=schedule, calm_steps=settings["calm_steps"],
         threshold=settings["threshold"], labels_per_iteration=settings["labels_per_iteration"],
         max_labels=settings["max_labels"], test_data=str(test_file), seed=seed,
-        selection="weighted" if v2 else "diverse", continue_md=v2, train_options=loss_weights(settings),
+        selection=selection if v2 else "diverse", continue_md=v2, train_options=loss_weights(settings),
         max_candidates=max(4, settings["max_candidates"] // num_starts), check_interval=settings["check_interval"],
     )
 
 
 def run_al(job: tuple) -> dict:
     """One AL run (replicate ``seed``); returns its labelled structures and summary."""
-    settings, workdir, test_file, seed, recipe, schedule, system = job
+    settings, workdir, test_file, seed, recipe, schedule, system, selection = job
     torch.set_num_threads(1)
     starts = list(start_structures(system).values())
-    config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule, len(starts))
+    config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule, len(starts), selection)
     t0, c0 = time.perf_counter(), time.process_time()
     result = run_active_learning(config, structure=starts,
                                  log=lambda m: print(f"[r{seed}] {m}", file=sys.stderr, flush=True))
@@ -253,6 +253,25 @@ def ratio_table(active: list[tuple[int, float]], uniform: list[tuple[int, float]
     return rows
 
 
+def earlier_uniform(path: str, settings: dict, args: argparse.Namespace, replicates: int, num_test: int,
+                    num_pool: int) -> tuple[list[dict], dict]:
+    """The uniform curve and its per-start errors from an earlier report, after checking it was made the same way."""
+    earlier = json.loads(Path(path).read_text().strip().splitlines()[-1])
+    expected = {"system": SYSTEMS[args.system], "temperatures_K": settings["temperatures_K"],
+                "model": {"architecture": "painn", **settings["model"]}, "test_frames": num_test,
+                "pool_frames": num_pool,
+                "refit": {"epochs": settings["refit_epochs"], "min_steps": settings["refit_min_steps"], "batch_size": 4,
+                          "learning_rate": 5e-3, "scheduler": "cosine", **loss_weights(settings)}}
+    differ = [key for key, value in expected.items() if earlier.get(key) != value]
+    if differ or earlier.get("uniform_from") or earlier["replicates"] < replicates or args.seed != 0:
+        raise SystemExit(f"{path} was not made with these settings ({', '.join(differ) or 'replicates/seed'})")
+    uniform = [{**p, "per_replicate": p["per_replicate"][:replicates]} for p in earlier["uniform"]]
+    # per-start errors stay the earlier run's means over all its replicates
+    log(f"uniform curve from {path} ({replicates} of its {earlier['replicates']} replicates)")
+    per_start = {int(n): errors for n, errors in earlier["forces_mae_per_start"]["uniform"].items()}
+    return summarize({p["reference_calls"]: p["per_replicate"] for p in uniform}), per_start
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small run (~4 CPU-minutes)")
@@ -260,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schedule", choices=["all", "ramp"], default="all", help="AL temperature schedule")
     parser.add_argument("--al-recipe", choices=["v1", "v2"], default="v2",
                         help="v2: continued MD + uncertainty-weighted selection; v1: the earlier loop")
+    parser.add_argument("--selection", choices=["weighted", "diverse", "d-optimal"], default="weighted",
+                        help="AL selection of the v2 recipe: spread x distance (v3, v4), or D-optimality on "
+                             "member 0's last-layer features")
+    parser.add_argument("--uniform-from", metavar="JSON",
+                        help="take the uniform curve from an earlier report of this script with the same system, "
+                             "model, refit, frames and seed (it is deterministic) instead of refitting it")
     parser.add_argument("--replicates", type=int, help="AL runs / uniform subsets / refit seeds per point")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (of the main process)")
@@ -280,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
     test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + args.seed)
     pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + args.seed)
     log(f"{len(test)} test frames, {len(pool)} uniform-pool frames ({time.perf_counter() - t0:.0f} s)")
+    reused = earlier_uniform(args.uniform_from, settings, args, replicates, len(test), len(pool)) \
+        if args.uniform_from else None  # checked before hours of AL, not after
     context = multiprocessing.get_context("fork")
     cpu_children = 0.0
 
@@ -289,11 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         test_file = workdir / "test.extxyz"
         write(test_file, test)
         t_al = time.perf_counter()
-        jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule, args.system)
-                for r in range(replicates)]
+        jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule, args.system,
+                 args.selection) for r in range(replicates)]
         pending_al = [workers.apply_async(run_al, (job,)) for job in jobs]  # queued first, so they start first
         uniform_jobs = []
-        for r in range(replicates):
+        for r in range(0 if args.uniform_from else replicates):
             order = np.random.default_rng([3000 + args.seed, r]).permutation(len(pool))  # nested uniform subsets
             uniform_jobs += [(("uniform", n, r), [pool[i] for i in order[:n]], test, settings, args.seed + r)
                              for n in settings["uniform"]]
@@ -323,11 +350,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{kind:7s} {n:4d} calls, replicate {r}: force MAE {mae:.4f} eV/Å{detail if len(starts) > 1 else ''} "
                 f"({refit_steps(n, settings)} steps, {cpu:.0f} CPU s)")
     results = {kind: {n: [mae for _, mae in sorted(v)] for n, v in points.items()} for kind, points in results.items()}
-
     active, uniform = summarize(results["active"]), summarize(results["uniform"])
     per_start_mae = {kind: {n: {name: round(float(np.mean([row[s] for row in rows])), 5)
                                 for s, name in enumerate(named_starts)} for n, rows in sorted(points.items())}
                      for kind, points in by_start.items()}
+    if reused:
+        uniform, per_start_mae["uniform"] = reused
     for name, curve in (("active", active), ("uniform", uniform)):
         for p in curve:
             log(f"{name:7s} {p['reference_calls']:4d} calls: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
@@ -358,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         "starts": {name: len(atoms) for name, atoms in named_starts.items()},
         "temperatures_K": temperatures,
         "al_recipe": args.al_recipe,
+        "al_selection": args.selection,
+        "uniform_from": args.uniform_from,
         "al_schedule": args.schedule,
         "model": {"architecture": "painn", **settings["model"]},
         "refit": {"epochs": settings["refit_epochs"], "min_steps": settings["refit_min_steps"], "batch_size": 4,

@@ -29,7 +29,9 @@ class ActiveConfig:
     their own trajectory at every temperature, and candidates from all of them compete for the
     labels. ``selection="weighted"`` picks candidates by force spread x descriptor
     distance to those chosen and labelled (batch query-by-committee), so labels go where the
-    committee disagrees most, e.g. to the hotter temperatures. With ``continue_md`` each
+    committee disagrees most, e.g. to the hotter temperatures; ``"d-optimal"`` picks, among the
+    frames the committee flagged, those that most enlarge the D-optimal active set of member 0's
+    last-layer features (:mod:`ase_mlmat.active.extrapolation`). With ``continue_md`` each
     temperature's trajectory goes on from its last frame (positions and momenta, kept in the db)
     instead of restarting from the start structure with fresh velocities, so candidates come from
     equilibrated MD rather than from the first few hundred steps after a cold start. The run ends
@@ -66,7 +68,8 @@ class ActiveConfig:
     min_distance_ratio: float = 0.7  # MD frames with atoms closer than this x the start's shortest bond are unphysical
     max_temperature_ratio: float = 2.5  # MD frames hotter than this x the thermostat temperature are unphysical
     labels_per_iteration: int = 4
-    selection: str = "diverse"  # "diverse": most uncertain, then farthest-point; "weighted": uncertainty x distance
+    selection: str = "diverse"  # "diverse": most uncertain, then farthest-point; "weighted": uncertainty x distance;
+    # "d-optimal": largest extrapolation grade of member 0, the active set updated after each pick
     continue_md: bool = False  # each temperature's MD goes on from its last frame instead of restarting from the start
     max_labels: int = 200  # budget of reference calls (seed included, failures included)
     max_iterations: int | None = None
@@ -110,8 +113,8 @@ class ActiveConfig:
             raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
         if not self.temperatures_K or min(self.temperatures_K) <= 0:
             raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
-        if self.selection not in ("diverse", "weighted"):
-            raise ValueError(f"selection must be 'diverse' or 'weighted', got {self.selection!r}")
+        if self.selection not in ("diverse", "weighted", "d-optimal"):
+            raise ValueError(f"selection must be 'diverse', 'weighted' or 'd-optimal', got {self.selection!r}")
         if self.temperature_schedule not in ("ramp", "all"):
             raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")
         if self.abort_threshold is not None and self.abort_threshold <= self.threshold:

@@ -25,6 +25,7 @@ from ..data import DatasetError, get_labels, load_labelled, read_structures
 from .committee import Committee, committee_errors, load_committee, member_path, train_committee
 from .config import ActiveConfig
 from .explore import explore
+from .extrapolation import select_d_optimal
 from .labelling import ReferenceFactory, iter_labels, resolve_reference
 from .plots import progress_plot
 from .selection import select_diverse
@@ -290,9 +291,14 @@ class ActiveLearner:
         known = self.store.known_uids()
         new = [k for k, atoms in enumerate(candidates) if structure_uid(atoms) not in known]
         budget = config.max_labels - self.store.reference_calls()
-        chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new],
-                                min(config.labels_per_iteration, budget), labelled=self.store.labelled()[0],
-                                cutoff=float(config.model["cutoff"]), weighted=config.selection == "weighted")
+        count, labelled = min(config.labels_per_iteration, budget), self.store.labelled()[0]
+        if config.selection == "d-optimal":
+            chosen = select_d_optimal([candidates[k] for k in new], count, model=committee.models[0],
+                                      labelled=labelled)
+        else:
+            chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new], count,
+                                    labelled=labelled, cutoff=float(config.model["cutoff"]),
+                                    weighted=config.selection == "weighted")
         chosen = [new[k] for k in chosen]
         self.log(f"iteration {it}: {len(new)} new candidates, {len(chosen)} selected for labelling")
         if chosen:

@@ -195,7 +195,7 @@ def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
     slab.pbc = True
     starts = [_start(), slab]
     config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=10,
-                                                continue_md=True, temperature_schedule="all"))
+                                                continue_md=True, temperature_schedule="all", selection="d-optimal"))
     result = run_active_learning(config, structure=starts, log=None)
     assert result.labels == 10
     store = ActiveStore(config.db)
