@@ -158,8 +158,8 @@ def loss_weights(settings: dict) -> dict:
     return {"energy_weight": settings["energy_weight"], "stress_weight": settings["stress_weight"]}
 
 
-def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: int) -> tuple[float, list[float]]:
-    """Test force MAE (eV/Å) of a fresh model trained on ``structures`` with the common recipe: all, per start."""
+def refit(structures: list[Atoms], settings: dict, seed: int):
+    """A fresh model trained on ``structures`` with the common recipe (one torch thread)."""
     torch.set_num_threads(1)
     labels = [get_labels(a) for a in structures]
     batches = int(np.ceil(len(structures) / 4))
@@ -167,7 +167,12 @@ def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: 
     config = TrainConfig(model=dict(settings["model"]), epochs=epochs, batch_size=4, learning_rate=5e-3,
                          scheduler="cosine", seed=seed, device="cpu", progress=False, plots=False,
                          early_stopping_patience=10**6, **loss_weights(settings))
-    model = fit(config, structures, labels).model
+    return fit(config, structures, labels).model
+
+
+def refit_mae(structures: list[Atoms], test: list[Atoms], settings: dict, seed: int) -> tuple[float, list[float]]:
+    """Test force MAE (eV/Å) of a fresh model trained on ``structures`` with the common recipe: all, per start."""
+    model = refit(structures, settings, seed)
 
     def mae(frames: list[Atoms]) -> float:
         return committee_errors([model], frames, [get_labels(a) for a in frames])["forces_mae_eV_per_A"]

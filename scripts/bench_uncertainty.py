@@ -29,14 +29,12 @@ import sys
 import time
 
 import numpy as np
-import torch
-from bench_active import SETTINGS, emt_frames, start_structures
+from bench_active import SETTINGS, emt_frames, refit, start_structures
 from scipy.stats import rankdata, spearmanr
 
 from ase_mlmat.active import ExtrapolationGrade
 from ase_mlmat.calculator import MLCalculator
 from ase_mlmat.data import get_labels
-from ase_mlmat.train import TrainConfig, fit
 
 MODEL = dict(SETTINGS["full"]["model"])  # the bench_active size: PaiNN F=16, 2 interactions, 4.5 Å
 
@@ -46,13 +44,9 @@ def log(message: str) -> None:
 
 
 def train_member(job: tuple) -> object:
+    """Member ``seed``: bench_active's refit recipe, trained exactly ``steps`` optimiser steps."""
     structures, seed, steps = job
-    torch.set_num_threads(1)
-    batches = int(np.ceil(len(structures) / 4))
-    config = TrainConfig(model=dict(MODEL), epochs=int(np.ceil(steps / batches)), batch_size=4, learning_rate=5e-3,
-                         scheduler="cosine", seed=seed, device="cpu", progress=False, plots=False,
-                         early_stopping_patience=10**6, energy_weight=1.0, stress_weight=1.0)
-    return fit(config, structures, [get_labels(a) for a in structures]).model
+    return refit(structures, {**SETTINGS["full"], "refit_epochs": 0, "refit_min_steps": steps}, seed)
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
