@@ -69,6 +69,9 @@ def maxvol(matrix: np.ndarray, tolerance: float = 1.001, max_swaps: int | None =
         raise ValueError(f"an active set of {d} features needs at least {d} training atoms, got {n}")
     _, _, pivots = scipy.linalg.qr(matrix.T, pivoting=True, mode="economic")
     rows = np.array(pivots[:d])
+    if np.linalg.matrix_rank(matrix[rows]) < d:  # checked once: swaps only grow |det|
+        raise ValueError("training features span fewer dimensions than the last layer: add more varied "
+                         "structures (or a model with a narrower readout)")
     for _ in range(max_swaps if max_swaps is not None else 100 * d):
         coefficients = _coefficients(matrix, matrix[rows])
         i, j = np.unravel_index(np.argmax(np.abs(coefficients)), coefficients.shape)
@@ -80,9 +83,6 @@ def maxvol(matrix: np.ndarray, tolerance: float = 1.001, max_swaps: int | None =
 
 def _coefficients(matrix: np.ndarray, active: np.ndarray) -> np.ndarray:
     """c with c @ active = matrix, i.e. matrix @ inv(active), by a solve rather than an inverse."""
-    if np.linalg.matrix_rank(active) < active.shape[0]:
-        raise ValueError("training features span fewer dimensions than the last layer: add more varied "
-                         "structures (or a model with a narrower readout)")
     return np.linalg.solve(active.T, matrix.T).T
 
 
@@ -114,7 +114,6 @@ class ExtrapolationGrade:
         rows = maxvol(stacked, tolerance)
         self.active_set = [tuple(int(x) for x in owners[r]) for r in rows]  # (structure, atom) pairs
         self.active_features = stacked[rows]
-        _coefficients(stacked[:1], self.active_features)  # raises now, not at the first grade, if A is singular
 
     def atom_grades(self, atoms: Atoms) -> np.ndarray:
         """γ of every atom of ``atoms`` (N,), dimensionless."""
