@@ -41,11 +41,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_active import (
     MIXED,
+    POOL_EVERY,
     SETTINGS,
     SYSTEMS,
+    TEST_EVERY,
     calls_for_error,
     emt_frames,
     log,
+    loss_weights,
     refit_mae,
     start_structures,
     summarize,
@@ -82,20 +85,19 @@ def select_from_pool(job: tuple) -> dict:
                           committee_size=1 if strategy == "oracle" else settings["committee_size"],
                           bootstrap=strategy != "oracle", train_steps=settings["train_steps"],
                           finetune_steps=settings["finetune_steps"], seed=replicate,
-                          train_options={"energy_weight": settings["energy_weight"],
-                                         "stress_weight": settings["stress_weight"]})
+                          train_options=loss_weights(settings))
     labels = [get_labels(a) for a in pool]
     sizes = np.array([len(a) for a in pool])
+    graphs = labelled_graphs(pool, labels, ["Cu"], float(settings["model"]["cutoff"]))
     previous, iteration = None, 0
     while len(chosen) < settings["max_labels"]:
         committee = train_committee([pool[i] for i in chosen], [labels[i] for i in chosen],
                                     [structure_uid(pool[i]) for i in chosen], config, iteration=iteration,
                                     elements=["Cu"], previous=previous)
         previous = committee.paths
-        rest = [i for i in range(len(pool)) if i not in set(chosen)]
-        graphs = labelled_graphs([pool[i] for i in rest], [labels[i] for i in rest], ["Cu"],
-                                 float(settings["model"]["cutoff"]))
-        scores = frame_scores(committee.models, graphs, sizes[rest], strategy)
+        taken = set(chosen)
+        rest = [i for i in range(len(pool)) if i not in taken]
+        scores = frame_scores(committee.models, [graphs[i] for i in rest], sizes[rest], strategy)
         count = min(settings["labels_per_iteration"], settings["max_labels"] - len(chosen))
         picks = select_diverse([pool[i] for i in rest], scores, count, labelled=[pool[i] for i in chosen],
                                cutoff=float(settings["model"]["cutoff"]), weighted=True)
@@ -133,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     named = start_structures("mixed")
     starts, temperatures = list(named.values()), settings["temperatures_K"]
-    test = emt_frames(starts, temperatures, settings["test_per_T"], every=20, seed=1000)
-    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=25, seed=2000)
+    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000)
+    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000)
     if len(test) != earlier["test_frames"] or len(pool) != earlier["pool_frames"]:
         raise SystemExit("test or pool frames differ from the uniform report's")
     log(f"{len(test)} test frames, {len(pool)} pool frames ({time.perf_counter() - t0:.0f} s)")
