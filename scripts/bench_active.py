@@ -36,6 +36,8 @@ Usage::
     python scripts/bench_active.py --quick          # ~4 CPU-minutes; a smoke test, its refits are too short to rank
     python scripts/bench_active.py --jobs 2         # ~3.5 CPU-hours (209 CPU-min measured; 107 min wall with 2 jobs)
     python scripts/bench_active.py --jobs 2 --system mixed   # v4
+    python scripts/bench_active.py --jobs 2 --system mixed --seeds pool --replicates 2 \
+        --uniform-from docs/active/bench_active_v4.json      # v4, seeded with real MD frames
 
 Progress goes to stderr; stdout gets one JSON line.
 """
@@ -214,12 +216,14 @@ def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe:
 
 def run_al(job: tuple) -> dict:
     """One AL run (replicate ``seed``); returns its labelled structures and summary."""
-    settings, workdir, test_file, seed, recipe, schedule, system, selection = job
+    settings, workdir, test_file, seed, recipe, schedule, system, selection, seed_frames = job
     torch.set_num_threads(1)
     starts = list(start_structures(system).values())
+    if seed_frames:  # they replace the rattled copies; the loop labels them (one reference call each)
+        settings = {**settings, "num_seed": 0}
     config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule, len(starts), selection)
     t0, c0 = time.perf_counter(), time.process_time()
-    result = run_active_learning(config, structure=starts,
+    result = run_active_learning(config, structure=starts, seed_structures=seed_frames,
                                  log=lambda m: print(f"[r{seed}] {m}", file=sys.stderr, flush=True))
     structures = ActiveStore(config.db).labelled()[0]  # in the order they were labelled
     rows = list(ActiveStore(config.db).db.select(al_status="labelled", sort="id"))
@@ -231,6 +235,19 @@ def run_al(job: tuple) -> dict:
     return {"seed": seed, "structures": structures, "reason": result.reason, "md_steps": result.md_steps,
             "committee_curve": committee, "label_temperatures_K": temperatures, "label_starts": label_starts,
             "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+
+
+def pool_seed_indices(pool: list[Atoms], replicate: int) -> list[int]:
+    """Indices of one random pool frame per start structure (replicate ``replicate``'s seed set)."""
+    rng = np.random.default_rng([4000, replicate])
+    starts = np.array([a.info.get("start", 0) for a in pool])
+    return [int(rng.choice(np.flatnonzero(starts == s))) for s in sorted(set(starts.tolist()))]
+
+
+def pool_seeds(pool: list[Atoms], replicate: int) -> list[Atoms]:
+    """The frames of :func:`pool_seed_indices`, unlabelled (the AL loop labels them itself)."""
+    return [Atoms(pool[i].numbers, pool[i].positions, cell=pool[i].cell, pbc=pool[i].pbc)
+            for i in pool_seed_indices(pool, replicate)]
 
 
 def run_refit(job: tuple) -> tuple:
@@ -296,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--system", choices=["vacancy", "mixed"], default="vacancy",
                         help="vacancy: Cu31 only (v3); mixed: bulk, vacancy, (111) slab and cluster (v4)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", choices=["rattled", "pool"], default="rattled",
+                        help="AL seed set: rattled copies of the starts, or one random pool MD frame per start "
+                             "(as bench_pool_selection; labelled by the loop, so still counted as calls)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
@@ -322,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         write(test_file, test)
         t_al = time.perf_counter()
         jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule, args.system,
-                 args.selection) for r in range(replicates)]
+                 args.selection, pool_seeds(pool, r) if args.seeds == "pool" else None)
+                for r in range(replicates)]
         pending_al = [workers.apply_async(run_al, (job,)) for job in jobs]  # queued first, so they start first
         uniform_jobs = []
         for r in range(0 if args.uniform_from else replicates):
@@ -392,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         "temperatures_K": temperatures,
         "al_recipe": args.al_recipe,
         "al_selection": args.selection,
+        "al_seeds": args.seeds,
         "uniform_from": args.uniform_from,
         "al_schedule": args.schedule,
         "model": {"architecture": "painn", **settings["model"]},

@@ -49,6 +49,7 @@ from bench_active import (
     emt_frames,
     log,
     loss_weights,
+    pool_seed_indices,
     refit_mae,
     start_structures,
     summarize,
@@ -78,9 +79,7 @@ def select_from_pool(job: tuple) -> dict:
     strategy, replicate, pool, settings, workdir = job
     torch.set_num_threads(1)
     c0 = time.process_time()
-    rng = np.random.default_rng([4000, replicate])
-    starts = np.array([a.info["start"] for a in pool])
-    chosen = [int(rng.choice(np.flatnonzero(starts == s))) for s in sorted(set(starts.tolist()))]
+    chosen = pool_seed_indices(pool, replicate)
     config = ActiveConfig(db=str(Path(workdir) / f"{strategy}_r{replicate}.db"), model=dict(settings["model"]),
                           committee_size=1 if strategy == "oracle" else settings["committee_size"],
                           bootstrap=strategy != "oracle", train_steps=settings["train_steps"],
