@@ -46,6 +46,7 @@ from bench_active import (
     SYSTEMS,
     TEST_EVERY,
     calls_for_error,
+    earlier_uniform,
     emt_frames,
     log,
     loss_weights,
@@ -127,17 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = dict(SETTINGS["full"])
     settings.update(MIXED)
     settings["max_labels"] = max(args.points)
-    earlier = json.loads(Path(args.uniform_from).read_text().strip().splitlines()[-1])
-    if earlier.get("system") != SYSTEMS["mixed"] or earlier["replicates"] < args.replicates:
-        raise SystemExit(f"{args.uniform_from} is not a bench_active --system mixed report with "
-                         f">= {args.replicates} replicates")
     t0, c0 = time.perf_counter(), time.process_time()
     named = start_structures("mixed")
     starts, temperatures = list(named.values()), settings["temperatures_K"]
     test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000)
     pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000)
-    if len(test) != earlier["test_frames"] or len(pool) != earlier["pool_frames"]:
-        raise SystemExit("test or pool frames differ from the uniform report's")
+    # the same checks as bench_active --uniform-from: system, model, refit recipe, frame counts, seed 0
+    uniform, _ = earlier_uniform(args.uniform_from, settings, argparse.Namespace(system="mixed", seed=0),
+                                 args.replicates, len(test), len(pool))
     log(f"{len(test)} test frames, {len(pool)} pool frames ({time.perf_counter() - t0:.0f} s)")
     cpu_children = 0.0
     context = multiprocessing.get_context("fork")
@@ -155,8 +153,6 @@ def main(argv: list[str] | None = None) -> int:
         curves[strategy].setdefault(n, []).append((replicate, mae))
         per_start[strategy].setdefault(n, []).append(by_start)
         log(f"{strategy:9s} {n:3d} labels, replicate {replicate}: force MAE {mae:.4f} eV/Å")
-    uniform = [{**p, "per_replicate": p["per_replicate"][: args.replicates]} for p in earlier["uniform"]]
-    uniform = summarize({p["reference_calls"]: p["per_replicate"] for p in uniform})
     mean_uniform = [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in uniform]
     report_curves, ratios = {}, {}
     for strategy, points in curves.items():
