@@ -34,7 +34,10 @@ class ActiveConfig:
     last-layer features (:mod:`ase_mlmat.active.extrapolation`). With ``continue_md`` each
     temperature's trajectory goes on from its last frame (positions and momenta, kept in the db)
     instead of restarting from the start structure with fresh velocities, so candidates come from
-    equilibrated MD rather than from the first few hundred steps after a cold start. The run ends
+    equilibrated MD rather than from the first few hundred steps after a cold start. Every fresh start
+    (the first segment, or one after the MD went wrong) first runs ``equilibration_steps`` that give
+    no candidates, since MD from a relaxed structure needs several thermostat times to reach its
+    temperature; ``candidate_spacing`` keeps the candidates of a segment that many MD steps apart. The run ends
     when the last (or every) temperature is calm, when
     ``max_labels`` reference calls have been spent, or after ``max_iterations``.
     """
@@ -71,6 +74,8 @@ class ActiveConfig:
     selection: str = "diverse"  # "diverse": most uncertain, then farthest-point; "weighted": uncertainty x distance;
     # "d-optimal": largest extrapolation grade of member 0, the active set updated after each pick
     continue_md: bool = False  # each temperature's MD goes on from its last frame instead of restarting from the start
+    equilibration_steps: int = 200  # MD steps after each fresh (thermalized) start that give no candidates
+    candidate_spacing: int = 25  # fewest MD steps between two candidates of one segment (0: any check)
     max_labels: int = 200  # budget of reference calls (seed included, failures included)
     max_iterations: int | None = None
     max_stalled: int = 3  # explorations in a row finding only known structures before giving up
@@ -109,6 +114,9 @@ class ActiveConfig:
         if not 0 <= self.min_distance_ratio < 1 or self.max_temperature_ratio <= 1:
             raise ValueError(f"need 0 <= min_distance_ratio < 1 and max_temperature_ratio > 1, got "
                              f"{self.min_distance_ratio} and {self.max_temperature_ratio}")
+        if self.equilibration_steps < 0 or self.candidate_spacing < 0:
+            raise ValueError(f"equilibration_steps and candidate_spacing must be >= 0 MD steps, got "
+                             f"{self.equilibration_steps} and {self.candidate_spacing}")
         if self.num_seed < 0 or self.seed_rattle_A < 0 or self.seed_strain < 0:
             raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
         if not self.temperatures_K or min(self.temperatures_K) <= 0:

@@ -13,6 +13,14 @@ Two sanity checks end the segment there — a shortest interatomic distance belo
 ``min_distance_A`` or an instantaneous temperature above ``max_temperature_K`` — and,
 without other candidates, the last sane frame is labelled: the model learns the repulsion
 it lacked instead of fitting forces of hundreds of eV/Å.
+
+MD started from a relaxed structure with Maxwell-Boltzmann velocities is not yet at its
+temperature: equipartition halves the kinetic energy within ~100 fs and the thermostat needs
+several relaxation times to bring it back (EMT Cu, 1200 K, friction 0.01/fs: 750 K over the first
+100 fs, 1200 K only after ~400 fs). Frames from that stretch are colder and less displaced than
+the equilibrium ones the model will meet, so ``equilibration_steps`` after a fresh start are
+watched (abort and sanity checks apply) but give no candidates. ``candidate_spacing`` keeps
+candidates of one segment that many MD steps apart, so they are not near-copies of one another.
 """
 
 from __future__ import annotations
@@ -67,6 +75,8 @@ def explore(
     max_temperature_K: float = np.inf,
     rng: np.random.Generator | None = None,
     thermalize: bool = True,
+    equilibration_steps: int = 0,
+    candidate_spacing: int = 0,
 ) -> Exploration:
     """Run up to ``steps`` Langevin NVT steps from ``start`` (not modified) with ``calculator``, a committee.
 
@@ -80,6 +90,9 @@ def explore(
         rng: random generator for velocities and the thermostat.
         thermalize: draw Maxwell-Boltzmann velocities at ``temperature_K``; False keeps the momenta of
             ``start`` (e.g. ``final`` of the previous segment, so that the trajectory continues).
+        equilibration_steps: MD steps run first after thermalizing, giving no candidates (only an abort or an
+            unphysical frame ends them); not run when ``thermalize`` is False. ``steps`` follow them.
+        candidate_spacing: fewest MD steps between two candidates of this segment; 0: every check may give one.
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     atoms = bare_copy(start)
@@ -95,8 +108,13 @@ def explore(
     result = Exploration(temperature_K)
     last_sane: Atoms | None = None
     n = len(atoms)
-    while result.steps < steps:
-        chunk = min(check_interval, steps - result.steps)
+    burn_in = equilibration_steps if thermalize else 0
+    total = burn_in + steps
+    last_kept = -np.inf  # MD step of the latest candidate
+    while result.steps < total:
+        # the burn-in ends on a check, so the checks after it stay check_interval apart
+        to_burn_in = burn_in - result.steps if result.steps < burn_in else check_interval
+        chunk = min(check_interval, total - result.steps, to_burn_in)
         try:
             dyn.run(chunk)
             force_std, energy_std = frame_uncertainty(calculator.results, n)
@@ -118,8 +136,9 @@ def explore(
                 _keep(result, frame, force_std, energy_std)
             result.stop_reason = "abort"
             return result
-        if above:
+        if above and result.steps > burn_in and result.steps - last_kept >= candidate_spacing:
             _keep(result, frame, force_std, energy_std)
+            last_kept = result.steps
             if len(result.candidates) >= max_candidates:
                 result.stop_reason = "max_candidates"
                 return result

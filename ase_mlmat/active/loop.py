@@ -262,7 +262,8 @@ class ActiveLearner:
                           abort_threshold=config.abort_at, max_candidates=config.max_candidates,
                           energy_threshold=config.energy_threshold,
                           min_distance_A=config.min_distance_ratio * self._shortest_bond(start),
-                          max_temperature_K=config.max_temperature_ratio * temperature, rng=rng)
+                          max_temperature_K=config.max_temperature_ratio * temperature, rng=rng,
+                          equilibration_steps=config.equilibration_steps, candidate_spacing=config.candidate_spacing)
             runs.append(run)
             origins.append(start_index)
             if config.continue_md:

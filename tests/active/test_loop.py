@@ -29,7 +29,8 @@ def _start():
 def _options(tmp_path, **overrides) -> dict:
     options = dict(db=str(tmp_path / "al.db"), num_seed=4, committee_size=2, model=TINY, train_steps=150,
                    finetune_steps=40, temperatures_K=[300.0, 600.0], timestep_fs=4.0, calm_steps=60,
-                   check_interval=5, labels_per_iteration=3, max_candidates=10, max_labels=16, seed=1)
+                   check_interval=5, labels_per_iteration=3, max_candidates=10, max_labels=16, seed=1,
+                   equilibration_steps=20, candidate_spacing=10)
     options.update(overrides)
     return options
 
@@ -73,11 +74,11 @@ def test_high_threshold_labels_only_the_seed_via_cli(tmp_path, capsys):
     args = parser.parse_args(["learn", str(config_file), "--db", str(tmp_path / "cli.db")])
     assert args.func(args) == 0
     out = capsys.readouterr().out
-    assert "converged" in out and "[learn] iteration 0: 600 K, 60 MD steps" in out
+    assert "converged" in out and "[learn] iteration 0: 600 K, 80 MD steps" in out  # 20 equilibrating, 60 calm
     store = ActiveStore(str(tmp_path / "cli.db"))
     assert store.count(LABELLED) == 4 and store.reference_calls() == 4  # the seed, nothing more
     state = store.state()
-    assert state.temperature_index == 2 and state.md_steps == 120 and state.iteration == 0
+    assert state.temperature_index == 2 and state.md_steps == 2 * (20 + 60) and state.iteration == 0
     assert (tmp_path / "cli_progress.png").stat().st_size > 0
     assert sorted(p.name for p in (tmp_path / "cli_committee").iterdir()) == [
         f"iter-0-member-{m}.pt" for m in range(2)
@@ -170,6 +171,45 @@ def test_explore_continues_a_trajectory_from_its_final_frame():
     np.testing.assert_allclose(second.final.positions, third.final.positions)
     np.testing.assert_array_equal(first.final.positions, positions)  # the start frame is not modified
     np.testing.assert_array_equal(first.final.get_momenta(), momenta)
+
+
+class EMTWithFixedSpread(EMT):
+    """EMT reporting the same force spread on every atom; ``calm_after`` calculations later, a tenth of it."""
+
+    def __init__(self, spread: float, calm_after: int | None = None):
+        super().__init__()
+        self.spread, self.calm_after, self.calls = spread, calm_after, 0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
+        super().calculate(atoms, properties, system_changes)
+        self.calls += 1
+        spread = self.spread if self.calm_after is None or self.calls <= self.calm_after else self.spread / 10
+        self.results["forces_std"] = np.full_like(self.results["forces"], spread / np.sqrt(3))
+        self.results["energy_std"] = 0.0
+
+
+def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
+    from ase_mlmat.active import explore
+
+    kwargs = dict(temperature_K=600.0, steps=40, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
+                  threshold=0.5, abort_threshold=5.0, max_candidates=10, rng=np.random.default_rng(0))
+    # every check is above the threshold: 20 burn-in steps give none, then one candidate per 10 steps
+    run = explore(_start(), EMTWithFixedSpread(1.0), equilibration_steps=20, candidate_spacing=10, **kwargs)
+    assert run.steps == 60 and len(run.candidates) == 4 and run.stop_reason == ""
+    # a continued trajectory is already equilibrated: no burn-in
+    run = explore(run.final, EMTWithFixedSpread(1.0), thermalize=False, equilibration_steps=20,
+                  candidate_spacing=10, **kwargs)
+    assert run.steps == 40 and len(run.candidates) == 4
+    # uncertain only during the burn-in: calm, the burn-in's frames are not candidates
+    run = explore(_start(), EMTWithFixedSpread(1.0, calm_after=15), equilibration_steps=20, **kwargs)
+    assert run.calm and run.steps == 60 and run.max_force_std > 0.5
+    run = explore(_start(), EMTWithFixedSpread(1.0, calm_after=15), **kwargs)  # without one they are
+    assert not run.calm and len(run.candidates) >= 2
+    # past the abort threshold the burn-in ends at once, and that frame is labelled
+    run = explore(_start(), EMTWithFixedSpread(10.0), equilibration_steps=20, **kwargs)
+    assert run.stop_reason == "abort" and run.steps == 5 and len(run.candidates) == 1
+    with pytest.raises(ValueError, match="equilibration_steps"):
+        ActiveConfig(equilibration_steps=-1).validate()
 
 
 def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
