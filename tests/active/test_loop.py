@@ -147,34 +147,9 @@ def test_reference_failing_everywhere_stops_with_a_clear_error(tmp_path):
         assert (store.count(FAILED), store.count(PENDING), store.count(LABELLED)) == (4, 0, 0)
 
 
-class EMTWithSpread(EMT):
-    """EMT reporting a zero committee spread, so that explore() can run it."""
-
-    def calculate(self, atoms=None, properties=("energy",), system_changes=()):
-        super().calculate(atoms, properties, system_changes)
-        self.results["forces_std"] = np.zeros_like(self.results["forces"])
-        self.results["energy_std"] = 0.0
-
-
-def test_explore_continues_a_trajectory_from_its_final_frame():
-    from ase_mlmat.active import explore
-
-    start = _start()
-    kwargs = dict(temperature_K=600.0, steps=20, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
-                  threshold=1e9, abort_threshold=2e9, max_candidates=5)
-    first = explore(start, EMTWithSpread(), rng=np.random.default_rng(0), **kwargs)
-    assert first.calm and first.final is not None and np.abs(first.final.get_momenta()).sum() > 0
-    assert np.abs(first.final.positions - start.positions).max() > 0.01
-    positions, momenta = first.final.positions.copy(), first.final.get_momenta().copy()
-    second = explore(first.final, EMTWithSpread(), rng=np.random.default_rng(1), thermalize=False, **kwargs)
-    third = explore(first.final, EMTWithSpread(), rng=np.random.default_rng(1), thermalize=False, **kwargs)
-    np.testing.assert_allclose(second.final.positions, third.final.positions)
-    np.testing.assert_array_equal(first.final.positions, positions)  # the start frame is not modified
-    np.testing.assert_array_equal(first.final.get_momenta(), momenta)
-
-
 class EMTWithFixedSpread(EMT):
-    """EMT reporting the same force spread on every atom; ``calm_after`` calculations later, a tenth of it."""
+    """EMT reporting a committee force spread (eV/Å), the same on every atom, so that explore() can run it;
+    after ``calm_after`` calculations, a tenth of it."""
 
     def __init__(self, spread: float, calm_after: int | None = None):
         super().__init__()
@@ -186,6 +161,23 @@ class EMTWithFixedSpread(EMT):
         spread = self.spread if self.calm_after is None or self.calls <= self.calm_after else self.spread / 10
         self.results["forces_std"] = np.full_like(self.results["forces"], spread / np.sqrt(3))
         self.results["energy_std"] = 0.0
+
+
+def test_explore_continues_a_trajectory_from_its_final_frame():
+    from ase_mlmat.active import explore
+
+    start = _start()
+    kwargs = dict(temperature_K=600.0, steps=20, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
+                  threshold=1e9, abort_threshold=2e9, max_candidates=5)
+    first = explore(start, EMTWithFixedSpread(0.0), rng=np.random.default_rng(0), **kwargs)
+    assert first.calm and first.final is not None and np.abs(first.final.get_momenta()).sum() > 0
+    assert np.abs(first.final.positions - start.positions).max() > 0.01
+    positions, momenta = first.final.positions.copy(), first.final.get_momenta().copy()
+    second = explore(first.final, EMTWithFixedSpread(0.0), rng=np.random.default_rng(1), thermalize=False, **kwargs)
+    third = explore(first.final, EMTWithFixedSpread(0.0), rng=np.random.default_rng(1), thermalize=False, **kwargs)
+    np.testing.assert_allclose(second.final.positions, third.final.positions)
+    np.testing.assert_array_equal(first.final.positions, positions)  # the start frame is not modified
+    np.testing.assert_array_equal(first.final.get_momenta(), momenta)
 
 
 def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
