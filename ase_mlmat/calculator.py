@@ -17,18 +17,12 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 
 from . import keys
 from .checkpoint import load_potential
+from .devices import resolve_device
 from .graph import atoms_to_graph
 from .models.potential import Potential
 from .pretrained import path_of
 
 ModelSpec = str | os.PathLike | Potential
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" → CUDA when available, else CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -83,7 +77,8 @@ class MLCalculator(Calculator):
             (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³).
         device: "auto", "cpu", "cuda" (or "cuda:N").
         dtype: "float32" or "float64".
-        neighbor_list: "auto" (vesin on CPU, torch on CUDA), "vesin" or "torch".
+        neighbor_list: "auto" (vesin on CPU, linked cells in torch on CUDA), "vesin", "torch_cells"
+            or "torch" (brute force).
         min_distance: atoms closer than this (Å) are refused as overlapping.
     """
 

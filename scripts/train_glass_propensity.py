@@ -50,6 +50,7 @@ def main() -> None:
                         help="network = ridge model on the descriptors + a graph-network correction")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     parser.add_argument("--eval-every", type=int, default=5)
+    parser.add_argument("--device", default="cpu", help="cpu, auto, cuda or cuda:N (the network's training)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -84,7 +85,7 @@ def main() -> None:
         model, history = train_network(train, width=args.width, n_steps=args.steps, epochs=args.epochs,
                                        learning_rate=args.lr, max_minutes=args.max_minutes, seed=args.seed,
                                        evaluate=evaluate, linear_readout=args.linear_readout, ridge=args.ridge,
-                                       weight_decay=args.weight_decay)
+                                       weight_decay=args.weight_decay, device=args.device)
     minutes = (time.perf_counter() - start) / 60
     name = "linear_" + str(args.descriptors) if args.linear else "graph_network"
     plain = evaluate_all(model, train, test, model_name=name)

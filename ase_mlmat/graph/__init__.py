@@ -1,13 +1,14 @@
 """Atomic graphs: neighbour lists, Atoms → graph conversion, batching, input checks."""
 
 from .atoms_graph import Graph, atoms_to_graph, collate, species_index, to_device
-from .neighbors import NeighborList, TorchNeighborList, VesinNeighborList, get_neighbor_list
+from .neighbors import NeighborList, TorchCellList, TorchNeighborList, VesinNeighborList, get_neighbor_list
 from .validate import StructureError, check_structure
 
 __all__ = [
     "Graph",
     "NeighborList",
     "StructureError",
+    "TorchCellList",
     "TorchNeighborList",
     "VesinNeighborList",
     "atoms_to_graph",

@@ -31,7 +31,7 @@ def atoms_to_graph(
         atoms: the structure (periodic, non-periodic or mixed boundaries).
         cutoff: neighbour cutoff in Å.
         elements: the model's element list; sets the ``species`` index and rejects others.
-        neighbor_list: backend or its name ("auto", "vesin", "torch").
+        neighbor_list: backend or its name ("auto", "vesin", "torch_cells", "torch").
         dtype, device: of the floating-point tensors.
         min_distance: atoms closer than this (Å) are rejected as overlapping.
 

@@ -6,8 +6,10 @@ full (both directions) list of pairs ``(i, j, shift)`` such that
 atom sees its own periodic images many times, are handled by every backend.
 
 * :class:`VesinNeighborList` — compiled CPU library (vesin), the default.
-* :class:`TorchNeighborList` — pure torch, runs on the GPU and keeps tensors
-  on their device; brute force over periodic images, chunked to bound memory.
+* :class:`TorchCellList` — pure torch linked cells, O(N): runs on the GPU and keeps
+  tensors on their device; the default there.
+* :class:`TorchNeighborList` — pure torch, brute force over all pairs and periodic
+  images, chunked to bound memory; O(N²), kept as a simple reference.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 import torch
+
+from .cell_list import cell_list_pairs, face_heights
 
 
 class NeighborList(ABC):
@@ -71,13 +75,8 @@ class TorchNeighborList(NeighborList):
         pbc = pbc.to(device)
         n_images = torch.zeros(3, dtype=torch.long, device=device)
         if bool(pbc.any()):
-            # Distance between opposite faces of the cell along each lattice direction.
             volume = torch.abs(torch.linalg.det(cell))
-            cross = torch.stack(
-                [torch.linalg.cross(cell[1], cell[2]), torch.linalg.cross(cell[2], cell[0]),
-                 torch.linalg.cross(cell[0], cell[1])]
-            )
-            heights = volume / torch.linalg.norm(cross, dim=1)
+            heights = face_heights(cell)
             # Atoms may sit outside the cell: widen the image range by the spread of
             # fractional coordinates so no pair is missed.
             frac = torch.linalg.solve(cell.T, pos.T).T if volume > 0 else torch.zeros_like(pos)
@@ -110,15 +109,24 @@ class TorchNeighborList(NeighborList):
         return i, j, shifts[torch.cat(shift_ids)]
 
 
-_BACKENDS = {"vesin": VesinNeighborList, "torch": TorchNeighborList}
+class TorchCellList(NeighborList):
+    """Linked cells in torch (:func:`~ase_mlmat.graph.cell_list.cell_list_pairs`): O(N), on any device."""
+
+    name = "torch_cells"
+
+    def pairs(self, positions, cell, pbc, cutoff):
+        return cell_list_pairs(positions, cell, pbc, cutoff)
+
+
+_BACKENDS = {"vesin": VesinNeighborList, "torch_cells": TorchCellList, "torch": TorchNeighborList}
 
 
 def get_neighbor_list(backend: str | NeighborList = "auto", device: str | torch.device = "cpu") -> NeighborList:
-    """Pick a backend by name; ``"auto"`` is vesin on CPU and torch on CUDA."""
+    """Pick a backend by name; ``"auto"`` is vesin on CPU and torch_cells on CUDA."""
     if isinstance(backend, NeighborList):
         return backend
     if backend == "auto":
-        backend = "torch" if torch.device(device).type == "cuda" else "vesin"
+        backend = "torch_cells" if torch.device(device).type == "cuda" else "vesin"
     try:
         return _BACKENDS[backend]()
     except KeyError:

@@ -8,6 +8,7 @@ what :class:`mlmat_hardness.HardnessPredictor` accepts as ``moduli_model``.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Sequence
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from ..graph import collate
+from ..devices import module_device, resolve_device
+from ..graph import collate, to_device
 from ..graph.nearest import crystal_graph
 from ..models.property_model import PropertyEnsemble
 from .base import PropertyError, PropertyResult
@@ -42,21 +44,28 @@ class ModuliPrediction(PropertyResult):
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float) -> PropertyEnsemble:
+def _load_cached(path: str, mtime: float, device: torch.device) -> PropertyEnsemble:
     from ..property_checkpoint import load_property_model
 
-    return load_property_model(path)
+    return load_property_model(path).to(device)
 
 
-def load_moduli_model(spec: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL) -> PropertyEnsemble:
-    """A property model from a loaded ensemble, a checkpoint path or a shipped name (cached per file).
+def load_moduli_model(
+    spec: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL, device: str | torch.device = "cpu"
+) -> PropertyEnsemble:
+    """A property model from a loaded ensemble, a checkpoint path or a shipped name (cached per file and device).
+
+    A loaded ensemble is used as given when it is on ``device``, else a copy is moved there (the
+    caller's model is not moved under them). ``device``: "cpu" (default: the same numbers on every
+    worker of a screening run), "auto", "cuda" or "cuda:N".
 
     Raises:
         FileNotFoundError: neither a file nor a shipped model.
         ValueError: the model does not predict log10 K_VRH and log10 G_VRH.
     """
+    device = resolve_device(device)
     if isinstance(spec, PropertyEnsemble):
-        model = spec
+        model = spec if module_device(spec) == device else copy.deepcopy(spec).to(device)
     else:
         path = str(spec)
         if not os.path.exists(path):
@@ -66,7 +75,7 @@ def load_moduli_model(spec: str | os.PathLike | PropertyEnsemble = DEFAULT_MODUL
                 path = str(path_of(path))
             except KeyError as err:
                 raise FileNotFoundError(f"{spec!r} is neither a checkpoint file nor a shipped model: {err}") from None
-        model = _load_cached(os.path.abspath(path), os.path.getmtime(path))
+        model = _load_cached(os.path.abspath(path), os.path.getmtime(path), device)
     if tuple(model.targets[:2]) != LOG_TARGETS:
         raise ValueError(f"model predicts {model.targets}, not {list(LOG_TARGETS)}")
     return model
@@ -90,9 +99,10 @@ def predict_moduli(
     """One prediction, or the exception that stopped it (unknown element, isolated atom…), per structure.
 
     Structures are batched in input order, so the same list gives the same numbers however it is
-    distributed, as long as the batches are the same.
+    distributed, as long as the batches and the device are the same. Runs on the model's device.
     """
     model.eval()
+    device = module_device(model)
     out: list[ModuliPrediction | Exception | None] = [None] * len(structures)
     graphs, where = [], []
     for index, atoms in enumerate(structures):
@@ -102,8 +112,8 @@ def predict_moduli(
         except Exception as err:  # reported per structure
             out[index] = err
     for start in range(0, len(graphs), batch_size):
-        mean, std = model(collate(graphs[start : start + batch_size]))
-        for k, (m, s) in enumerate(zip(mean.double().numpy(), std.double().numpy())):
+        mean, std = model(to_device(collate(graphs[start : start + batch_size]), device))
+        for k, (m, s) in enumerate(zip(mean.double().cpu().numpy(), std.double().cpu().numpy())):
             index = where[start + k]
             out[index] = _prediction(m, s) if np.all(np.isfinite(m)) else PropertyError("model gave non-finite moduli")
     return out  # type: ignore[return-value]
@@ -114,10 +124,12 @@ class MLModuli:
 
     Args:
         model: shipped name, checkpoint path or loaded :class:`PropertyEnsemble`.
+        device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     """
 
-    def __init__(self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL):
-        self.model = load_moduli_model(model)
+    def __init__(self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL,
+                 device: str | torch.device = "auto"):
+        self.model = load_moduli_model(model, device)
 
     def predict(self, atoms: Atoms) -> ModuliPrediction:
         """Moduli with uncertainty; raises the structure's error (e.g. StructureError)."""

@@ -72,14 +72,17 @@ def _new_model(config: PropertyTrainConfig, elements, targets, train_targets: np
 def fit_ensemble(
     config: PropertyTrainConfig, elements, targets, graphs, y: np.ndarray, train_idx, val_idx, seed: int
 ) -> tuple[PropertyEnsemble, list[PropertyHistory]]:
-    """``config.ensemble_size`` models on ``train_idx``, selected on ``val_idx``; seeds seed, seed+1, …"""
+    """``config.ensemble_size`` models on ``train_idx``, selected on ``val_idx``; seeds seed, seed+1, …
+
+    Members train on ``config.device``; the ensemble is returned on the CPU (as potentials are).
+    """
     members, histories = [], []
     train_graphs, val_graphs = [graphs[i] for i in train_idx], [graphs[i] for i in val_idx]
     for member in range(config.ensemble_size):
         model = _new_model(config, elements, targets, y[train_idx], seed + member)
         model, history = fit_property_model(model, config, train_graphs, y[train_idx], val_graphs, y[val_idx],
                                             seed=seed + member)
-        members.append(model)
+        members.append(model.cpu())
         histories.append(history)
     return PropertyEnsemble(members).eval(), histories
 

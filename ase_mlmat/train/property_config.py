@@ -39,6 +39,7 @@ class PropertyTrainConfig:
     max_minutes: float | None = None  # per ensemble member
     budget_clock: str = "cpu"  # "cpu" (process time: same work on a busy machine) or "wall"
     threads: int | None = 1  # torch.set_num_threads for the run; None leaves torch's setting
+    device: str = "auto"  # "auto" (CUDA when available), "cpu", "cuda" or "cuda:N"
     output: str = "property_model.pt"
     plots: bool = True
     progress: bool = True
@@ -66,6 +67,8 @@ class PropertyTrainConfig:
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if not isinstance(self.device, str) or not self.device:
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if "cutoff" not in self.model:
             raise ValueError("model needs a 'cutoff' in Å")
 

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..graph import collate
+from ..devices import module_device, resolve_device
+from ..graph import collate, to_device
 from ..models.property_model import PropertyModel
 from .property_config import PropertyTrainConfig
 
@@ -33,24 +34,25 @@ class PropertyHistory:
         return dict(self.__dict__)
 
 
-def batches(graphs: Sequence[dict], batch_size: int, order: Sequence[int] | None = None):
-    """(indices, collated batch) over ``graphs`` in ``order`` (default: as given)."""
+def batches(graphs: Sequence[dict], batch_size: int, order: Sequence[int] | None = None,
+            device: torch.device | str = "cpu"):
+    """(indices, collated batch on ``device``) over ``graphs`` in ``order`` (default: as given)."""
     order = np.arange(len(graphs)) if order is None else np.asarray(order)
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
-        yield chunk, collate([graphs[k] for k in chunk])
+        yield chunk, to_device(collate([graphs[k] for k in chunk]), device)
 
 
 @torch.no_grad()
 def predict_model(model: torch.nn.Module, graphs: Sequence[dict], batch_size: int = 256) -> np.ndarray:
-    """Predictions (n, T) in target units of a model or an ensemble (its mean), in eval mode."""
+    """Predictions (n, T) in target units of a model or an ensemble (its mean), in eval mode, on its device."""
     model.eval()
     if not graphs:
         return np.zeros((0, len(model.targets)))
     outputs = []
-    for _, batch in batches(graphs, batch_size):
+    for _, batch in batches(graphs, batch_size, device=module_device(model)):
         out = model(batch)
-        outputs.append((out[0] if isinstance(out, tuple) else out).double().numpy())
+        outputs.append((out[0] if isinstance(out, tuple) else out).double().cpu().numpy())
     return np.concatenate(outputs)
 
 
@@ -69,15 +71,19 @@ def fit_property_model(
     *,
     seed: int = 0,
 ) -> tuple[PropertyModel, PropertyHistory]:
-    """Train ``model`` (its target_mean/std already set); return the best-validation copy and the history.
+    """Train ``model`` (its target_mean/std already set) on ``config.device``; return it with the
+    best-validation weights (still on that device) and the history.
 
     Args:
         train_targets, val_targets: (n, T) in target units.
         seed: shuffling and initialisation differ between ensemble members through it.
     """
     rng = np.random.default_rng(seed)
+    device = resolve_device(config.device)
+    model = model.to(device)
     mean, std = model.target_mean, model.target_std
-    y_train = (torch.as_tensor(train_targets, dtype=torch.float32) - mean) / std
+    y_train = (torch.as_tensor(train_targets, dtype=torch.float32, device=device) - mean) / std
+    std = std.cpu()
     has_val = len(val_graphs) > 0
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     clock = time.process_time if config.budget_clock == "cpu" else time.perf_counter
@@ -88,11 +94,11 @@ def fit_property_model(
     for epoch in bar:
         model.train()
         total = 0.0
-        for chunk, batch in batches(train_graphs, config.batch_size, rng.permutation(len(train_graphs))):
+        for chunk, batch in batches(train_graphs, config.batch_size, rng.permutation(len(train_graphs)), device):
             if len(chunk) < 2:  # batch norm needs two structures
                 continue
             optimizer.zero_grad(set_to_none=True)
-            loss = _loss(model.normalized(batch), y_train[chunk], config.loss)
+            loss = _loss(model.normalized(batch), y_train[torch.as_tensor(chunk, device=device)], config.loss)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"training loss became {float(loss)} at epoch {epoch}")
             loss.backward()

@@ -9,7 +9,7 @@ from ase.build import bulk, fcc111, molecule
 from ase.neighborlist import primitive_neighbor_list
 
 from ase_mlmat import keys
-from ase_mlmat.graph import TorchNeighborList, VesinNeighborList, atoms_to_graph, collate
+from ase_mlmat.graph import TorchCellList, TorchNeighborList, VesinNeighborList, atoms_to_graph, collate
 
 
 def _structures():
@@ -30,7 +30,7 @@ def _as_set(i, j, shifts):
 
 
 @pytest.mark.parametrize("name", list(_structures()))
-@pytest.mark.parametrize("backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3)])
+@pytest.mark.parametrize("backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3), TorchCellList()])
 def test_pairs_match_ase(name, backend):
     atoms = _structures()[name]
     cutoff = 4.5
@@ -46,6 +46,44 @@ def test_pairs_match_ase(name, backend):
     vec_ref = atoms.positions[j_ref] - atoms.positions[i_ref] + s_ref @ atoms.cell.array
     key = lambda i, j, v: sorted(zip(i.tolist(), j.tolist(), np.round(v, 6).tolist()))  # noqa: E731
     assert key(np.asarray(i), np.asarray(j), vec) == key(i_ref, j_ref, vec_ref)
+
+
+@pytest.mark.parametrize("cutoff", [2.0, 5.0, 9.0])
+def test_cell_list_finds_the_vesin_pairs_in_skewed_and_sparse_boxes(cutoff):
+    rng = np.random.default_rng(4)
+    skewed = [[9.0, 0.0, 0.0], [4.0, 8.0, 0.0], [-3.0, 2.5, 7.0]]  # strongly triclinic
+    boxes = [
+        (rng.uniform(-5, 20, (150, 3)), skewed, (True, True, True)),  # atoms inside and far outside the cell
+        (rng.uniform(0, 9, (60, 3)), skewed, (True, False, True)),
+        (rng.uniform(0, 400, (80, 3)), np.zeros((3, 3)), (False, False, False)),  # sparse, no cell
+        (rng.uniform(0, 2, (3, 3)), np.diag([2.1, 2.2, 2.3]), (True, True, True)),  # cell far below the cutoff
+    ]
+    for positions, cell, pbc in boxes:
+        args = torch.tensor(positions), torch.tensor(np.asarray(cell, dtype=float)), torch.tensor(pbc), cutoff
+        assert _as_set(*TorchCellList().pairs(*args)) == _as_set(*VesinNeighborList().pairs(*args))
+
+
+def test_cell_list_checks_a_bounded_number_of_candidates():
+    from ase_mlmat.graph import cell_list
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True) * (8, 8, 8)  # 2048 atoms
+    atoms.rattle(0.05, seed=5)
+    seen = []
+    original = cell_list._images
+
+    def spy(*args):
+        out = original(*args)
+        seen.append(len(out[2]))
+        return out
+
+    cell_list._images = spy
+    try:
+        i, _, _ = cell_list.cell_list_pairs(torch.tensor(atoms.positions), torch.tensor(atoms.cell.array),
+                                            torch.tensor(atoms.pbc), 4.0)
+    finally:
+        cell_list._images = original
+    assert len(i) == 2048 * 18  # 12 + 6 neighbours within 4 Å in fcc Cu
+    assert seen[0] < 3 * len(atoms)  # the atoms and a shell of images one cutoff thick (×2.1 here), not 27 copies
 
 
 def test_small_cell_counts_images():

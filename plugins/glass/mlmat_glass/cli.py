@@ -23,7 +23,7 @@ def _predict(args: argparse.Namespace) -> None:
     from .predictor import GlassMobilityPredictor
     from .storage import load_sample
 
-    predictor = GlassMobilityPredictor(args.model, symmetrize=args.symmetrize)
+    predictor = GlassMobilityPredictor(args.model, symmetrize=args.symmetrize, device=args.device)
     for path in args.files:
         if str(path).endswith((".npz", ".pickle", ".pkl")):
             atoms = load_sample(path, box=args.box, temperature=args.temperature).to_atoms()
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     convert.add_argument("--out", type=Path, required=True)
     predict.add_argument("--model", default="ka-T0.44-botan")
     predict.add_argument("--symmetrize", action="store_true", help="average over the 48 cube symmetries")
+    predict.add_argument("--device", default="auto", help="where the network runs: auto, cpu, cuda or cuda:N")
     predict.add_argument("--save", action="store_true", help="write <file stem>.propensity.npy")
     predict.add_argument("--out-dir", type=Path, default=None,
                          help="folder for --save (default: beside each input file)")

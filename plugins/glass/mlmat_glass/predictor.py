@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from ase import Atoms
 
+from ase_mlmat.devices import resolve_device
 from ase_mlmat.properties import PropertyPredictor, PropertyResult
 
 from .glass_graph import cube_symmetries
@@ -65,17 +66,20 @@ class GlassMobilityPredictor(PropertyPredictor):
         symmetrize: average the network over the 48 symmetry operations of the cube (exactly invariant
             to them; 48× the cost) instead of one evaluation.
         density_tolerance: relative deviation from the training density accepted.
+        device: where the network runs: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     """
 
     name: ClassVar[str] = "glass_mobility"
     needs_calculator: ClassVar[bool] = False
 
-    def __init__(self, model: str | Path = DEFAULT_MODEL, *, symmetrize: bool = False, density_tolerance: float = 0.1):
+    def __init__(self, model: str | Path = DEFAULT_MODEL, *, symmetrize: bool = False, density_tolerance: float = 0.1,
+                 device: str | torch.device = "auto"):
         shipped = shipped_models()
         path = shipped.get(str(model), Path(model))
         if str(model) not in shipped and not path.is_file():
             raise ValueError(f"no glass model {str(model)!r}: not a file and not shipped (shipped: {sorted(shipped)})")
         self.network, info = load_model(path)
+        self.network.to(resolve_device(device))
         self.model_name = str(model) if str(model) in shipped else path.stem
         self.card = info.get("card", {})
         self.target_mean = float(info["target_mean"])

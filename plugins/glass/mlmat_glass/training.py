@@ -21,6 +21,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ase_mlmat.devices import module_device, resolve_device
+from ase_mlmat.graph import to_device
+
 from .baselines import BASELINES, LinearBaseline
 from .glass_graph import EDGE_CUTOFF, Graph, random_orthogonal, transform_graph
 from .inputs import model_inputs
@@ -89,6 +92,7 @@ def train_network(
     linear_readout: bool = False,
     ridge: float = 0.03,
     weight_decay: float = 0.0,
+    device: str | torch.device = "cpu",
 ) -> tuple[GlassGraphNetwork, list[dict]]:
     """Train a :class:`GlassGraphNetwork` on ``items``; returns the model and a per-epoch history.
 
@@ -99,7 +103,10 @@ def train_network(
     ``linear_readout``: the network's output is a ridge model on the descriptors (fitted in closed form
     with ``ridge`` first, see :func:`fit_linear`) plus the graph network, whose last layer starts at zero —
     training starts from the linear model and learns a correction. ``weight_decay``: AdamW decay.
+    ``device``: where the network trains ("cpu", "auto", "cuda", "cuda:N"); the model is returned on the CPU.
+    The random rotations are drawn on the CPU, so a seed draws the same ones on every device.
     """
+    device = resolve_device(device)
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     descriptors = items[0].graph.get("descriptors")
@@ -123,6 +130,8 @@ def train_network(
             model.readout.bias.copy_(linear.bias.double() + linear.weights.double() @ shift)
             model.decoder[-1].weight.zero_()
             model.decoder[-1].bias.zero_()
+    model = model.to(device)
+    on_device = [(to_device(item.graph, device), item.target.to(device), item.mask.to(device)) for item in items]
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     history: list[dict] = []
     start = time.perf_counter()
@@ -137,10 +146,10 @@ def train_network(
             lr = final_learning_rate + (learning_rate - final_learning_rate) * cosine
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            item = items[index]
-            graph = transform_graph(item.graph, random_orthogonal(generator))
+            graph, target, mask = on_device[index]
+            graph = transform_graph(graph, random_orthogonal(generator).to(device))
             prediction = model(graph)
-            loss = torch.mean((prediction[item.mask] - item.target[item.mask]) ** 2)
+            loss = torch.mean((prediction[mask] - target[mask]) ** 2)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -156,7 +165,7 @@ def train_network(
                 total_epochs = max(1, min(epochs, int(max_minutes * 60 / max(elapsed, 1e-9))))
             if epoch >= total_epochs:
                 break
-    return model.eval(), history
+    return model.cpu().eval(), history
 
 
 def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> DescriptorLinearModel:
@@ -173,11 +182,17 @@ def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> Descrip
 
 @torch.no_grad()
 def predict_z(model: torch.nn.Module, graph: Graph, symmetries: torch.Tensor | None = None) -> np.ndarray:
-    """Network output (N,), averaged over ``symmetries`` (S, 3, 3) applied to the edge vectors if given."""
+    """Network output (N,), averaged over ``symmetries`` (S, 3, 3) applied to the edge vectors if given.
+
+    Runs on the model's device; the result is on the CPU.
+    """
     model.eval()
+    device = module_device(model)
+    graph = to_device(graph, device)
     if symmetries is None:
-        return model(graph).numpy()
-    return torch.stack([model(transform_graph(graph, m)) for m in symmetries]).mean(0).numpy()
+        return model(graph).cpu().numpy()
+    symmetries = symmetries.to(device)
+    return torch.stack([model(transform_graph(graph, m)) for m in symmetries]).mean(0).cpu().numpy()
 
 
 def baseline_features(items: Sequence[TrainingItem]) -> dict[str, list[np.ndarray]]:
