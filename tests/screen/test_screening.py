@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from ase import Atoms
 from ase.build import bulk
 from ase.calculators.emt import EMT
@@ -49,6 +50,23 @@ def _rows(path):
     for row in connect(str(path)).select():
         out[row[KEY]] = (dict(row.key_value_pairs), row.positions.round(12).tolist())
     return out
+
+
+def test_unknown_device_is_refused_before_any_work(inputs, trained_small, tmp_path):
+    with pytest.raises(ValueError, match="device must be"):
+        screen(inputs, str(tmp_path / "d.db"), model=trained_small[1], progress=False, device="gpu")
+    assert not (tmp_path / "d.db").exists()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_screening_on_cuda_gives_the_cpu_moduli(inputs, trained_small, tmp_path):
+    screen(inputs, str(tmp_path / "cpu.db"), model=trained_small[1], batch_size=8, progress=False)
+    screen(inputs, str(tmp_path / "gpu.db"), model=trained_small[1], batch_size=8, progress=False, device="cuda")
+    cpu, gpu = _rows(tmp_path / "cpu.db"), _rows(tmp_path / "gpu.db")
+    assert sorted(cpu) == sorted(gpu)
+    for key, (row, _) in cpu.items():
+        if row["ok"]:
+            assert gpu[key][0]["bulk_modulus_GPa"] == pytest.approx(row["bulk_modulus_GPa"], rel=1e-4)
 
 
 def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):

@@ -18,6 +18,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--db", default="screen.db", help="ase.db file or URL for the rows (resumed if it exists)")
     p.add_argument("--model", default="mp-binary-kg", help="shipped property model or checkpoint path")
     p.add_argument("--batch-size", type=int, default=256, help="structures per batch (and per Dask task)")
+    p.add_argument("--device", default="cpu", help="where the ML model runs: cpu, auto, cuda or cuda:N")
     p.add_argument("--workers", type=int, help="run on a local Dask cluster with N worker processes")
     p.add_argument("--scheduler", help="run on the Dask cluster at this scheduler address")
     p.add_argument("--ashby", help="write the Ashby diagram (H_v against K_IC) to this image file")
@@ -45,7 +46,7 @@ def run_cli(args: argparse.Namespace) -> int:
     client = _client(args)
     try:
         summary = screen(args.inputs, args.db, model=args.model, batch_size=args.batch_size, client=client,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, device=args.device)
     finally:
         if client is not None:
             client.close()

@@ -1,7 +1,7 @@
 """One batch of the fast tier: the function a Dask worker (or the serial loop) runs.
 
 It loads the model once per process (cached), predicts the whole batch as large graph batches and
-returns the rows. The same batch gives bit-identical rows wherever it runs.
+returns the rows. The same batch gives bit-identical rows wherever it runs on the CPU.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ Record = tuple[str, Atoms | None, dict[str, Any]]  # key, structure (None if unr
 
 def screen_batch(
     items: Sequence[tuple[str, Atoms | Exception]], model: str | os.PathLike, *, graph_batch_size: int = 256,
-    threads: int | None = 1,
+    threads: int | None = 1, device: str = "cpu",
 ) -> list[Record]:
     """Rows of the fast tier for ``items`` (key, Atoms or a reading error), in order.
 
@@ -29,10 +29,12 @@ def screen_batch(
         model: shipped name or checkpoint path of a log10 K/G property model.
         graph_batch_size: structures per forward pass.
         threads: torch threads in this process (None: leave as is).
+        device: where the model runs ("cpu", "auto", "cuda", "cuda:N"); rows are bit-identical across
+            processes on the same kind of device.
     """
     if threads is not None and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    ensemble = load_moduli_model(model)
+    ensemble = load_moduli_model(model, device)
     readable = [(k, a) for k, a in enumerate(items) if isinstance(a[1], Atoms)]
     predictions = predict_moduli(ensemble, [a[1] for _, a in readable], batch_size=graph_batch_size)
     by_index = {k: p for (k, _), p in zip(readable, predictions)}

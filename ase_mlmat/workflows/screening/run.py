@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from ...devices import resolve_device
 from ...properties.ml_moduli import DEFAULT_MODULI_MODEL
 from .fast_tier import Record, screen_batch
 from .rows import require_plugins
@@ -67,6 +68,7 @@ def screen(
     threads: int | None = 1,
     progress: bool = True,
     max_batches: int | None = None,
+    device: str = "cpu",
 ) -> ScreenSummary:
     """Fast-tier screening of every structure in ``inputs`` into the ase.db ``db`` (file or URL).
 
@@ -79,9 +81,12 @@ def screen(
         threads: torch threads per process.
         progress: show a progress bar.
         max_batches: stop after this many batches (the rest waits for the next call).
+        device: where each process runs the model: "cpu" (default; the same rows from every worker),
+            "auto", "cuda" or "cuda:N" (a GPU per machine, shared by its workers).
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    resolve_device(device)  # a bad name fails here, before any work
     require_plugins()
     from tqdm.auto import tqdm
 
@@ -91,7 +96,7 @@ def screen(
     items = list(iter_structures(inputs))
     todo = [item for item in items if item[0] not in done]
     batches = [todo[k : k + batch_size] for k in range(0, len(todo), batch_size)][:max_batches]
-    options = {"graph_batch_size": batch_size, "threads": threads}
+    options = {"graph_batch_size": batch_size, "threads": threads, "device": device}
     if client is None:
         results = _serial(batches, str(model), options)
     else:
