@@ -17,6 +17,7 @@ export PYTHONUNBUFFERED=1
 cat "$out/gpu.txt"
 timeout "${TEST_SECONDS:-300}" python3 -m pytest -q -p no:cacheprovider -rs --durations=12 \
   tests/test_cuda.py tests/test_devices.py tests/test_calculator.py tests/graph plugins/glass/tests/test_cuda.py \
+  tests/screen/test_screening.py::test_screening_on_cuda_gives_the_cpu_moduli \
   2>&1 | tee "$out/pytest_cuda.log" | tail -40
 timeout 120 python3 scripts/bench_neighbors.py --devices cuda --sizes 500,4000,32000 > "$out/bench_neighbors_cuda.json" \
   2> "$out/bench_neighbors_cuda.err"

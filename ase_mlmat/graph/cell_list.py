@@ -26,6 +26,33 @@ def face_heights(cell: torch.Tensor) -> torch.Tensor:
     return volume / torch.linalg.norm(cross, dim=1)
 
 
+def search_basis(cell: torch.Tensor, pbc: torch.Tensor) -> torch.Tensor:
+    """The cell with each non-periodic row replaced by a unit vector normal to the rows before it.
+
+    Non-periodic lattice vectors play no part in the search (no images along them) and may be zero, as
+    in a slab with cell ``[a, b, 0]``; this basis has the same periodic rows and a non-zero volume.
+    """
+    if bool(pbc.all()):
+        return cell
+    rows = [cell[d] for d in range(3) if pbc[d]]
+    basis = [r / torch.linalg.norm(r) for r in rows]
+    orthonormal = []
+    for r in basis:  # Gram-Schmidt over the periodic rows
+        for q in orthonormal:
+            r = r - (r @ q) * q
+        orthonormal.append(r / torch.linalg.norm(r))
+    out = cell.clone()
+    axes = torch.eye(3, dtype=cell.dtype, device=cell.device)
+    for d in range(3):
+        if pbc[d]:
+            continue
+        residuals = [a - sum(((a @ q) * q for q in orthonormal), torch.zeros_like(a)) for a in axes]
+        best = max(residuals, key=lambda v: float(torch.linalg.norm(v)))
+        out[d] = best / torch.linalg.norm(best)
+        orthonormal.append(out[d])
+    return out
+
+
 def _images(pos: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor, cutoff: float):
     """Wrapped positions (N, 3), their integer wrap (N, 3), and the search points:
     positions (P, 3), atom index (P,), image shift relative to the wrapped atom (P, 3)."""
@@ -33,14 +60,15 @@ def _images(pos: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor, cutoff: fl
     wrap = torch.zeros((n, 3), dtype=torch.long, device=device)
     if not bool(pbc.any()):
         return pos, wrap, pos, torch.arange(n, device=device), wrap
-    if float(torch.abs(torch.linalg.det(cell))) <= 0.0:
-        raise ValueError("periodic neighbour search needs a cell of non-zero volume")
+    basis = search_basis(cell, pbc)
+    if float(torch.abs(torch.linalg.det(basis))) <= 0.0:
+        raise ValueError("periodic neighbour search needs independent periodic lattice vectors")
     periodic = pbc.to(torch.long)
-    frac = torch.linalg.solve(cell.T, pos.T).T
+    frac = torch.linalg.solve(basis.T, pos.T).T
     wrap = -torch.floor(frac).to(torch.long) * periodic  # moves periodic coordinates into [0, 1)
     frac = frac + wrap
-    wrapped = frac @ cell
-    reach = cutoff * (1 + 1e-9) / face_heights(cell)  # the padding in fractional units, with room for rounding
+    wrapped = frac @ basis
+    reach = cutoff * (1 + 1e-9) / face_heights(basis)  # the padding in fractional units, with room for rounding
     counts = [math.ceil(float(r)) if p else 0 for r, p in zip(reach, pbc.tolist())]
     ranges = [torch.arange(-c, c + 1, device=device) for c in counts]
     shifts = torch.stack(torch.meshgrid(*ranges, indexing="ij"), dim=-1).reshape(-1, 3)  # (S, 3)

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 import torch
 
-from .cell_list import cell_list_pairs, face_heights
+from .cell_list import cell_list_pairs, face_heights, search_basis
 
 
 class NeighborList(ABC):
@@ -75,11 +75,12 @@ class TorchNeighborList(NeighborList):
         pbc = pbc.to(device)
         n_images = torch.zeros(3, dtype=torch.long, device=device)
         if bool(pbc.any()):
-            volume = torch.abs(torch.linalg.det(cell))
-            heights = face_heights(cell)
+            basis = search_basis(cell, pbc)  # non-periodic rows may be zero
+            volume = torch.abs(torch.linalg.det(basis))
+            heights = face_heights(basis)
             # Atoms may sit outside the cell: widen the image range by the spread of
             # fractional coordinates so no pair is missed.
-            frac = torch.linalg.solve(cell.T, pos.T).T if volume > 0 else torch.zeros_like(pos)
+            frac = torch.linalg.solve(basis.T, pos.T).T if volume > 0 else torch.zeros_like(pos)
             spread = (frac.max(0).values - frac.min(0).values) if len(pos) else torch.zeros(3)
             for d in range(3):
                 if pbc[d]:

@@ -19,10 +19,13 @@ def _structures():
     skewed.rattle(0.1, seed=2)
     slab = fcc111("Cu", (2, 2, 3), vacuum=6.0)
     slab.pbc = (True, True, False)
+    flat = fcc111("Cu", (2, 2, 3), vacuum=None)  # periodic in-plane, third lattice vector zero
+    flat.pbc = (True, True, False)
+    flat.rattle(0.05, seed=3)
     mol = molecule("CH3CH2OH")
     outside = bulk("Cu", "fcc", a=3.6, cubic=True)
     outside.positions += [7.5, -4.0, 11.0]  # atoms far outside the cell
-    return {"small": small, "skewed": skewed, "slab": slab, "molecule": mol, "outside": outside}
+    return {"small": small, "skewed": skewed, "slab": slab, "flat_slab": flat, "molecule": mol, "outside": outside}
 
 
 def _as_set(i, j, shifts):
