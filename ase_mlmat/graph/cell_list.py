@@ -27,25 +27,25 @@ def face_heights(cell: torch.Tensor) -> torch.Tensor:
 
 
 def search_basis(cell: torch.Tensor, pbc: torch.Tensor) -> torch.Tensor:
-    """The cell with each non-periodic row replaced by a unit vector normal to the rows before it.
+    """The cell with each non-periodic row replaced by a unit vector normal to the periodic rows (and to
+    the replacements before it).
 
     Non-periodic lattice vectors play no part in the search (no images along them) and may be zero, as
     in a slab with cell ``[a, b, 0]``; this basis has the same periodic rows and a non-zero volume.
     """
     if bool(pbc.all()):
         return cell
-    rows = [cell[d] for d in range(3) if pbc[d]]
-    basis = [r / torch.linalg.norm(r) for r in rows]
-    orthonormal = []
-    for r in basis:  # Gram-Schmidt over the periodic rows
+    orthonormal: list[torch.Tensor] = []
+    for row in (cell[d] for d in range(3) if pbc[d]):  # Gram-Schmidt over the periodic rows
         for q in orthonormal:
-            r = r - (r @ q) * q
-        orthonormal.append(r / torch.linalg.norm(r))
+            row = row - (row @ q) * q
+        orthonormal.append(row / torch.linalg.norm(row))
     out = cell.clone()
-    axes = torch.eye(3, dtype=cell.dtype, device=cell.device)
     for d in range(3):
         if pbc[d]:
             continue
+        # the Cartesian axis that sticks out most from the span so far
+        axes = torch.eye(3, dtype=cell.dtype, device=cell.device)
         residuals = [a - sum(((a @ q) * q for q in orthonormal), torch.zeros_like(a)) for a in axes]
         best = max(residuals, key=lambda v: float(torch.linalg.norm(v)))
         out[d] = best / torch.linalg.norm(best)
@@ -61,7 +61,8 @@ def _images(pos: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor, cutoff: fl
     if not bool(pbc.any()):
         return pos, wrap, pos, torch.arange(n, device=device), wrap
     basis = search_basis(cell, pbc)
-    if float(torch.abs(torch.linalg.det(basis))) <= 0.0:
+    volume = float(torch.abs(torch.linalg.det(basis)))
+    if not volume > 0.0:  # zero, or NaN from a zero periodic row
         raise ValueError("periodic neighbour search needs independent periodic lattice vectors")
     periodic = pbc.to(torch.long)
     frac = torch.linalg.solve(basis.T, pos.T).T
