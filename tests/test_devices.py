@@ -54,7 +54,17 @@ def test_moduli_model_on_its_device_is_used_as_given():
         assert module_device(ensemble).type == "cpu"  # the caller's model stayed where it was
 
 
-def test_property_config_device_is_checked():
+def test_configs_check_their_device_before_any_work(tmp_path):
+    from ase_mlmat.active.config import ActiveConfig
+    from ase_mlmat.train import TrainConfig
+
     assert PropertyTrainConfig.from_dict({"data": "x.json"}).device == "auto"
-    with pytest.raises(ValueError, match="device must be"):
-        PropertyTrainConfig.from_dict({"data": "x.json", "device": ""})
+    for make in (lambda d: PropertyTrainConfig.from_dict({"data": "x.json", "device": d}),
+                 lambda d: TrainConfig.from_dict({"data": ["x.extxyz"], "device": d}),
+                 lambda d: ActiveConfig.from_dict({"db": str(tmp_path / "al.db"),
+                                                   "reference": "ase.calculators.emt:EMT", "device": d})):
+        with pytest.raises(ValueError, match="device must be"):
+            make("gpu")
+        if not HAS_CUDA:
+            with pytest.raises(ValueError, match="no CUDA"):
+                make("cuda")

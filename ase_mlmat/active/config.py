@@ -6,6 +6,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..devices import resolve_device
 from ..yaml_config import check_known_keys, read_mapping
 
 
@@ -123,6 +124,7 @@ class ActiveConfig:
             raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
         if self.selection not in ("diverse", "weighted", "d-optimal"):
             raise ValueError(f"selection must be 'diverse', 'weighted' or 'd-optimal', got {self.selection!r}")
+        resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
         if self.temperature_schedule not in ("ramp", "all"):
             raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")
         if self.abort_threshold is not None and self.abort_threshold <= self.threshold:

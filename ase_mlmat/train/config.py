@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
+from ..devices import resolve_device
 from ..yaml_config import check_known_keys, read_mapping
 
 
@@ -72,6 +73,7 @@ class TrainConfig:
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if self.scheduler not in ("plateau", "cosine"):
             raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
+        resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
 
     def to_dict(self) -> dict:
         return asdict(self)

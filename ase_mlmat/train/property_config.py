@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
+from ..devices import resolve_device
 from ..yaml_config import check_known_keys, read_mapping
 
 
@@ -67,8 +68,7 @@ class PropertyTrainConfig:
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if not isinstance(self.device, str) or not self.device:
-            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
         if "cutoff" not in self.model:
             raise ValueError("model needs a 'cutoff' in Å")
 
