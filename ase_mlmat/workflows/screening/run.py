@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from ...devices import resolve_device
+from ...devices import check_device_name
 from ...properties.ml_moduli import DEFAULT_MODULI_MODEL
 from .fast_tier import Record, screen_batch
 from .rows import require_plugins
@@ -86,7 +86,7 @@ def screen(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    resolve_device(device)  # a bad name fails here, before any work
+    check_device_name(device)  # a bad name fails here, before any work (workers may have a GPU the driver lacks)
     require_plugins()
     from tqdm.auto import tqdm
 
