@@ -12,9 +12,10 @@ import torch
 from ase import Atoms
 
 from .._version import __version__
-from ..calculator import load_model, resolve_device, resolve_dtype
+from ..calculator import load_model, resolve_dtype
 from ..checkpoint import save_potential
 from ..data import Labels, kfold_indices, load_labelled, train_val_split
+from ..devices import resolve_device
 from ..models.potential import Potential
 from .config import TrainConfig
 from .metrics import error_metrics, predict_graphs
