@@ -96,3 +96,14 @@ def test_bad_input_gives_clear_errors(predictor, held_out):
     assert results[1].n_particles == 4096 and results[1].as_row()["model"] == "ka-T0.44-botan"
     with pytest.raises(ValueError, match="no glass model"):
         GlassMobilityPredictor("no-such-model")
+
+
+def test_cli_predict_saves_the_predictor_numbers(shared_file, held_out_predictions, tmp_path, capsys):
+    from mlmat_glass.cli import main
+
+    with pytest.raises(ValueError, match="device must be"):
+        main(["predict", str(shared_file(9)), "--device", "gpu"])  # refused before the minimisation
+    main(["predict", str(shared_file(9)), "--device", "cpu", "--save", "--out-dir", str(tmp_path)])
+    saved = np.load(tmp_path / (shared_file(9).stem + ".propensity.npy"))
+    np.testing.assert_allclose(saved, held_out_predictions[0], atol=1e-4)
+    assert "mean predicted propensity (A)" in capsys.readouterr().out
