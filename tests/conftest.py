@@ -27,6 +27,11 @@ def random_potential(elements=("H", "C", "O", "Si", "Cu"), cutoff=4.0, seed=0, f
     return model.double().eval()
 
 
+def pair_set(i, j, shifts) -> set[tuple[int, ...]]:
+    """A neighbour list ``(i, j, shifts)`` (tensors on any device) as a set of (i, j, s0, s1, s2)."""
+    return {(int(a), int(b), *map(int, s)) for a, b, s in zip(i.cpu(), j.cpu(), shifts.cpu())}
+
+
 @pytest.fixture
 def potential() -> Potential:
     return random_potential()

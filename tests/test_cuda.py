@@ -22,13 +22,9 @@ from ase_mlmat.calculator import load_model
 from ase_mlmat.devices import module_device
 from ase_mlmat.graph.neighbors import TorchCellList, TorchNeighborList, VesinNeighborList
 
-from .conftest import DATA, MLEARN, random_potential
+from .conftest import DATA, MLEARN, pair_set, random_potential
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-
-
-def _pair_set(i, j, shifts) -> set[tuple[int, ...]]:
-    return {(int(a), int(b), *map(int, s)) for a, b, s in zip(i.cpu(), j.cpu(), shifts.cpu())}
 
 
 def _structures():
@@ -45,10 +41,10 @@ def _structures():
 def test_torch_neighbour_lists_on_cuda_find_the_vesin_pairs(cutoff, backend):
     for atoms in _structures():
         args = (torch.tensor(atoms.positions), torch.tensor(atoms.cell.array), torch.tensor(atoms.pbc), cutoff)
-        reference = _pair_set(*VesinNeighborList().pairs(*args))
+        reference = pair_set(*VesinNeighborList().pairs(*args))
         on_gpu = backend.pairs(*(a.cuda() if torch.is_tensor(a) else a for a in args))
         assert all(t.device.type == "cuda" for t in on_gpu)
-        assert _pair_set(*on_gpu) == reference, atoms.get_chemical_formula()
+        assert pair_set(*on_gpu) == reference, atoms.get_chemical_formula()
         assert len(reference) > 0
 
 

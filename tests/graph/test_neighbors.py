@@ -11,6 +11,8 @@ from ase.neighborlist import primitive_neighbor_list
 from ase_mlmat import keys
 from ase_mlmat.graph import TorchCellList, TorchNeighborList, VesinNeighborList, atoms_to_graph, collate
 
+from ..conftest import pair_set
+
 
 def _structures():
     small = bulk("Cu", "fcc", a=3.6)  # 1 atom: sees its own images many times
@@ -26,10 +28,6 @@ def _structures():
     outside = bulk("Cu", "fcc", a=3.6, cubic=True)
     outside.positions += [7.5, -4.0, 11.0]  # atoms far outside the cell
     return {"small": small, "skewed": skewed, "slab": slab, "flat_slab": flat, "molecule": mol, "outside": outside}
-
-
-def _as_set(i, j, shifts):
-    return sorted(zip(np.asarray(i).tolist(), np.asarray(j).tolist(), map(tuple, np.asarray(shifts).tolist())))
 
 
 @pytest.mark.parametrize("name", list(_structures()))
@@ -63,7 +61,7 @@ def test_cell_list_finds_the_vesin_pairs_in_skewed_and_sparse_boxes(cutoff):
     ]
     for positions, cell, pbc in boxes:
         args = torch.tensor(positions), torch.tensor(np.asarray(cell, dtype=float)), torch.tensor(pbc), cutoff
-        assert _as_set(*TorchCellList().pairs(*args)) == _as_set(*VesinNeighborList().pairs(*args))
+        assert pair_set(*TorchCellList().pairs(*args)) == pair_set(*VesinNeighborList().pairs(*args))
 
 
 def test_cell_list_checks_a_bounded_number_of_candidates():
