@@ -40,6 +40,9 @@ Usage::
         --uniform-from docs/active/bench_active_v4.json      # v4, seeded with real MD frames
     python scripts/bench_active.py --jobs 2 --system mixed --equilibration-steps 200 --candidate-spacing 25 \
         --uniform-from docs/active/bench_active_v4.json      # v5: no candidates while the MD equilibrates
+    python scripts/bench_active.py --jobs 2 --system mixed --replicates 2 --equilibration-steps 200 \
+        --candidate-spacing 25 --cutoff 5.5 --num-basis 16 --refit-epochs 1000 --refit-min-steps 16000 \
+        --uniform-sizes 16 32 64 128 --al-points 16      # v6: a model that sees EMT's range, converged refits
 
 The flags default to the loop as v3 and v4 ran it (no equilibration, candidates at any check), so the
 earlier reports stay reproducible; v5 passes the library's defaults.
@@ -104,6 +107,9 @@ SETTINGS = {
 # v4 measured (docs/active/bench_active_v4.json): AL 0.0096, uniform 0.0100 eV/Å at 32 calls, ratio 0.70.
 # v5 measured (docs/active/bench_active_v5.json): the same with 200 equilibration steps and candidates >= 25 steps
 # apart: AL 0.0093 eV/Å at 32 calls, ratio 0.55.
+# v6 measured (docs/active/bench_active_v6.json): cutoff 5.5 A (EMT Cu reaches the fourth shell, 5.1 A), 16 Bessel
+# functions, refits 1000 epochs with >= 16000 steps (v5's 4000-step refits were far from converged:
+# scripts/refit_convergence.py): AL 0.0045, uniform 0.0051 eV/A at 32 calls, ratio 0.51 (2 replicates).
 # v4, --system mixed: four start structures (perfect bulk, vacancy, (111) slab, 38-atom cluster); test and
 # pool frames per start and temperature; the AL committee runs one trajectory per start and temperature.
 MIXED = dict(test_per_T=10, pool_per_T=40, al_points=[4, 8, 16, 32], uniform=[4, 8, 16, 32, 64, 128])
@@ -330,12 +336,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--candidate-spacing", type=int, default=0,
                         help="fewest committee MD steps between two candidates of a segment (0 as v3, v4; "
                              "v5: 25, the library's default)")
+    parser.add_argument("--cutoff", type=float, help="model cutoff, Å (default 4.5 as v3-v5; v6: 5.5)")
+    parser.add_argument("--num-basis", type=int, help="radial basis functions (default 8 as v3-v5; v6: 16)")
+    parser.add_argument("--refit-epochs", type=int, help="epochs of every refit (default 300 as v3-v5; v6: 1000)")
+    parser.add_argument("--refit-min-steps", type=int,
+                        help="fewest optimiser steps of a refit (default 4000 as v3-v5; v6: 16000)")
+    parser.add_argument("--uniform-sizes", type=int, nargs="+", metavar="N", help="uniform set sizes to refit")
+    parser.add_argument("--al-points", type=int, nargs="+", metavar="N", help="AL label counts to refit")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
     settings.update(equilibration_steps=args.equilibration_steps, candidate_spacing=args.candidate_spacing)
     if args.system == "mixed":
         settings.update(MIXED_QUICK if args.quick else MIXED)
+    settings["model"] = {**settings["model"], **({"cutoff": args.cutoff} if args.cutoff else {}),
+                         **({"num_basis": args.num_basis} if args.num_basis else {})}
+    for key, value in (("refit_epochs", args.refit_epochs), ("refit_min_steps", args.refit_min_steps),
+                       ("uniform", args.uniform_sizes), ("al_points", args.al_points)):
+        if value is not None:
+            settings[key] = value
     named_starts = start_structures(args.system)
     starts = list(named_starts.values())
     replicates = args.replicates or settings["replicates"]

@@ -11,7 +11,10 @@ from ..yaml_config import check_known_keys, read_mapping
 
 
 def _small_painn() -> dict:
-    return {"cutoff": 4.5, "num_features": 32, "num_interactions": 2, "num_basis": 8}
+    # 16 Bessel functions, not 8: 8 waves over the cutoff resolve the steep nearest-neighbour
+    # repulsion too coarsely (EMT Cu, 16-feature PaiNN, 32 MD frames, 4000 steps: force MAE
+    # 0.0089 vs 0.0096 eV/Å at a 4.5 Å cutoff, 0.0083 vs 0.0140 at 5.5 Å; scripts/refit_convergence.py).
+    return {"cutoff": 4.5, "num_features": 32, "num_interactions": 2, "num_basis": 16}
 
 
 @dataclass
