@@ -163,6 +163,19 @@ def emt_frames(starts: list[Atoms], temperatures: list[float], per_T: int, *, ev
     return frames
 
 
+def test_and_pool(starts: list[Atoms], settings: dict, seed: int = 0) -> tuple[list[Atoms], list[Atoms]]:
+    """The bench's test frames and uniform-pool frames (independent EMT MD streams) for run ``seed``."""
+    temperatures = settings["temperatures_K"]
+    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + seed)
+    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + seed)
+    return test, pool
+
+
+def uniform_order(num_pool: int, replicate: int, seed: int = 0) -> np.ndarray:
+    """Pool indices in replicate ``replicate``'s random order; its uniform set of n frames is the first n."""
+    return np.random.default_rng([3000 + seed, replicate]).permutation(num_pool)
+
+
 def refit_steps(n: int, settings: dict) -> int:
     """Optimiser steps of a refit on ``n`` structures (batch size 4): ``refit_epochs`` epochs, at least the floor."""
     return max(settings["refit_min_steps"], settings["refit_epochs"] * int(np.ceil(n / 4)))
@@ -361,8 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     temperatures = settings["temperatures_K"]
     t0, c0 = time.perf_counter(), time.process_time()
 
-    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + args.seed)
-    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + args.seed)
+    test, pool = test_and_pool(starts, settings, args.seed)
     log(f"{len(test)} test frames, {len(pool)} uniform-pool frames ({time.perf_counter() - t0:.0f} s)")
     reused = earlier_uniform(args.uniform_from, settings, args, replicates, len(test), len(pool)) \
         if args.uniform_from else None  # checked before hours of AL, not after
@@ -381,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
         pending_al = [workers.apply_async(run_al, (job,)) for job in jobs]  # queued first, so they start first
         uniform_jobs = []
         for r in range(0 if args.uniform_from else replicates):
-            order = np.random.default_rng([3000 + args.seed, r]).permutation(len(pool))  # nested uniform subsets
+            order = uniform_order(len(pool), r, args.seed)  # nested uniform subsets
             uniform_jobs += [(("uniform", n, r), [pool[i] for i in order[:n]], test, settings, args.seed + r)
                              for n in settings["uniform"]]
         uniform_jobs.sort(key=lambda job: -refit_steps(len(job[1]), settings))  # longest first: better packing

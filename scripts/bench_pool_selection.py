@@ -41,19 +41,17 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_active import (
     MIXED,
-    POOL_EVERY,
     SETTINGS,
     SYSTEMS,
-    TEST_EVERY,
     calls_for_error,
     earlier_uniform,
-    emt_frames,
     log,
     loss_weights,
     pool_seed_indices,
     refit_mae,
     start_structures,
     summarize,
+    test_and_pool,
 )
 
 from ase_mlmat.active import ActiveConfig
@@ -131,8 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     t0, c0 = time.perf_counter(), time.process_time()
     named = start_structures("mixed")
     starts, temperatures = list(named.values()), settings["temperatures_K"]
-    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000)
-    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000)
+    test, pool = test_and_pool(starts, settings)
     # the same checks as bench_active --uniform-from: system, model, refit recipe, frame counts, seed 0
     uniform, _ = earlier_uniform(args.uniform_from, settings, argparse.Namespace(system="mixed", seed=0),
                                  args.replicates, len(test), len(pool))

@@ -25,16 +25,13 @@ import sys
 import time
 
 import numpy as np
-from bench_active import MIXED, POOL_EVERY, SETTINGS, TEST_EVERY, emt_frames, log, refit_mae, start_structures
+from bench_active import MIXED, SETTINGS, log, refit_mae, start_structures, test_and_pool, uniform_order
 
 
 def frames() -> tuple[list, list, np.ndarray]:
     """(test frames, pool frames, replicate 0's pool order): exactly bench_active --system mixed's."""
-    starts = list(start_structures("mixed").values())
-    temperatures = SETTINGS["full"]["temperatures_K"]
-    test = emt_frames(starts, temperatures, MIXED["test_per_T"], every=TEST_EVERY, seed=1000)
-    pool = emt_frames(starts, temperatures, MIXED["pool_per_T"], every=POOL_EVERY, seed=2000)
-    return test, pool, np.random.default_rng([3000, 0]).permutation(len(pool))
+    test, pool = test_and_pool(list(start_structures("mixed").values()), {**SETTINGS["full"], **MIXED})
+    return test, pool, uniform_order(len(pool), replicate=0)
 
 
 FRAMES: tuple[list, list, np.ndarray] = ([], [], np.array([]))  # set in main, inherited by forked workers
