@@ -356,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="fewest optimiser steps of a refit (default 4000 as v3-v5; v6: 16000)")
     parser.add_argument("--uniform-sizes", type=int, nargs="+", metavar="N", help="uniform set sizes to refit")
     parser.add_argument("--al-points", type=int, nargs="+", metavar="N", help="AL label counts to refit")
+    parser.add_argument("--max-labels", type=int,
+                        help="AL label budget (default 32); with --workdir holding an earlier run's databases, "
+                             "the loop resumes from them and spends only the extra labels (v7: 64 after v6's 32)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     settings["model"] = {**settings["model"], **({"cutoff": args.cutoff} if args.cutoff else {}),
                          **({"num_basis": args.num_basis} if args.num_basis else {})}
     for key, value in (("refit_epochs", args.refit_epochs), ("refit_min_steps", args.refit_min_steps),
-                       ("uniform", args.uniform_sizes), ("al_points", args.al_points)):
+                       ("uniform", args.uniform_sizes), ("al_points", args.al_points), ("max_labels", args.max_labels)):
         if value is not None:
             settings[key] = value
     named_starts = start_structures(args.system)
@@ -467,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
                   "learning_rate": 5e-3, "scheduler": "cosine", **loss_weights(settings)},
         "al_committee": {k: settings[k] for k in ("committee_size", "train_steps", "finetune_steps", "threshold",
                                                   "labels_per_iteration", "num_seed", "max_candidates",
-                                                  "equilibration_steps", "candidate_spacing")},
+                                                  "equilibration_steps", "candidate_spacing", "max_labels")},
         "replicates": replicates,
         "test_frames": len(test),
         "pool_frames": len(pool),
