@@ -43,6 +43,8 @@ Usage::
     python scripts/bench_active.py --jobs 2 --system mixed --replicates 2 --equilibration-steps 200 \
         --candidate-spacing 25 --cutoff 5.5 --num-basis 16 --refit-epochs 1000 --refit-min-steps 16000 \
         --uniform-sizes 16 32 64 128 --al-points 16      # v6: a model that sees EMT's range, converged refits
+    python scripts/bench_active.py ...v6's flags... --uniform-from docs/active/bench_active_v6.json \
+        --al-points 32 48 --max-labels 64 --workdir DIR  # v7: v6's loops (their dbs in DIR) resumed to 64 labels
 
 The flags default to the loop as v3 and v4 ran it (no equilibration, candidates at any check), so the
 earlier reports stay reproducible; v5 passes the library's defaults.
@@ -110,6 +112,8 @@ SETTINGS = {
 # v6 measured (docs/active/bench_active_v6.json): cutoff 5.5 A (EMT Cu reaches the fourth shell, 5.1 A), 16 Bessel
 # functions, refits 1000 epochs with >= 16000 steps (v5's 4000-step refits were far from converged:
 # scripts/refit_convergence.py): AL 0.0045, uniform 0.0051 eV/A at 32 calls, ratio 0.51 (2 replicates).
+# v7 measured (docs/active/bench_active_v7.json): v6's loops resumed to 64 labels: AL 0.0038 / 0.0035 eV/A at
+# 48 / 64 calls, ratio 0.56 / 0.65; the later labels go to hot slab and cluster frames.
 # v4, --system mixed: four start structures (perfect bulk, vacancy, (111) slab, 38-atom cluster); test and
 # pool frames per start and temperature; the AL committee runs one trajectory per start and temperature.
 MIXED = dict(test_per_T=10, pool_per_T=40, al_points=[4, 8, 16, 32], uniform=[4, 8, 16, 32, 64, 128])
@@ -357,16 +361,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uniform-sizes", type=int, nargs="+", metavar="N", help="uniform set sizes to refit")
     parser.add_argument("--al-points", type=int, nargs="+", metavar="N", help="AL label counts to refit")
     parser.add_argument("--max-labels", type=int,
-                        help="AL label budget (default 32); with --workdir holding an earlier run's databases, "
-                             "the loop resumes from them and spends only the extra labels (v7: 64 after v6's 32)")
+                        help="AL label budget (default 32, --quick 12); with --workdir holding an earlier run's "
+                             "databases, the loop resumes from them and spends only the extra labels (v7: 64 after "
+                             "v6's 32)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
     settings.update(equilibration_steps=args.equilibration_steps, candidate_spacing=args.candidate_spacing)
     if args.system == "mixed":
         settings.update(MIXED_QUICK if args.quick else MIXED)
-    settings["model"] = {**settings["model"], **({"cutoff": args.cutoff} if args.cutoff else {}),
-                         **({"num_basis": args.num_basis} if args.num_basis else {})}
+    settings["model"] = {**settings["model"], **{key: value for key, value in
+                                                 (("cutoff", args.cutoff), ("num_basis", args.num_basis))
+                                                 if value is not None}}
     for key, value in (("refit_epochs", args.refit_epochs), ("refit_min_steps", args.refit_min_steps),
                        ("uniform", args.uniform_sizes), ("al_points", args.al_points), ("max_labels", args.max_labels)):
         if value is not None:
