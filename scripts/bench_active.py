@@ -45,6 +45,8 @@ Usage::
         --uniform-sizes 16 32 64 128 --al-points 16      # v6: a model that sees EMT's range, converged refits
     python scripts/bench_active.py ...v6's flags... --uniform-from docs/active/bench_active_v6.json \
         --al-points 32 48 --max-labels 64 --workdir DIR  # v7: v6's loops (their dbs in DIR) resumed to 64 labels
+    python scripts/bench_active.py ...v6's flags... --uniform-from docs/active/bench_active_v6.json \
+        --selection stratified --al-points 16 32 --max-labels 48   # v8: labels shared over the MD segments
 
 The flags default to the loop as v3 and v4 ran it (no equilibration, candidates at any check), so the
 earlier reports stay reproducible; v5 passes the library's defaults.
@@ -332,9 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schedule", choices=["all", "ramp"], default="all", help="AL temperature schedule")
     parser.add_argument("--al-recipe", choices=["v1", "v2"], default="v2",
                         help="v2: continued MD + uncertainty-weighted selection; v1: the earlier loop")
-    parser.add_argument("--selection", choices=["weighted", "diverse", "d-optimal"], default="weighted",
-                        help="AL selection of the v2 recipe: spread x distance (v3, v4), or D-optimality on "
-                             "member 0's last-layer features")
+    parser.add_argument("--selection", choices=["weighted", "diverse", "d-optimal", "stratified"], default="weighted",
+                        help="AL selection of the v2 recipe: spread x distance (v3-v7), D-optimality on "
+                             "member 0's last-layer features, or labels shared over the MD segments by their mean "
+                             "spread first (v8)")
     parser.add_argument("--uniform-from", metavar="JSON",
                         help="take the uniform curve from an earlier report of this script with the same system, "
                              "model, refit, frames and seed (it is deterministic) instead of refitting it")

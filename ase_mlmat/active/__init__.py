@@ -13,7 +13,14 @@ from .explore import Exploration, explore
 from .extrapolation import ExtrapolationGrade, last_layer_features, maxvol, select_d_optimal
 from .labelling import LabelResult, compute_label, iter_labels, label_structures, resolve_reference
 from .loop import ActiveLearner, ActiveLearningError, LearnResult, run_active_learning
-from .selection import farthest_point_sampling, frame_uncertainty, rdf_descriptor, select_diverse
+from .selection import (
+    allocate_labels,
+    atomic_force_spread,
+    farthest_point_sampling,
+    frame_uncertainty,
+    rdf_descriptor,
+    select_diverse,
+)
 from .store import ActiveStore, LoopState, structure_uid
 
 __all__ = [
@@ -27,6 +34,8 @@ __all__ = [
     "LabelResult",
     "LearnResult",
     "LoopState",
+    "allocate_labels",
+    "atomic_force_spread",
     "committee_errors",
     "compute_label",
     "explore",

@@ -35,7 +35,10 @@ class ActiveConfig:
     distance to those chosen and labelled (batch query-by-committee), so labels go where the
     committee disagrees most, e.g. to the hotter temperatures; ``"d-optimal"`` picks, among the
     frames the committee flagged, those that most enlarge the D-optimal active set of member 0's
-    last-layer features (:mod:`ase_mlmat.active.extrapolation`). With ``continue_md`` each
+    last-layer features (:mod:`ase_mlmat.active.extrapolation`); ``"stratified"`` first shares the
+    labels over the MD segments (start x temperature) by each one's mean per-atom spread x atoms, an
+    estimate of its share of the error (target share ∝ estimate^0.75, counting every label the segment
+    already has), then picks within a segment by spread x distance. With ``continue_md`` each
     temperature's trajectory goes on from its last frame (positions and momenta, kept in the db)
     instead of restarting from the start structure with fresh velocities, so candidates come from
     equilibrated MD rather than from the first few hundred steps after a cold start. Every fresh start
@@ -76,7 +79,8 @@ class ActiveConfig:
     max_temperature_ratio: float = 2.5  # MD frames hotter than this x the thermostat temperature are unphysical
     labels_per_iteration: int = 4
     selection: str = "diverse"  # "diverse": most uncertain, then farthest-point; "weighted": uncertainty x distance;
-    # "d-optimal": largest extrapolation grade of member 0, the active set updated after each pick
+    # "d-optimal": largest extrapolation grade of member 0, the active set updated after each pick;
+    # "stratified": labels shared over MD segments by their mean spread, then "weighted" within one
     continue_md: bool = False  # each temperature's MD goes on from its last frame instead of restarting from the start
     equilibration_steps: int = 200  # MD steps after each fresh (thermalized) start that give no candidates
     candidate_spacing: int = 25  # fewest MD steps between two candidates of one segment (0: any check)
@@ -125,8 +129,9 @@ class ActiveConfig:
             raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
         if not self.temperatures_K or min(self.temperatures_K) <= 0:
             raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
-        if self.selection not in ("diverse", "weighted", "d-optimal"):
-            raise ValueError(f"selection must be 'diverse', 'weighted' or 'd-optimal', got {self.selection!r}")
+        if self.selection not in ("diverse", "weighted", "d-optimal", "stratified"):
+            raise ValueError(f"selection must be 'diverse', 'weighted', 'd-optimal' or 'stratified', got "
+                             f"{self.selection!r}")
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
         if self.temperature_schedule not in ("ramp", "all"):
             raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")

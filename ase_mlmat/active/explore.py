@@ -35,7 +35,7 @@ from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import Stationary
 from ase.neighborlist import neighbor_list
 
-from .selection import frame_uncertainty
+from .selection import atomic_force_spread
 from .store import bare_copy
 
 
@@ -49,6 +49,7 @@ class Exploration:
     force_std: list[float] = field(default_factory=list)  # per candidate
     energy_std: list[float] = field(default_factory=list)  # per candidate
     max_force_std: float = 0.0  # over all checked frames
+    mean_force_std: float = np.nan  # per-atom spread averaged over atoms and the checked frames past the burn-in
     final: Atoms | None = None  # last sane frame, with momenta, to continue from (None after md_error/unphysical)
     stop_reason: str = ""  # calm, max_candidates, abort, unphysical: ..., md_error: ...; "" ran full length
 
@@ -111,13 +112,15 @@ def explore(
     burn_in = equilibration_steps if thermalize else 0
     total = burn_in + steps
     last_kept = -np.inf  # MD step of the latest candidate
+    spread_sum, spread_checks = 0.0, 0
     while result.steps < total:
         # the burn-in ends on a check, so the checks after it stay check_interval apart
         to_burn_in = burn_in - result.steps if result.steps < burn_in else check_interval
         chunk = min(check_interval, total - result.steps, to_burn_in)
         try:
             dyn.run(chunk)
-            force_std, energy_std = frame_uncertainty(calculator.results, n)
+            atom_spread = atomic_force_spread(calculator.results, n)
+            force_std, energy_std = float(atom_spread.max()), float(calculator.results["energy_std"]) / n
         except (ValueError, FloatingPointError, RuntimeError) as err:  # overlapping atoms, NaN, ...
             return _stop(result, f"md_error: {type(err).__name__}: {err}", last_sane)
         result.steps += chunk
@@ -125,6 +128,9 @@ def explore(
         if insane:
             return _stop(result, f"unphysical: {insane}", last_sane)
         result.max_force_std = max(result.max_force_std, force_std)
+        if result.steps > burn_in:
+            spread_sum, spread_checks = spread_sum + float(atom_spread.mean()), spread_checks + 1
+            result.mean_force_std = spread_sum / spread_checks
         frame = bare_copy(atoms)
         frame.wrap()
         last_sane = frame

@@ -228,6 +228,14 @@ class ActiveStore:
                  "error": row.data.get("error", row.get("error_type", ""))}
                 for row in self.db.select(**{STATUS: FAILED}, sort="id")]
 
+    def segment_counts(self) -> dict[tuple[int, float], int]:
+        """Structures chosen from each MD segment so far, any status: {(start_index, temperature_K): count}."""
+        counts: dict[tuple[int, float], int] = {}
+        for row in self.db.select(f"{STATUS},start_index,temperature_K"):
+            key = (int(row.start_index), float(row.temperature_K))
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     def count(self, status: str) -> int:
         return self.db.count(**{STATUS: status})
 

@@ -188,6 +188,7 @@ def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
     # every check is above the threshold: 20 burn-in steps give none, then one candidate per 10 steps
     run = explore(_start(), EMTWithFixedSpread(1.0), equilibration_steps=20, candidate_spacing=10, **kwargs)
     assert run.steps == 60 and len(run.candidates) == 4 and run.stop_reason == ""
+    assert run.mean_force_std == pytest.approx(1.0)
     # a continued trajectory is already equilibrated: no burn-in
     run = explore(run.final, EMTWithFixedSpread(1.0), thermalize=False, equilibration_steps=20,
                   candidate_spacing=10, **kwargs)
@@ -195,6 +196,7 @@ def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
     # uncertain only during the burn-in: calm, the burn-in's frames are not candidates
     run = explore(_start(), EMTWithFixedSpread(1.0, calm_after=15), equilibration_steps=20, **kwargs)
     assert run.calm and run.steps == 60 and run.max_force_std > 0.5
+    assert run.mean_force_std == pytest.approx(0.1)  # the mean leaves the burn-in out
     run = explore(_start(), EMTWithFixedSpread(1.0, calm_after=15), **kwargs)  # without one they are
     assert not run.calm and len(run.candidates) >= 2
     # past the abort threshold the burn-in ends at once, and that frame is labelled
@@ -243,6 +245,26 @@ def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
     # resuming with the starts in another order keeps the stored ones
     again = run_active_learning(config, structure=starts[::-1], log=None)
     assert again.labels == 10 and store.start_structures()[0].get_chemical_formula() == "Cu16"
+
+
+def test_stratified_selection_shares_labels_over_segments(tmp_path):
+    from ase.build import fcc100
+
+    slab = fcc100("Cu", size=(2, 2, 3), vacuum=4.0)
+    slab.pbc = True
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=12,
+                                                labels_per_iteration=4, continue_md=True,
+                                                temperature_schedule="all", selection="stratified"))
+    result = run_active_learning(config, structure=[_start(), slab], log=None)
+    assert result.labels == 12
+    store = ActiveStore(config.db)
+    counts = store.segment_counts()
+    assert sum(counts.values()) == 8  # 4 seeds, then 2 iterations of 4
+    assert set(counts) <= {(s, t) for s in (0, 1) for t in (300.0, 600.0)}
+    assert len(counts) >= 3 and max(counts.values()) <= 3  # not all to the most uncertain segment
+    scores = [record["segment_scores"] for record in result.history.values() if "segment_scores" in record]
+    assert len(scores) == 2 and all(len(s) == 4 and min(s.values()) > 0 for s in scores)
+    _check_consistent(store)
 
 
 def test_config_names_several_start_files(tmp_path):

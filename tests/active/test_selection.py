@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from ase_mlmat.active import farthest_point_sampling, frame_uncertainty, rdf_descriptor, select_diverse
+from ase_mlmat.active import (
+    allocate_labels,
+    farthest_point_sampling,
+    frame_uncertainty,
+    rdf_descriptor,
+    select_diverse,
+)
 
 
 def test_frame_uncertainty_is_largest_atomic_spread():
@@ -59,3 +65,18 @@ def test_select_diverse_weighted_prefers_uncertain_frames():
     assert select_diverse(frames, [0.5, 0.4, 0.01], 2) == [0, 2]
     assert select_diverse(frames, [0.5, 0.4, 0.01], 2, weighted=True) == [0, 1]
     assert select_diverse(frames, [0.5, np.nan, 0.01], 1, weighted=True) == [1]  # failed MD: most uncertain
+
+
+def test_allocate_labels_follows_target_shares_and_history():
+    scores = {"hot": 16.0, "cold": 1.0}  # shares 8 : 1 with the exponent 0.75
+    assert allocate_labels(scores, {}, {"hot": 20, "cold": 20}, 9) == ["hot"] * 4 + ["cold"] + ["hot"] * 4
+    # with 12 : 1 so far the hot stratum is past its share (8/9 of 14): the next goes to the cold one ...
+    assert allocate_labels(scores, {"hot": 12, "cold": 1}, {"hot": 20, "cold": 20}, 1) == ["cold"]
+    # ... but not with shares that follow the scores in full (exponent 1: 16/17 of 14)
+    assert allocate_labels(scores, {"hot": 12, "cold": 1}, {"hot": 20, "cold": 20}, 1, exponent=1.0) == ["hot"]
+    # a stratum with no candidates left is skipped; one calm now still counts in the shares
+    assert allocate_labels(scores, {}, {"hot": 2, "cold": 20}, 4) == ["hot", "hot", "cold", "cold"]
+    assert allocate_labels({**scores, "calm": 16.0}, {"calm": 3}, {"hot": 20, "cold": 20}, 2) == ["hot", "hot"]
+    assert allocate_labels(scores, {}, {}, 3) == []
+    # an unmeasured spread (MD failed) counts as the worst measured one
+    assert allocate_labels({"a": float("nan"), "b": 1.0}, {"b": 1}, {"a": 5, "b": 5}, 1) == ["a"]
