@@ -9,9 +9,13 @@ Why it matters: EMT Cu interacts out to 5.1 Å (the fourth fcc shell; its logist
 5.38 Å), beyond a 4.5 Å model cutoff, and at ~4000 steps the refits of v3-v5 are still far from
 converged, so those curves measured training length as much as data.
 
+With ``--al-db`` the frames are instead the first n structures an active-learning run labelled, in
+label order (a bench_active database), so an AL point of the bench can be refitted for longer.
+
 Usage::
 
     python scripts/refit_convergence.py --points 32:4000 32:16000 --cutoff 4.5 --num-basis 8 --jobs 2
+    python scripts/refit_convergence.py --points 64:32000 --cutoff 5.5 --num-basis 16 --al-db DIR/bench_active_r0.db
 
 Progress goes to stderr; stdout gets one JSON line.
 """
@@ -27,10 +31,16 @@ import time
 import numpy as np
 from bench_active import MIXED, SETTINGS, log, refit_mae, start_structures, test_and_pool, uniform_order
 
+from ase_mlmat.active import ActiveStore
 
-def frames() -> tuple[list, list, np.ndarray]:
-    """(test frames, pool frames, replicate 0's pool order): exactly bench_active --system mixed's."""
+
+def frames(al_db: str | None = None) -> tuple[list, list, np.ndarray]:
+    """(test frames, training frames, their order): bench_active --system mixed's test frames, and its pool in
+    replicate 0's order or, with ``al_db``, that run's labelled structures in label order."""
     test, pool = test_and_pool(list(start_structures("mixed").values()), {**SETTINGS["full"], **MIXED})
+    if al_db is not None:
+        labelled = ActiveStore(al_db).labelled()[0]
+        return test, labelled, np.arange(len(labelled))
     return test, pool, uniform_order(len(pool), replicate=0)
 
 
@@ -54,11 +64,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cutoff", type=float, default=4.5, help="model cutoff, Å")
     parser.add_argument("--num-basis", type=int, default=8, help="radial basis functions")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
+    parser.add_argument("--al-db", metavar="DB", help="train on this AL run's labelled structures, in label order")
     args = parser.parse_args(argv)
     model = {**SETTINGS["full"]["model"], "cutoff": args.cutoff, "num_basis": args.num_basis}
     jobs = [(int(n), int(steps), model) for n, steps in (point.split(":") for point in args.points)]
     global FRAMES
-    FRAMES = frames()
+    FRAMES = frames(args.al_db)
+    if max(n for n, _, _ in jobs) > len(FRAMES[1]):
+        parser.error(f"{len(FRAMES[1])} training frames, fewer than a point asks for")
     results = []
     with multiprocessing.get_context("fork").Pool(args.jobs) as workers:
         for point in workers.imap_unordered(run_point, jobs):
@@ -66,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{point['per_start']} ({point['cpu_seconds']} CPU s)")
             results.append(point)
     results.sort(key=lambda p: (p["frames"], p["steps"]))
-    print(json.dumps({"benchmark": "refit_convergence", "test_frames": len(FRAMES[0]), "points": results}))
+    print(json.dumps({"benchmark": "refit_convergence", "test_frames": len(FRAMES[0]),
+                      "frames_from": args.al_db or "uniform pool, replicate 0", "points": results}))
     return 0
 
 

@@ -321,7 +321,6 @@ class ActiveLearner:
                                       f"labelled or failed; the committee does not learn them (train longer?) or "
                                       f"the reference fails on them")
 
-
     def _select_stratified(self, scores: dict, candidates: list[Atoms], spreads: list[float], segments: list,
                            count: int, labelled: list[Atoms]) -> list[int]:
         """Labels shared over MD segments by their error estimate; in a segment, spread x distance."""

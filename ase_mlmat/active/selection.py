@@ -16,8 +16,10 @@ Stratified allocation (:func:`allocate_labels`) first decides *where* the labels
 MD segment (a start structure at a temperature) is a stratum whose test error the committee's
 mean per-atom spread estimates. If a stratum's error falls as a·n^-α with its n labels, the
 total error is least when n ∝ a^(1/(1+α)); with α ≈ 0.35 (EMT Cu, scripts/bench_active.py)
-that is n ∝ a^0.75. Ranking single frames by their largest spread instead sends nearly every
-label to the hottest, most open structures (v7: 43 of 64 at 1200 K, none at 300 K).
+that is n ∝ a^0.75. The current estimate stands in for a, which it underrates where many labels
+went already, so the shares come out somewhat flatter than that optimum. Ranking single frames
+by their largest spread instead sends nearly every label to the hottest, most open structures
+(v7: 43 of 64 at 1200 K, none at 300 K).
 """
 
 from __future__ import annotations
