@@ -10,6 +10,7 @@ written in one transaction.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -324,11 +325,8 @@ class ActiveLearner:
     def _select_stratified(self, scores: dict, candidates: list[Atoms], spreads: list[float], segments: list,
                            count: int, labelled: list[Atoms]) -> list[int]:
         """Labels shared over MD segments by their error estimate; in a segment, spread x distance."""
-        available: dict = {}
-        for key in segments:
-            available[key] = available.get(key, 0) + 1
         chosen: list[int] = []
-        for key in allocate_labels(scores, self.store.segment_counts(), available, count):
+        for key in allocate_labels(scores, self.store.segment_counts(), Counter(segments), count):
             members = [k for k, segment in enumerate(segments) if segment == key and k not in chosen]
             picked = select_diverse([candidates[k] for k in members], [spreads[k] for k in members], 1,
                                     labelled=[*labelled, *(candidates[k] for k in chosen)],

@@ -18,6 +18,7 @@ process killed at any moment loses no finished label and never holds a structure
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -230,11 +231,8 @@ class ActiveStore:
 
     def segment_counts(self) -> dict[tuple[int, float], int]:
         """Structures chosen from each MD segment so far, any status: {(start_index, temperature_K): count}."""
-        counts: dict[tuple[int, float], int] = {}
-        for row in self.db.select(f"{STATUS},start_index,temperature_K"):
-            key = (int(row.start_index), float(row.temperature_K))
-            counts[key] = counts.get(key, 0) + 1
-        return counts
+        return dict(Counter((int(row.start_index), float(row.temperature_K))
+                            for row in self.db.select(f"{STATUS},start_index,temperature_K")))
 
     def count(self, status: str) -> int:
         return self.db.count(**{STATUS: status})
