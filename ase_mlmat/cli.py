@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a potential (or k-fold cross-validate)")
     p.add_argument("--config", help="YAML file; keys are TrainConfig fields")
-    p.add_argument("--data", nargs="+", help="labelled structures (extxyz, ase.db, any ase.io format)")
+    p.add_argument("--data", nargs="+", help="labelled structures (extxyz, ase.db, any ase.io format; FILE@INDEX or "
+                                             "DB@SELECTION picks some; an mlmat learn database gives its labels)")
     p.add_argument("--output", help="checkpoint path (default model.pt)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)

@@ -27,10 +27,10 @@ from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 
 from ..data import Labels, get_labels
+from ..data.dataset import ACTIVE_LEARNING_STATUS, LABELLED
 from .labelling import LabelResult
 
-STATUS = "al_status"
-LABELLED = "labelled"
+STATUS = ACTIVE_LEARNING_STATUS  # read_structures knows it too: an AL database reads as its labelled rows
 PENDING = "pending"
 FAILED = "failed"
 KIND = "al_kind"

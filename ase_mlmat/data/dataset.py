@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,21 +25,53 @@ class Labels:
     stress: np.ndarray | None  # (6,) eV/Å³ Voigt, tensile positive
 
 
+# The key mlmat learn's database (ase_mlmat.active.store) tags its rows with; only LABELLED rows hold labels.
+ACTIVE_LEARNING_STATUS, LABELLED = "al_status", "labelled"
+
+
 def read_structures(path: str | os.PathLike, index: str = ":", format: str | None = None) -> list[Atoms]:
-    """All structures in ``path`` (extxyz, ase.db, VASP OUTCAR... anything ``ase.io.read`` knows)."""
+    """All structures in ``path`` (extxyz, ase.db, VASP OUTCAR... anything ``ase.io.read`` knows).
+
+    ``FILE@INDEX`` picks frames (``md.extxyz@-1``, ``md.extxyz@0:100``) or, in an ase.db, rows by a
+    selection (``train.db@config_type=bulk``). An ``mlmat learn`` database given as a plain file
+    yields its labelled structures only: its candidates, failures and loop state carry no labels.
+    """
     from ase.io import read
 
     path = os.fspath(path)
+    if not os.path.exists(path) and "@" in path:
+        path, _, index = path.rpartition("@")
     if not os.path.exists(path):
         raise DatasetError(f"data file {path!r} does not exist")
+    active = index == ":" and _active_learning_counts(path, format)
+    if active:
+        if not active.get(LABELLED):
+            raise DatasetError(f"{path!r} is an active-learning database with no labelled structures yet "
+                               f"({', '.join(f'{n} {status}' for status, n in sorted(active.items()))})")
+        index = f"{ACTIVE_LEARNING_STATUS}={LABELLED}"
     try:
         frames = read(path, index=index, format=format)
     except Exception as err:  # ase.io raises many types for unreadable input
         raise DatasetError(f"cannot read structures from {path!r}: {type(err).__name__}: {err}") from None
     frames = frames if isinstance(frames, list) else [frames]
     if not frames:
-        raise DatasetError(f"{path!r} holds no structures")
+        raise DatasetError(f"{path!r} holds no structures" + (f" at {index!r}" if index != ":" else ""))
     return frames
+
+
+def _active_learning_counts(path: str, format: str | None) -> dict[str, int]:
+    """Rows per ``al_status`` if ``path`` is an ase.db written by ``mlmat learn``, else empty."""
+    from ase.io.formats import filetype
+
+    try:
+        if (format or filetype(path)) != "db":
+            return {}
+        from ase.db import connect
+
+        statuses = [row.get(ACTIVE_LEARNING_STATUS) for row in connect(path).select(ACTIVE_LEARNING_STATUS)]
+    except Exception:  # not an ase.db after all, or corrupt: ase.io.read reports it
+        return {}
+    return dict(Counter(statuses))
 
 
 def _result(atoms: Atoms, name: str):

@@ -89,3 +89,23 @@ def test_record_label_is_atomic(tmp_path, monkeypatch):
 def test_refuses_backend_without_transactions(tmp_path):
     with pytest.raises(ValueError, match="no transactions"):
         ActiveStore(str(tmp_path / "al.json"))
+
+
+def test_training_reads_an_active_learning_db_as_its_labelled_rows(tmp_path):
+    """``mlmat train --data active.db`` trains on the labels; candidates, failures and the state row are left out."""
+    from ase_mlmat.data import DatasetError, load_labelled, read_structures
+
+    start, frames = _frames(3)
+    path = tmp_path / "al.db"
+    store = ActiveStore(str(path))
+    store.initialize(start, frames, [], {})
+    with pytest.raises(DatasetError, match=r"no labelled structures yet .*3 pending"):
+        load_labelled(path)
+    (first, atoms), (second, _), _ = store.pending()
+    store.record_label(first, _result(atoms))
+    store.record_label(second, LabelResult.failure(RuntimeError("SCF did not converge")))
+    structures, labels = load_labelled(path)
+    assert [structure_uid(a) for a in structures] == [structure_uid(frames[0])]
+    assert labels[0].energy == -1.5 and np.allclose(labels[0].forces, 1.0)
+    assert len(read_structures(f"{path}@al_status=pending")) == 1  # a selection still reaches every row
+    assert len(read_structures(path, index="0:")) == 4  # the state row, one labelled, one failed, one pending

@@ -135,3 +135,16 @@ def test_time_budget_stops_training(si_small, clock):
     assert len(result.history.epoch) == 1
     with pytest.raises(ValueError, match="budget_clock"):
         _config(si_small, budget_clock="sundial")
+
+
+def test_file_at_index_picks_frames(si_small, tmp_path):
+    from ase_mlmat.data import read_structures
+
+    everything = read_structures(si_small)
+    assert len(read_structures(f"{si_small}@0:3")) == 3
+    last = read_structures(f"{si_small}@-1")
+    assert len(last) == 1 and np.allclose(last[0].positions, everything[-1].positions)
+    with pytest.raises(DatasetError, match=r"missing\.extxyz' does not exist"):
+        read_structures(tmp_path / "missing.extxyz@0")
+    with pytest.raises(DatasetError, match="holds no structures at '5:5'"):
+        read_structures(f"{si_small}@5:5")
