@@ -169,12 +169,15 @@ def emt_frames(starts: list[Atoms], temperatures: list[float], per_T: int, *, ev
     return frames
 
 
+def test_frames(starts: list[Atoms], settings: dict, seed: int = 0) -> list[Atoms]:
+    """The bench's test frames for run ``seed`` (an EMT MD stream used nowhere else)."""
+    return emt_frames(starts, settings["temperatures_K"], settings["test_per_T"], every=TEST_EVERY, seed=1000 + seed)
+
+
 def test_and_pool(starts: list[Atoms], settings: dict, seed: int = 0) -> tuple[list[Atoms], list[Atoms]]:
     """The bench's test frames and uniform-pool frames (independent EMT MD streams) for run ``seed``."""
-    temperatures = settings["temperatures_K"]
-    test = emt_frames(starts, temperatures, settings["test_per_T"], every=TEST_EVERY, seed=1000 + seed)
-    pool = emt_frames(starts, temperatures, settings["pool_per_T"], every=POOL_EVERY, seed=2000 + seed)
-    return test, pool
+    pool = emt_frames(starts, settings["temperatures_K"], settings["pool_per_T"], every=POOL_EVERY, seed=2000 + seed)
+    return test_frames(starts, settings, seed), pool
 
 
 def uniform_order(num_pool: int, replicate: int, seed: int = 0) -> np.ndarray:

@@ -35,12 +35,11 @@ import numpy as np
 from bench_active import (
     MIXED,
     SETTINGS,
-    TEST_EVERY,
-    emt_frames,
     log,
     refit_mae,
     start_structures,
     test_and_pool,
+    test_frames,
     uniform_order,
 )
 
@@ -52,7 +51,7 @@ def frames(al_db: str | None = None, replicate: int = 0) -> tuple[list, list, np
     replicate ``replicate``'s order or, with ``al_db``, that run's labelled structures in label order."""
     starts, settings = list(start_structures("mixed").values()), {**SETTINGS["full"], **MIXED}
     if al_db is not None:  # the pool is not needed: only the test frames (test_and_pool's first stream)
-        test = emt_frames(starts, settings["temperatures_K"], settings["test_per_T"], every=TEST_EVERY, seed=1000)
+        test = test_frames(starts, settings)
         labelled = ActiveStore(al_db).labelled()[0]
         return test, labelled, np.arange(len(labelled))
     test, pool = test_and_pool(starts, settings)

@@ -24,8 +24,7 @@ def load_structure(spec: str | None, element: str, supercell: tuple[int, int, in
     if spec is None:
         atoms = default_bulk(element)
     else:
-        path, _, index = spec.partition("@")
-        frames = read_structures(path, index=index or "-1")
+        frames = read_structures(spec, index="-1")  # FILE@INDEX picks another frame
         atoms = frames[0] if len(frames) == 1 else frames[-1]
         atoms = atoms.copy()
         atoms.calc = None
