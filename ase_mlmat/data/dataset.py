@@ -33,17 +33,25 @@ def read_structures(path: str | os.PathLike, index: str = ":", format: str | Non
     """All structures in ``path`` (extxyz, ase.db, VASP OUTCAR... anything ``ase.io.read`` knows).
 
     ``FILE@INDEX`` picks frames (``md.extxyz@-1``, ``md.extxyz@0:100``) or, in an ase.db, rows by a
-    selection (``train.db@config_type=bulk``). An ``mlmat learn`` database given as a plain file
-    yields its labelled structures only: its candidates, failures and loop state carry no labels.
+    selection (``train.db@config_type=bulk``). An ``mlmat learn`` database yields its labelled
+    structures only: its candidates, failures and loop state carry no labels. There an index counts
+    labelled structures (``active.db@-8:`` is the last eight labelled) and a selection reaches every row
+    (``active.db@al_status=pending``).
     """
     from ase.io import read
+    from ase.io.formats import string2index
 
     path = os.fspath(path)
     if not os.path.exists(path) and "@" in path:
         path, _, index = path.rpartition("@")
     if not os.path.exists(path):
         raise DatasetError(f"data file {path!r} does not exist")
-    active = index == ":" and _active_learning_counts(path, format)
+    asked, position = index, None  # position: with an mlmat learn database, the index applied to its labelled rows
+    active = _active_learning_counts(path, format)
+    if active:
+        position = string2index(index)  # an int, a slice, or the string itself when it is a row selection
+        if isinstance(position, str):  # a selection reaches every row, as written
+            active, position = {}, None
     if active:
         if not active.get(LABELLED):
             raise DatasetError(f"{path!r} is an active-learning database with no labelled structures yet "
@@ -54,8 +62,14 @@ def read_structures(path: str | os.PathLike, index: str = ":", format: str | Non
     except Exception as err:  # ase.io raises many types for unreadable input
         raise DatasetError(f"cannot read structures from {path!r}: {type(err).__name__}: {err}") from None
     frames = frames if isinstance(frames, list) else [frames]
+    if isinstance(position, int):
+        if not -len(frames) <= position < len(frames):
+            raise DatasetError(f"{path!r} has {len(frames)} labelled structures, none at index {position}")
+        frames = [frames[position]]
+    elif position is not None:
+        frames = frames[position]
     if not frames:
-        raise DatasetError(f"{path!r} holds no structures" + (f" at {index!r}" if index != ":" else ""))
+        raise DatasetError(f"{path!r} holds no structures" + (f" at {asked!r}" if asked != ":" else ""))
     return frames
 
 

@@ -108,4 +108,9 @@ def test_training_reads_an_active_learning_db_as_its_labelled_rows(tmp_path):
     assert [structure_uid(a) for a in structures] == [structure_uid(frames[0])]
     assert labels[0].energy == -1.5 and np.allclose(labels[0].forces, 1.0)
     assert len(read_structures(f"{path}@al_status=pending")) == 1  # a selection still reaches every row
-    assert len(read_structures(path, index="0:")) == 4  # the state row, one labelled, one failed, one pending
+    assert len(read_structures(f"{path}@id>0")) == 4  # the state row, one labelled, one failed, one pending
+    # an index counts labelled rows only, so a slice never reaches the state row
+    assert [structure_uid(a) for a in read_structures(path, index="0:10")] == [structure_uid(frames[0])]
+    assert structure_uid(read_structures(f"{path}@-1")[0]) == structure_uid(frames[0])
+    with pytest.raises(DatasetError, match="1 labelled structures, none at index 1"):
+        read_structures(path, index="1")
