@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"benchmark": "active_learning_ratio_from_refits",
               "recipe": {"min_steps": args.min_steps, "epochs": args.epochs, "batch_size": 4},
               "model": {"architecture": "painn", **model},
-              "al_frames_from": {str(r): source for r, source in sorted(al_sources.items())},
+              "al_frames_from": {str(r): source for r, source in sorted(al_sources.items()) if r in replicates},
               "active": curves["active"], "uniform": curves["uniform"], "ratios": ratios,
               "ratio_at_equal_error": ratios[-1]["ratio"], "ratio_is_upper_bound": ratios[-1]["upper_bound"],
               "ratio_per_replicate": per_replicate, "aim": "ratio <= 0.333",
