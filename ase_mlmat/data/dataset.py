@@ -46,13 +46,14 @@ def read_structures(path: str | os.PathLike, index: str = ":", format: str | Non
         path, _, index = path.rpartition("@")
     if not os.path.exists(path):
         raise DatasetError(f"data file {path!r} does not exist")
-    asked, position = index, None  # position: with an mlmat learn database, the index applied to its labelled rows
+    asked = index
     active = _active_learning_counts(path, format)
-    if active:
-        position = string2index(index)  # an int, a slice, or the string itself when it is a row selection
-        if isinstance(position, str):  # a selection reaches every row, as written
-            active, position = {}, None
-    if active:
+    # in an mlmat learn database an index (int or slice) counts labelled rows; a row selection (a string) reaches
+    # every row, as written
+    position = string2index(index) if active else None
+    if isinstance(position, str):
+        position = None
+    elif position is not None:
         if not active.get(LABELLED):
             raise DatasetError(f"{path!r} is an active-learning database with no labelled structures yet "
                                f"({', '.join(f'{n} {status}' for status, n in sorted(active.items()))})")

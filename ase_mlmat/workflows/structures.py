@@ -25,8 +25,7 @@ def load_structure(spec: str | None, element: str, supercell: tuple[int, int, in
         atoms = default_bulk(element)
     else:
         frames = read_structures(spec, index="-1")  # FILE@INDEX picks another frame
-        atoms = frames[0] if len(frames) == 1 else frames[-1]
-        atoms = atoms.copy()
+        atoms = frames[-1].copy()
         atoms.calc = None
     if supercell:
         atoms = atoms * tuple(supercell)
