@@ -20,6 +20,7 @@ from .selection import (
     frame_uncertainty,
     rdf_descriptor,
     select_diverse,
+    select_stratified,
 )
 from .store import ActiveStore, LoopState, structure_uid
 
@@ -50,6 +51,7 @@ __all__ = [
     "run_active_learning",
     "select_d_optimal",
     "select_diverse",
+    "select_stratified",
     "structure_uid",
     "train_committee",
 ]

@@ -10,7 +10,6 @@ written in one transaction.
 from __future__ import annotations
 
 import itertools
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from .explore import explore
 from .extrapolation import select_d_optimal
 from .labelling import ReferenceFactory, iter_labels, resolve_reference
 from .plots import progress_plot
-from .selection import allocate_labels, select_diverse
+from .selection import select_diverse, select_stratified
 from .store import FAILED, LABELLED, PENDING, ActiveStore, LoopState, bare_copy, structure_uid
 
 
@@ -300,8 +299,10 @@ class ActiveLearner:
         elif config.selection == "stratified":
             scores = {(s, run.temperature_K): run.mean_force_std * len(self.starts[s])
                       for run, s in zip(runs, origins, strict=True)}
-            chosen = self._select_stratified(scores, [candidates[k] for k in new], [spreads[k] for k in new],
-                                             [(origin_start[k], origin_T[k]) for k in new], count, labelled)
+            chosen = select_stratified([candidates[k] for k in new], [spreads[k] for k in new],
+                                       [(origin_start[k], origin_T[k]) for k in new], count, scores=scores,
+                                       labelled_per_stratum=self.store.segment_counts(), labelled=labelled,
+                                       cutoff=float(config.model["cutoff"]))
             record["segment_scores"] = {f"{s}@{t:g}K": float(v) for (s, t), v in scores.items()}
         else:
             chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new], count,
@@ -321,19 +322,6 @@ class ActiveLearner:
             raise ActiveLearningError(f"{state.stalled} explorations in a row found only structures already "
                                       f"labelled or failed; the committee does not learn them (train longer?) or "
                                       f"the reference fails on them")
-
-    def _select_stratified(self, scores: dict, candidates: list[Atoms], spreads: list[float], segments: list,
-                           count: int, labelled: list[Atoms]) -> list[int]:
-        """Labels shared over MD segments by their error estimate; in a segment, spread x distance."""
-        chosen: list[int] = []
-        for key in allocate_labels(scores, self.store.segment_counts(), Counter(segments), count):
-            members = [k for k, segment in enumerate(segments) if segment == key and k not in chosen]
-            picked = select_diverse([candidates[k] for k in members], [spreads[k] for k in members], 1,
-                                    labelled=[*labelled, *(candidates[k] for k in chosen)],
-                                    cutoff=float(self.config.model["cutoff"]), weighted=True)
-            chosen += [members[k] for k in picked]
-        return chosen
-
 
 def _as_list(structures):
     """None -> []; one Atoms or file name -> [it]; a sequence -> list."""

@@ -24,6 +24,7 @@ by their largest spread instead sends nearly every label to the hottest, most op
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
@@ -144,6 +145,22 @@ def farthest_point_sampling(
     return chosen
 
 
+def _descriptors(structures: Sequence[Atoms], elements: Sequence[str], cutoff: float) -> np.ndarray:
+    return np.array([rdf_descriptor(a, elements, cutoff=cutoff) for a in structures])
+
+
+def _elements(*groups: Sequence[Atoms]) -> list[str]:
+    return sorted({s for group in groups for atoms in group for s in atoms.get_chemical_symbols()},
+                  key=lambda s: atomic_numbers[s])
+
+
+def _uncertainty_weights(uncertainty: Sequence[float]) -> np.ndarray:
+    """Spreads as sampling weights; NaN (a frame where MD failed, no spread measured) counts as the most uncertain."""
+    weights = np.asarray(uncertainty, dtype=float)
+    finite = weights[np.isfinite(weights)]
+    return np.where(np.isfinite(weights), weights, 2.0 * finite.max() if len(finite) else 1.0)
+
+
 def select_diverse(
     candidates: Sequence[Atoms], uncertainty: Sequence[float], k: int, *, labelled: Sequence[Atoms] = (),
     cutoff: float = 5.0, weighted: bool = False,
@@ -160,13 +177,39 @@ def select_diverse(
     """
     if not candidates:
         return []
-    elements = sorted({s for atoms in (*candidates, *labelled) for s in atoms.get_chemical_symbols()},
-                      key=lambda s: atomic_numbers[s])
-    points = np.array([rdf_descriptor(a, elements, cutoff=cutoff) for a in candidates])
-    existing = np.array([rdf_descriptor(a, elements, cutoff=cutoff) for a in labelled]) if labelled else None
-    weights = None
-    if weighted:  # NaN: a frame where MD failed (no spread measured) counts as the most uncertain
-        weights = np.asarray(uncertainty, dtype=float)
-        finite = weights[np.isfinite(weights)]
-        weights = np.where(np.isfinite(weights), weights, 2.0 * finite.max() if len(finite) else 1.0)
+    elements = _elements(candidates, labelled)
+    points = _descriptors(candidates, elements, cutoff)
+    existing = _descriptors(labelled, elements, cutoff) if labelled else None
+    weights = _uncertainty_weights(uncertainty) if weighted else None
     return farthest_point_sampling(points, k, first=int(np.argmax(uncertainty)), existing=existing, weights=weights)
+
+
+def select_stratified(
+    candidates: Sequence[Atoms], uncertainty: Sequence[float], strata: Sequence[Hashable], k: int, *,
+    scores: Mapping[Hashable, float], labelled_per_stratum: Mapping[Hashable, int], labelled: Sequence[Atoms] = (),
+    cutoff: float = 5.0,
+) -> list[int]:
+    """Indices of at most ``k`` candidates, shared over strata by :func:`allocate_labels`.
+
+    Within its stratum each label goes to the candidate of largest uncertainty x distance to everything
+    labelled or chosen so far (the weighted rule of :func:`select_diverse`). Every descriptor is computed
+    once, so the cost does not grow with the labels chosen.
+
+    Args:
+        strata: each candidate's stratum (e.g. its MD segment, start x temperature).
+        scores: estimated error per stratum (see :func:`allocate_labels`).
+        labelled_per_stratum: labels each stratum already has.
+    """
+    if not candidates:
+        return []
+    elements = _elements(candidates, labelled)
+    points = _descriptors(candidates, elements, cutoff)
+    existing = _descriptors(labelled, elements, cutoff) if labelled else np.empty((0, points.shape[1]))
+    chosen: list[int] = []
+    for key in allocate_labels(scores, labelled_per_stratum, Counter(strata), k):
+        members = [i for i, stratum in enumerate(strata) if stratum == key and i not in chosen]
+        prior = np.vstack([existing, points[chosen]]) if chosen else existing
+        picked = farthest_point_sampling(points[members], 1, existing=prior if len(prior) else None,
+                                         weights=_uncertainty_weights([uncertainty[i] for i in members]))
+        chosen += [members[i] for i in picked]
+    return chosen

@@ -12,6 +12,7 @@ from ase_mlmat.active import (
     frame_uncertainty,
     rdf_descriptor,
     select_diverse,
+    select_stratified,
 )
 
 
@@ -80,3 +81,49 @@ def test_allocate_labels_follows_target_shares_and_history():
     assert allocate_labels(scores, {}, {}, 3) == []
     # an unmeasured spread (MD failed) counts as the worst measured one
     assert allocate_labels({"a": float("nan"), "b": 1.0}, {"b": 1}, {"a": 5, "b": 5}, 1) == ["a"]
+
+
+def _rattled_cu(scales, seed=0):
+    base = bulk("Cu", cubic=True) * (2, 1, 1)
+    rng = np.random.default_rng(seed)
+    frames = []
+    for scale in scales:
+        atoms = base.copy()
+        atoms.positions += rng.normal(0, scale, atoms.positions.shape)
+        frames.append(atoms)
+    return frames
+
+
+def test_select_stratified_shares_labels_and_avoids_what_is_labelled():
+    frames = _rattled_cu([0.05, 0.2, 0.051, 0.1, 0.3])
+    strata = ["hot", "hot", "hot", "cold", "cold"]
+    spread = [0.5, 0.3, 0.49, 0.2, 0.1]
+    scores = {"hot": 10.0, "cold": 1.0}
+    # shares 10^0.75 : 1 -> the first two labels go to "hot": its most uncertain frame, then not its near-copy
+    assert select_stratified(frames, spread, strata, 2, scores=scores, labelled_per_stratum={}) == [0, 1]
+    # "hot" already holds its share: the label goes to "cold"
+    assert select_stratified(frames, spread, strata, 1, scores=scores, labelled_per_stratum={"hot": 5}) == [3]
+    # a labelled twin of frame 0 makes frame 0 (and its near-copy 2) worth little
+    picked = select_stratified(frames, spread, strata, 1, scores=scores, labelled_per_stratum={},
+                               labelled=[frames[0].copy()])
+    assert picked == [1]
+    assert select_stratified([], [], [], 3, scores=scores, labelled_per_stratum={}) == []
+
+
+def test_select_stratified_equals_one_weighted_pick_per_label():
+    """Descriptors computed once give the picks of the per-label rule (select_diverse, weighted, one at a time)."""
+    rng = np.random.default_rng(3)
+    frames = _rattled_cu(rng.uniform(0.02, 0.3, 24), seed=1)
+    strata = [int(k) for k in rng.integers(0, 3, 24)]
+    spread = [float(x) for x in rng.uniform(0.05, 1.0, 24)]
+    spread[5] = float("nan")  # failed MD: counts as the most uncertain
+    scores, counts, labelled = {0: 2.0, 1: 1.0, 2: 0.5}, {0: 1}, frames[-2:]
+    chosen: list[int] = []
+    for key in allocate_labels(scores, counts, {k: strata[:-2].count(k) for k in scores}, 9):
+        members = [i for i in range(22) if strata[i] == key and i not in chosen]
+        picked = select_diverse([frames[i] for i in members], [spread[i] for i in members], 1,
+                                labelled=[*labelled, *(frames[i] for i in chosen)], weighted=True)
+        chosen += [members[i] for i in picked]
+    fast = select_stratified(frames[:-2], spread[:-2], strata[:-2], 9, scores=scores, labelled_per_stratum=counts,
+                             labelled=labelled)
+    assert fast == chosen and len(fast) == 9 and len(set(fast)) == 9
