@@ -70,6 +70,8 @@ def gather(refit_files: list[Path], bench_files: list[Path], min_steps: int, epo
     for path in refit_files:
         report = last_json(path)
         source = report.get("frames_from", "uniform pool, replicate 0")
+        if source.startswith("allocation-matched"):
+            raise SystemExit(f"{path}: allocation-matched pool frames belong to neither curve")
         kind = "uniform" if source.startswith("uniform") else "active"
         replicate = report.get("replicate", 0)
         if kind == "active" and al_sources.setdefault(replicate, source) != source:

@@ -11,14 +11,24 @@ Why it matters: EMT Cu interacts out to 5.1 Å (the fourth fcc shell; its logist
 converged, so those curves measured training length as much as data.
 
 With ``--al-db`` the frames are instead the first n structures an active-learning run labelled, in
-label order (a bench_active database), so an AL point of the bench can be refitted for longer (pass
-the run's replicate too: it is the refit seed).
+label order (a bench_active database, or an extxyz file of its labels from ``rerun_al.py``), so an AL
+point of the bench can be refitted for longer (pass the run's replicate too: it is the refit seed).
+
+With ``--allocation-of REPORT`` the frames are uniform pool frames spread over the MD segments (start
+structure x temperature) exactly as replicate R's AL run in that bench report spread its labels, in label
+order, with the run's rattled seed copies rebuilt and labelled first. Against the AL set itself this
+separates the two things an AL run chooses: how many labels each segment gets, and which frames within it.
+``--start-counts bulk=4,vacancy=6,slab=20,cluster=30`` gives each start structure that many MD frames
+instead, shared over the temperatures as the run shared all its MD labels (largest remainders), to ask
+what another allocation would have done.
 
 Usage::
 
     python scripts/refit_convergence.py --points 32:4000 32:16000 --cutoff 4.5 --num-basis 8 --jobs 2
     python scripts/refit_convergence.py --points 64:32000 --cutoff 5.5 --num-basis 16 --al-db DIR/bench_active_r0.db
     python scripts/refit_convergence.py --points 256:64000 --cutoff 5.5 --num-basis 16 --replicate 1
+    python scripts/refit_convergence.py --points 64:32000 --cutoff 5.5 --num-basis 16 --replicate 1 \
+        --allocation-of docs/active/bench_active_v9.json [--start-counts bulk=4,vacancy=6,slab=20,cluster=30]
 
 Progress goes to stderr; stdout gets one JSON line.
 """
@@ -30,8 +40,11 @@ import json
 import multiprocessing
 import sys
 import time
+from collections import Counter
 
 import numpy as np
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
 from bench_active import (
     MIXED,
     SETTINGS,
@@ -43,19 +56,95 @@ from bench_active import (
     uniform_order,
 )
 
-from ase_mlmat.active import ActiveStore
+from ase_mlmat.active import ActiveConfig
+from ase_mlmat.active.loop import rattled_copies
+from ase_mlmat.data import read_structures
 
 
-def frames(al_db: str | None = None, replicate: int = 0) -> tuple[list, list, np.ndarray]:
+def seed_copies(starts: list, run: dict) -> list:
+    """The rattled seed copies AL run ``run`` (a bench report's ``al_runs`` entry) labelled, rebuilt as the loop
+    builds them (its seed, the config's rattle and strain), with EMT labels."""
+    config, num = ActiveConfig(), sum(start is None for start in run["label_starts"])
+    rng = np.random.default_rng([run["seed"], 7])
+    copies = [rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
+                             rng=rng)[0] for k in range(num)]
+    for atoms in copies:
+        atoms.calc = EMT()
+        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
+                                           stress=atoms.get_stress())
+    return copies
+
+
+def allocation_matched(pool: list, run: dict, settings: dict) -> list:
+    """Uniform pool frames allocated over the MD segments as AL run ``run`` allocated its labels, in label order.
+
+    The pool holds ``pool_per_T`` frames per (start, temperature) segment, start-major (``emt_frames``); each
+    segment's frames are taken in a random order of the run's own seed. Seed labels become the rebuilt seeds.
+    """
+    names, temperatures = list(start_structures("mixed")), settings["temperatures_K"]
+    per_segment, rng = settings["pool_per_T"], np.random.default_rng([5000, run["seed"]])
+    queues: dict[tuple[int, int], list[int]] = {}
+    seeds = iter(seed_copies(list(start_structures("mixed").values()), run))
+    chosen = []
+    for start, temperature in zip(run["label_starts"], run["label_temperatures_K"], strict=True):
+        if start is None:
+            chosen.append(next(seeds))
+            continue
+        segment = (names.index(start), temperatures.index(temperature))
+        if segment not in queues:
+            first = (segment[0] * len(temperatures) + segment[1]) * per_segment
+            queues[segment] = list(first + rng.permutation(per_segment))
+        frame = pool[queues[segment].pop(0)]
+        frame.info["segment"] = (segment[0], temperature)  # for the report's table; each pool frame is used once
+        chosen.append(frame)
+    return chosen
+
+
+def reallocated(run: dict, start_counts: dict[str, int]) -> dict:
+    """``run`` with its MD labels replaced by ``start_counts[start]`` per start structure, each start's shared
+    over the temperatures in the proportions of all the run's MD labels (largest remainders); seeds kept."""
+    md_temperatures = [t for s, t in zip(run["label_starts"], run["label_temperatures_K"], strict=True) if s]
+    temperatures = sorted(set(md_temperatures))
+    shares = np.array([md_temperatures.count(t) for t in temperatures]) / len(md_temperatures)
+    starts, labels = [None] * sum(s is None for s in run["label_starts"]), [None] * run["label_starts"].count(None)
+    for start, count in start_counts.items():
+        exact = shares * count
+        counts = np.floor(exact).astype(int)
+        counts[np.argsort(counts - exact)[: count - counts.sum()]] += 1  # largest remainders
+        for temperature, n in zip(temperatures, counts, strict=True):
+            starts += [start] * int(n)
+            labels += [temperature] * int(n)
+    return {**run, "label_starts": starts, "label_temperatures_K": labels}
+
+
+def frames(al_db: str | None = None, replicate: int = 0, allocation_of: str | None = None,
+           start_counts: dict[str, int] | None = None) -> tuple[list, list, np.ndarray]:
     """(test frames, training frames, their order): bench_active --system mixed's test frames, and its pool in
-    replicate ``replicate``'s order or, with ``al_db``, that run's labelled structures in label order."""
+    replicate ``replicate``'s order or, with ``al_db``, that run's labelled structures in label order, or with
+    ``allocation_of`` (a bench report) :func:`allocation_matched` frames for its run ``replicate``."""
     starts, settings = list(start_structures("mixed").values()), {**SETTINGS["full"], **MIXED}
     if al_db is not None:  # the pool is not needed: only the test frames (test_and_pool's first stream)
         test = test_frames(starts, settings)
-        labelled = ActiveStore(al_db).labelled()[0]
+        labelled = read_structures(al_db)  # an AL database reads as its labelled rows, in label order
         return test, labelled, np.arange(len(labelled))
     test, pool = test_and_pool(starts, settings)
+    if allocation_of is not None:
+        with open(allocation_of) as report:
+            run = next(r for r in json.load(report)["al_runs"] if r["seed"] == replicate)
+        if start_counts:
+            run = reallocated(run, start_counts)
+        matched = allocation_matched(pool, run, settings)
+        return test, matched, np.arange(len(matched))
     return test, pool, uniform_order(len(pool), replicate=replicate)
+
+
+def segment_table(structures: list) -> dict[str, int]:
+    """Training frames per MD segment, "start@T", seeds as "seed"."""
+    names, counts = list(start_structures("mixed")), Counter()
+    for atoms in structures:
+        segment = atoms.info.get("segment")
+        counts["seed" if segment is None else f"{names[segment[0]]}@{segment[1]:g}K"] += 1
+    return dict(sorted(counts.items()))
 
 
 FRAMES: tuple[list, list, np.ndarray] = ([], [], np.array([]))  # set in main, inherited by forked workers
@@ -78,14 +167,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cutoff", type=float, default=4.5, help="model cutoff, Å")
     parser.add_argument("--num-basis", type=int, default=8, help="radial basis functions")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
-    parser.add_argument("--al-db", metavar="DB", help="train on this AL run's labelled structures, in label order")
+    parser.add_argument("--al-db", metavar="DB", help="train on this AL run's labelled structures, in label order "
+                                                      "(its database, or an extxyz file of them)")
+    parser.add_argument("--allocation-of", metavar="REPORT",
+                        help="uniform pool frames spread over the MD segments as this bench report's AL run spread "
+                             "its labels")
+    parser.add_argument("--start-counts", metavar="START=N,...",
+                        help="with --allocation-of: MD frames per start structure instead of the run's")
     parser.add_argument("--replicate", type=int, default=0,
                         help="bench replicate: its uniform subset (without --al-db) and refit seed")
     args = parser.parse_args(argv)
     model = {**SETTINGS["full"]["model"], "cutoff": args.cutoff, "num_basis": args.num_basis}
     jobs = [(int(n), int(steps), model, args.replicate) for n, steps in (point.split(":") for point in args.points)]
     global FRAMES
-    FRAMES = frames(args.al_db, args.replicate)
+    if args.al_db and args.allocation_of:
+        parser.error("--al-db and --allocation-of are two different training sets: give one")
+    start_counts = None
+    if args.start_counts:
+        if not args.allocation_of:
+            parser.error("--start-counts reallocates an AL run's labels: give --allocation-of")
+        start_counts = {name: int(n) for name, n in (item.split("=") for item in args.start_counts.split(","))}
+        if unknown := set(start_counts) - set(start_structures("mixed")):
+            parser.error(f"unknown start structures {sorted(unknown)}; known: {list(start_structures('mixed'))}")
+    FRAMES = frames(args.al_db, args.replicate, args.allocation_of, start_counts)
     if max(n for n, *_ in jobs) > len(FRAMES[1]):
         parser.error(f"{len(FRAMES[1])} training frames, fewer than a point asks for")
     results = []
@@ -95,8 +199,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"{point['per_start']} ({point['cpu_seconds']} CPU s)")
             results.append(point)
     results.sort(key=lambda p: (p["frames"], p["steps"]))
+    source = f"uniform pool, replicate {args.replicate}"
+    if args.allocation_of:
+        source = f"allocation-matched pool frames: as {args.allocation_of}'s AL run {args.replicate}" + (
+            f", MD frames per start {start_counts}" if start_counts else "")
     print(json.dumps({"benchmark": "refit_convergence", "test_frames": len(FRAMES[0]),
-                      "frames_from": args.al_db or f"uniform pool, replicate {args.replicate}",
+                      "segments": segment_table(FRAMES[1]) if args.allocation_of else None,
+                      "frames_from": args.al_db or source,
                       "replicate": args.replicate, "points": results}))
     return 0
 

@@ -1,0 +1,83 @@
+"""Rerun one AL replicate of a bench_active report and keep its labels as an extxyz file.
+
+bench_active keeps its AL databases only with ``--workdir``, and without them an AL point cannot be
+refitted again (``refit_convergence.py --al-db``). The loop is deterministic (seeded MD, one torch
+thread), so the report's settings rebuild the same labels. This script reruns replicate R with them,
+spending the label budgets in the order given (``--budgets 48 64`` replays v8's run to 48 labels and
+v9's resume to 64), checks each label's MD segment (start structure, temperature) against the report's
+record of the run (its first labels, when the budget is smaller), and writes the labelled structures in
+label order, EMT energies, forces and stresses included, with ``start`` and ``temperature_K`` in each
+frame's info (seed copies: "seed", 0).
+
+Usage::
+
+    python scripts/rerun_al.py docs/active/bench_active_v9.json --replicate 0 --budgets 48 64 \\
+        --workdir DIR --out docs/active/labels/v9_r0.extxyz
+
+The output file is then a training set for ``refit_convergence.py --al-db FILE``. Progress goes to stderr;
+stdout gets one JSON line, ``"matches_report": true`` when every label's segment is the report's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ase.io import write
+from bench_active import MIXED, SETTINGS, log, run_al, start_structures, test_frames
+
+
+def settings_of(report: dict) -> dict:
+    """bench_active's settings for the AL loop of ``report`` (a mixed-system report of the v2 recipe)."""
+    if report["al_recipe"] != "v2" or report["al_seeds"] != "rattled" or "cluster" not in report["starts"]:
+        raise SystemExit("only mixed-system reports of the v2 recipe with rattled seeds can be rerun here")
+    committee = report["al_committee"]
+    model = {key: value for key, value in report["model"].items() if key != "architecture"}
+    return {**SETTINGS["full"], **MIXED, **committee, "model": model}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("report", help="bench_active JSON report whose AL run to rerun")
+    parser.add_argument("--replicate", type=int, default=0, help="AL replicate (its seed)")
+    parser.add_argument("--budgets", type=int, nargs="+", help="label budgets in turn (default: the report's)")
+    parser.add_argument("--workdir", required=True, help="where the AL database goes (kept)")
+    parser.add_argument("--out", required=True, help="extxyz file of the labelled structures")
+    args = parser.parse_args(argv)
+    report = json.loads(Path(args.report).read_text().strip().splitlines()[-1])
+    record = next((run for run in report["al_runs"] if run["seed"] == args.replicate), None)
+    if record is None:
+        parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
+    settings = settings_of(report)
+    starts = list(start_structures("mixed"))
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    test_file = workdir / "test.extxyz"
+    write(test_file, test_frames(list(start_structures("mixed").values()), settings))
+    run = None
+    for budget in args.budgets or [settings["max_labels"]]:
+        job = ({**settings, "max_labels": budget}, str(workdir), str(test_file), args.replicate, "v2",
+               report["al_schedule"], "mixed", report["al_selection"], None)
+        run = run_al(job)
+        log(f"replicate {args.replicate}: {len(run['structures'])} labels ({run['cpu_seconds']:.0f} CPU s); "
+            f"{run['reason']}")
+    segments = [[None if s is None else starts[s], t] for s, t in zip(run["label_starts"], run["label_temperatures_K"],
+                                                                       strict=True)]
+    expected = [list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
+    for atoms, (start, temperature) in zip(run["structures"], segments, strict=True):
+        atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write(args.out, run["structures"], format="extxyz")
+    same = segments == expected[: len(segments)]  # a smaller budget replays the report's first labels
+    log(f"{len(segments)} labels written to {args.out}; MD segments {'match' if same else 'DIFFER from'} the report's")
+    first_difference = next((k for k, (a, b) in enumerate(zip(segments, expected)) if a != b), None)
+    print(json.dumps({"report": args.report, "replicate": args.replicate, "labels": len(segments),
+                      "out": args.out, "matches_report": same, "md_steps": run["md_steps"],
+                      "first_difference": first_difference}))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
