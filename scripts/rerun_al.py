@@ -1,13 +1,16 @@
 """Rerun one AL replicate of a bench_active report and keep its labels as an extxyz file.
 
 bench_active keeps its AL databases only with ``--workdir``, and without them an AL point cannot be
-refitted again (``refit_convergence.py --al-db``). The loop is deterministic (seeded MD, one torch
-thread), so the report's settings rebuild the same labels. This script reruns replicate R with them,
-spending the label budgets in the order given (``--budgets 48 64`` replays v8's run to 48 labels and
-v9's resume to 64), checks each label's MD segment (start structure, temperature) against the report's
-record of the run (its first labels, when the budget is smaller), and writes the labelled structures in
-label order, EMT energies, forces and stresses included, with ``start`` and ``temperature_K`` in each
-frame's info (seed copies: "seed", 0).
+refitted again (``refit_convergence.py --al-db``). The loop is seeded (MD, bootstrap, initial weights;
+one torch thread), so the report's settings rebuild its run up to floating-point drift between library
+and package versions. This script reruns replicate R with them, spending the label budgets in the order
+given (``--budgets 48 64`` replays v8's run to 48 labels and v9's resume to 64), checks each label's MD
+segment (start structure, temperature) against the report's record of the run (its first labels, when
+the budget is smaller), and writes the labelled structures in label order, EMT energies, forces and
+stresses included, with ``start`` and ``temperature_K`` in each frame's info (seed copies: "seed", 0).
+The check is what tells a rebuilt run from a new replicate: on 2026-12-02 (ASE 3.29.0, numpy 2.4.6) v9's
+replicate 0 rebuilt its four seed labels exactly, but its first committee scored 0.04269 eV/Å on the test
+frames where the report has 0.04261, so later labels may differ.
 
 Usage::
 
