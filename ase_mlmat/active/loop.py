@@ -323,6 +323,7 @@ class ActiveLearner:
                                       f"labelled or failed; the committee does not learn them (train longer?) or "
                                       f"the reference fails on them")
 
+
 def _as_list(structures):
     """None -> []; one Atoms or file name -> [it]; a sequence -> list."""
     if structures is None:
