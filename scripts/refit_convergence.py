@@ -57,17 +57,14 @@ from bench_active import (
 )
 
 from ase_mlmat.active import ActiveConfig
-from ase_mlmat.active.loop import rattled_copies
+from ase_mlmat.active.loop import seed_copies
 from ase_mlmat.data import read_structures
 
 
-def seed_copies(starts: list, run: dict) -> list:
-    """The rattled seed copies AL run ``run`` (a bench report's ``al_runs`` entry) labelled, rebuilt as the loop
-    builds them (its seed, the config's rattle and strain), with EMT labels."""
-    config, num = ActiveConfig(), sum(start is None for start in run["label_starts"])
-    rng = np.random.default_rng([run["seed"], 7])
-    copies = [rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
-                             rng=rng)[0] for k in range(num)]
+def labelled_seeds(starts: list, run: dict) -> list:
+    """The rattled seed copies AL run ``run`` (a bench report's ``al_runs`` entry) labelled, rebuilt by the loop's
+    own :func:`seed_copies` with the run's seed, with EMT labels."""
+    copies = seed_copies(starts, run["label_starts"].count(None), ActiveConfig(seed=run["seed"]))
     for atoms in copies:
         atoms.calc = EMT()
         atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
@@ -84,7 +81,7 @@ def allocation_matched(pool: list, run: dict, settings: dict) -> list:
     names, temperatures = list(start_structures("mixed")), settings["temperatures_K"]
     per_segment, rng = settings["pool_per_T"], np.random.default_rng([5000, run["seed"]])
     queues: dict[tuple[int, int], list[int]] = {}
-    seeds = iter(seed_copies(list(start_structures("mixed").values()), run))
+    seeds = iter(labelled_seeds(list(start_structures("mixed").values()), run))
     chosen = []
     for start, temperature in zip(run["label_starts"], run["label_temperatures_K"], strict=True):
         if start is None:
@@ -94,9 +91,7 @@ def allocation_matched(pool: list, run: dict, settings: dict) -> list:
         if segment not in queues:
             first = (segment[0] * len(temperatures) + segment[1]) * per_segment
             queues[segment] = list(first + rng.permutation(per_segment))
-        frame = pool[queues[segment].pop(0)]
-        frame.info["segment"] = (segment[0], temperature)  # for the report's table; each pool frame is used once
-        chosen.append(frame)
+        chosen.append(pool[queues[segment].pop(0)])
     return chosen
 
 
@@ -106,7 +101,8 @@ def reallocated(run: dict, start_counts: dict[str, int]) -> dict:
     md_temperatures = [t for s, t in zip(run["label_starts"], run["label_temperatures_K"], strict=True) if s]
     temperatures = sorted(set(md_temperatures))
     shares = np.array([md_temperatures.count(t) for t in temperatures]) / len(md_temperatures)
-    starts, labels = [None] * sum(s is None for s in run["label_starts"]), [None] * run["label_starts"].count(None)
+    seeds = run["label_starts"].count(None)
+    starts, labels = [None] * seeds, [None] * seeds
     for start, count in start_counts.items():
         exact = shares * count
         counts = np.floor(exact).astype(int)
@@ -117,33 +113,27 @@ def reallocated(run: dict, start_counts: dict[str, int]) -> dict:
     return {**run, "label_starts": starts, "label_temperatures_K": labels}
 
 
-def frames(al_db: str | None = None, replicate: int = 0, allocation_of: str | None = None,
-           start_counts: dict[str, int] | None = None) -> tuple[list, list, np.ndarray]:
+def frames(al_db: str | None = None, replicate: int = 0,
+           allocation: dict | None = None) -> tuple[list, list, np.ndarray]:
     """(test frames, training frames, their order): bench_active --system mixed's test frames, and its pool in
     replicate ``replicate``'s order or, with ``al_db``, that run's labelled structures in label order, or with
-    ``allocation_of`` (a bench report) :func:`allocation_matched` frames for its run ``replicate``."""
+    ``allocation`` (a bench report's AL run, maybe :func:`reallocated`) :func:`allocation_matched` frames."""
     starts, settings = list(start_structures("mixed").values()), {**SETTINGS["full"], **MIXED}
     if al_db is not None:  # the pool is not needed: only the test frames (test_and_pool's first stream)
         test = test_frames(starts, settings)
         labelled = read_structures(al_db)  # an AL database reads as its labelled rows, in label order
         return test, labelled, np.arange(len(labelled))
     test, pool = test_and_pool(starts, settings)
-    if allocation_of is not None:
-        with open(allocation_of) as report:
-            run = next(r for r in json.load(report)["al_runs"] if r["seed"] == replicate)
-        if start_counts:
-            run = reallocated(run, start_counts)
-        matched = allocation_matched(pool, run, settings)
+    if allocation is not None:
+        matched = allocation_matched(pool, allocation, settings)
         return test, matched, np.arange(len(matched))
     return test, pool, uniform_order(len(pool), replicate=replicate)
 
 
-def segment_table(structures: list) -> dict[str, int]:
-    """Training frames per MD segment, "start@T", seeds as "seed"."""
-    names, counts = list(start_structures("mixed")), Counter()
-    for atoms in structures:
-        segment = atoms.info.get("segment")
-        counts["seed" if segment is None else f"{names[segment[0]]}@{segment[1]:g}K"] += 1
+def segment_table(run: dict) -> dict[str, int]:
+    """Labels of AL run ``run`` per MD segment, "start@T", seeds as "seed"."""
+    counts = Counter("seed" if start is None else f"{start}@{temperature:g}K"
+                     for start, temperature in zip(run["label_starts"], run["label_temperatures_K"], strict=True))
     return dict(sorted(counts.items()))
 
 
@@ -189,7 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         start_counts = {name: int(n) for name, n in (item.split("=") for item in args.start_counts.split(","))}
         if unknown := set(start_counts) - set(start_structures("mixed")):
             parser.error(f"unknown start structures {sorted(unknown)}; known: {list(start_structures('mixed'))}")
-    FRAMES = frames(args.al_db, args.replicate, args.allocation_of, start_counts)
+    allocation = None
+    if args.allocation_of:
+        with open(args.allocation_of) as report:
+            allocation = next(r for r in json.load(report)["al_runs"] if r["seed"] == args.replicate)
+        allocation = reallocated(allocation, start_counts) if start_counts else allocation
+    FRAMES = frames(args.al_db, args.replicate, allocation)
     if max(n for n, *_ in jobs) > len(FRAMES[1]):
         parser.error(f"{len(FRAMES[1])} training frames, fewer than a point asks for")
     results = []
@@ -204,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         source = f"allocation-matched pool frames: as {args.allocation_of}'s AL run {args.replicate}" + (
             f", MD frames per start {start_counts}" if start_counts else "")
     print(json.dumps({"benchmark": "refit_convergence", "test_frames": len(FRAMES[0]),
-                      "segments": segment_table(FRAMES[1]) if args.allocation_of else None,
+                      "segments": segment_table(allocation) if allocation else None,
                       "frames_from": args.al_db or source,
                       "replicate": args.replicate, "points": results}))
     return 0

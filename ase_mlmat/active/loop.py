@@ -67,6 +67,13 @@ def rattled_copies(start: Atoms, num: int, *, rattle_A: float, strain: float, rn
     return copies
 
 
+def seed_copies(starts: Sequence[Atoms], num: int, config: ActiveConfig) -> list[Atoms]:
+    """The loop's ``num`` rattled seed copies of ``starts``, taken in turn (seeded by ``config.seed``)."""
+    rng = np.random.default_rng([config.seed, 7])
+    return [rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
+                           rng=rng)[0] for k in range(num)]
+
+
 def _split_labelled(structures: Sequence[Atoms]) -> tuple[list[Atoms], list[Atoms]]:
     """(structures with reference labels, as SinglePointCalculator copies; structures without)."""
     given, unlabelled = [], []
@@ -153,11 +160,8 @@ class ActiveLearner:
         if config.seed_data:
             extra += read_structures(config.seed_data)
         given, unlabelled = _split_labelled(extra)
-        rng = np.random.default_rng([config.seed, 7])
         num = max(0, min(config.num_seed, config.max_labels - len(unlabelled)))
-        seeds = unlabelled[: config.max_labels] + [  # rattled copies of the starts in turn
-            rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
-                           rng=rng)[0] for k in range(num)]
+        seeds = unlabelled[: config.max_labels] + seed_copies(starts, num, config)
         if not seeds and not given:
             raise ValueError("no seed data: set num_seed > 0 or give seed structures")
         names = ", ".join(f"{a.get_chemical_formula()} ({len(a)} atoms)" for a in starts)

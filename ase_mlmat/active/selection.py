@@ -204,12 +204,11 @@ def select_stratified(
         return []
     elements = _elements(candidates, labelled)
     points = _descriptors(candidates, elements, cutoff)
-    existing = _descriptors(labelled, elements, cutoff) if labelled else np.empty((0, points.shape[1]))
+    existing = _descriptors(labelled, elements, cutoff).reshape(len(labelled), points.shape[1])
     chosen: list[int] = []
     for key in allocate_labels(scores, labelled_per_stratum, Counter(strata), k):
         members = [i for i, stratum in enumerate(strata) if stratum == key and i not in chosen]
-        prior = np.vstack([existing, points[chosen]]) if chosen else existing
-        picked = farthest_point_sampling(points[members], 1, existing=prior if len(prior) else None,
+        picked = farthest_point_sampling(points[members], 1, existing=np.vstack([existing, points[chosen]]),
                                          weights=_uncertainty_weights([uncertainty[i] for i in members]))
         chosen += [members[i] for i in picked]
     return chosen
