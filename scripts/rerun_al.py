@@ -17,6 +17,9 @@ Usage::
     python scripts/rerun_al.py docs/active/bench_active_v9.json --replicate 0 --budgets 48 64 \\
         --workdir DIR --out docs/active/labels/v9_r0.extxyz
 
+With ``--new-replicate`` the replicate need not be in the report: the run is a fresh replicate with the
+report's settings (its seed is R), nothing to check it against, and ``"matches_report"`` is null.
+
 The output file is then a training set for ``refit_convergence.py --al-db FILE``. Progress goes to stderr;
 stdout gets one JSON line, ``"matches_report": true`` when every label's segment is the report's.
 """
@@ -48,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", type=int, nargs="+", help="label budgets in turn (default: the report's)")
     parser.add_argument("--workdir", required=True, help="where the AL database goes (kept)")
     parser.add_argument("--out", required=True, help="extxyz file of the labelled structures")
+    parser.add_argument("--new-replicate", action="store_true",
+                        help="run a replicate the report does not have (no segment check)")
     args = parser.parse_args(argv)
     report = json.loads(Path(args.report).read_text().strip().splitlines()[-1])
     record = next((run for run in report["al_runs"] if run["seed"] == args.replicate), None)
-    if record is None:
+    if record is None and not args.new_replicate:
         parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
     settings = settings_of(report)
     starts = list(start_structures("mixed"))
@@ -68,11 +73,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{run['reason']}")
     segments = [[None if s is None else starts[s], t] for s, t in zip(run["label_starts"], run["label_temperatures_K"],
                                                                        strict=True)]
-    expected = [list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
+    expected = None if record is None else [
+        list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
     for atoms, (start, temperature) in zip(run["structures"], segments, strict=True):
         atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write(args.out, run["structures"], format="extxyz")
+    if expected is None:
+        log(f"{len(segments)} labels of new replicate {args.replicate} written to {args.out}")
+        print(json.dumps({"report": args.report, "replicate": args.replicate, "labels": len(segments),
+                          "out": args.out, "matches_report": None, "md_steps": run["md_steps"]}))
+        return 0
     same = segments == expected[: len(segments)]  # a smaller budget replays the report's first labels
     log(f"{len(segments)} labels written to {args.out}; MD segments {'match' if same else 'DIFFER from'} the report's")
     first_difference = next((k for k, (a, b) in enumerate(zip(segments, expected)) if a != b), None)
