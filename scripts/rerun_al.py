@@ -79,17 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write(args.out, run["structures"], format="extxyz")
+    summary = {"report": args.report, "replicate": args.replicate, "labels": len(segments), "out": args.out,
+               "md_steps": run["md_steps"]}
     if expected is None:
         log(f"{len(segments)} labels of new replicate {args.replicate} written to {args.out}")
-        print(json.dumps({"report": args.report, "replicate": args.replicate, "labels": len(segments),
-                          "out": args.out, "matches_report": None, "md_steps": run["md_steps"]}))
+        print(json.dumps({**summary, "matches_report": None}))
         return 0
     same = segments == expected[: len(segments)]  # a smaller budget replays the report's first labels
     log(f"{len(segments)} labels written to {args.out}; MD segments {'match' if same else 'DIFFER from'} the report's")
     first_difference = next((k for k, (a, b) in enumerate(zip(segments, expected)) if a != b), None)
-    print(json.dumps({"report": args.report, "replicate": args.replicate, "labels": len(segments),
-                      "out": args.out, "matches_report": same, "md_steps": run["md_steps"],
-                      "first_difference": first_difference}))
+    print(json.dumps({**summary, "matches_report": same, "first_difference": first_difference}))
     return 0 if same else 1
 
 
