@@ -111,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
               "al_frames_from": {str(r): source for r, source in sorted(al_sources.items()) if r in replicates},
               "active": curves["active"], "uniform": curves["uniform"], "ratios": ratios,
               "ratio_at_equal_error": ratios[-1]["ratio"], "ratio_is_upper_bound": ratios[-1]["upper_bound"],
+              "ratio_is_lower_bound": ratios[-1]["lower_bound"],
               "ratio_per_replicate": per_replicate, "aim": "ratio <= 0.333",
               "incomplete_points": sorted(f"{k} {n}" for (k, n) in points if (k, n) not in complete)}
     print(json.dumps(report))

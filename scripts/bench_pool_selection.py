@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         for p in summary:
             m, bound = calls_for_error(mean_uniform, p["forces_mae_eV_per_A"])
             rows.append({"labels": p["reference_calls"], "uniform_calls_same_error": round(m, 1),
-                         "ratio": round(p["reference_calls"] / m, 3), "upper_bound": bound})
+                         "ratio": round(p["reference_calls"] / m, 3), "upper_bound": bound == "at least",
+                         "lower_bound": bound == "at most"})
         ratios[strategy] = rows
         for p, row in zip(summary, rows, strict=True):
             log(f"{strategy:9s} {p['reference_calls']:3d} labels: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "

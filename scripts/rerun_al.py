@@ -17,8 +17,9 @@ Usage::
     python scripts/rerun_al.py docs/active/bench_active_v9.json --replicate 0 --budgets 48 64 \\
         --workdir DIR --out docs/active/labels/v9_r0.extxyz
 
-With ``--new-replicate`` the replicate need not be in the report: the run is a fresh replicate with the
-report's settings (its seed is R), nothing to check it against, and ``"matches_report"`` is null.
+With ``--new-replicate`` the run is a fresh replicate with the report's settings (its seed is R), whether or
+not the report has one of that seed; nothing is checked and ``"matches_report"`` is null. ``--train-steps`` and
+``--finetune-steps`` change the committee's training (a variant of the report's loop, so also unchecked).
 
 The output file is then a training set for ``refit_convergence.py --al-db FILE``. Progress goes to stderr;
 stdout gets one JSON line, ``"matches_report": true`` when every label's segment is the report's.
@@ -52,13 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", required=True, help="where the AL database goes (kept)")
     parser.add_argument("--out", required=True, help="extxyz file of the labelled structures")
     parser.add_argument("--new-replicate", action="store_true",
-                        help="run a replicate the report does not have (no segment check)")
+                        help="a fresh replicate with the report's settings (no segment check)")
+    parser.add_argument("--train-steps", type=int, help="steps of a committee member trained from scratch")
+    parser.add_argument("--finetune-steps", type=int, help="steps of a warm-started committee member")
     args = parser.parse_args(argv)
     report = json.loads(Path(args.report).read_text().strip().splitlines()[-1])
     record = next((run for run in report["al_runs"] if run["seed"] == args.replicate), None)
-    if record is None and not args.new_replicate:
-        parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
     settings = settings_of(report)
+    changed = {key: value for key, value in (("train_steps", args.train_steps), ("finetune_steps", args.finetune_steps))
+               if value is not None}
+    settings.update(changed)
+    if record is None and not (args.new_replicate or changed):
+        parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
     starts = list(start_structures("mixed"))
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -73,16 +79,19 @@ def main(argv: list[str] | None = None) -> int:
             f"{run['reason']}")
     segments = [[None if s is None else starts[s], t] for s, t in zip(run["label_starts"], run["label_temperatures_K"],
                                                                        strict=True)]
-    expected = None if record is None else [
+    expected = None if record is None or args.new_replicate or changed else [
         list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
     for atoms, (start, temperature) in zip(run["structures"], segments, strict=True):
         atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write(args.out, run["structures"], format="extxyz")
+    committee = {key: settings[key] for key in ("train_steps", "finetune_steps")}
     summary = {"report": args.report, "replicate": args.replicate, "labels": len(segments), "out": args.out,
-               "md_steps": run["md_steps"]}
+               "md_steps": run["md_steps"], "committee": committee, "committee_curve": run["committee_curve"],
+               "cpu_seconds": round(run["cpu_seconds"])}
     if expected is None:
-        log(f"{len(segments)} labels of new replicate {args.replicate} written to {args.out}")
+        log(f"{len(segments)} labels of {'a variant' if changed else 'new replicate'} {args.replicate} written to "
+            f"{args.out}")
         print(json.dumps({**summary, "matches_report": None}))
         return 0
     same = segments == expected[: len(segments)]  # a smaller budget replays the report's first labels
