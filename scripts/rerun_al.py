@@ -63,23 +63,25 @@ def main(argv: list[str] | None = None) -> int:
     changed = {key: value for key, value in (("train_steps", args.train_steps), ("finetune_steps", args.finetune_steps))
                if value is not None}
     settings.update(changed)
-    if record is None and not (args.new_replicate or changed):
+    checked = not (args.new_replicate or changed)  # a rebuild of the report's own run
+    if record is None and checked:
         parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
     starts = list(start_structures("mixed"))
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     test_file = workdir / "test.extxyz"
     write(test_file, test_frames(list(start_structures("mixed").values()), settings))
-    run = None
+    run, cpu_seconds = None, 0.0
     for budget in args.budgets or [settings["max_labels"]]:
         job = ({**settings, "max_labels": budget}, str(workdir), str(test_file), args.replicate, "v2",
                report["al_schedule"], "mixed", report["al_selection"], None)
         run = run_al(job)
+        cpu_seconds += run["cpu_seconds"]  # each budget's resume times only itself
         log(f"replicate {args.replicate}: {len(run['structures'])} labels ({run['cpu_seconds']:.0f} CPU s); "
             f"{run['reason']}")
     segments = [[None if s is None else starts[s], t] for s, t in zip(run["label_starts"], run["label_temperatures_K"],
                                                                        strict=True)]
-    expected = None if record is None or args.new_replicate or changed else [
+    expected = None if record is None or not checked else [
         list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
     for atoms, (start, temperature) in zip(run["structures"], segments, strict=True):
         atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
@@ -88,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     committee = {key: settings[key] for key in ("train_steps", "finetune_steps")}
     summary = {"report": args.report, "replicate": args.replicate, "labels": len(segments), "out": args.out,
                "md_steps": run["md_steps"], "committee": committee, "committee_curve": run["committee_curve"],
-               "cpu_seconds": round(run["cpu_seconds"])}
+               "cpu_seconds": round(cpu_seconds)}
     if expected is None:
         log(f"{len(segments)} labels of {'a variant' if changed else 'new replicate'} {args.replicate} written to "
             f"{args.out}")
