@@ -20,6 +20,11 @@ Usage::
 With ``--new-replicate`` the run is a fresh replicate with the report's settings (its seed is R), whether or
 not the report has one of that seed; nothing is checked and ``"matches_report"`` is null. ``--train-steps`` and
 ``--finetune-steps`` change the committee's training (a variant of the report's loop, so also unchecked).
+``--continue-from FILE`` extends a kept label set: its labelled frames are given to a new loop with the
+report's settings (no reference call for them), which spends ``--budgets`` more reference calls on top. The
+committee is retrained from scratch on them and MD restarts from the start structures, so this is a
+continuation of the labels, not of the run's MD state (also unchecked). The output holds the given frames
+first, with their ``start`` and ``temperature_K``, then the new labels.
 
 The output file is then a training set for ``refit_convergence.py --al-db FILE``. Progress goes to stderr;
 stdout gets one JSON line, ``"matches_report": true`` when every label's segment is the report's.
@@ -32,7 +37,7 @@ import json
 import sys
 from pathlib import Path
 
-from ase.io import write
+from ase.io import read, write
 from bench_active import MIXED, SETTINGS, log, run_al, start_structures, test_frames
 
 
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="a fresh replicate with the report's settings (no segment check)")
     parser.add_argument("--train-steps", type=int, help="steps of a committee member trained from scratch")
     parser.add_argument("--finetune-steps", type=int, help="steps of a warm-started committee member")
+    parser.add_argument("--continue-from", metavar="FILE",
+                        help="extxyz label set (this script's output) to give the loop; --budgets counts new calls")
     args = parser.parse_args(argv)
     report = json.loads(Path(args.report).read_text().strip().splitlines()[-1])
     record = next((run for run in report["al_runs"] if run["seed"] == args.replicate), None)
@@ -63,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     changed = {key: value for key, value in (("train_steps", args.train_steps), ("finetune_steps", args.finetune_steps))
                if value is not None}
     settings.update(changed)
-    checked = not (args.new_replicate or changed)  # a rebuild of the report's own run
+    given = read(args.continue_from, index=":") if args.continue_from else None
+    checked = not (args.new_replicate or changed or given)  # a rebuild of the report's own run
     if record is None and checked:
         parser.error(f"{args.report} has no AL run of replicate {args.replicate}")
     starts = list(start_structures("mixed"))
@@ -74,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     run, cpu_seconds = None, 0.0
     for budget in args.budgets or [settings["max_labels"]]:
         job = ({**settings, "max_labels": budget}, str(workdir), str(test_file), args.replicate, "v2",
-               report["al_schedule"], "mixed", report["al_selection"], None)
+               report["al_schedule"], "mixed", report["al_selection"], given)
         run = run_al(job)
         cpu_seconds += run["cpu_seconds"]  # each budget's resume times only itself
         log(f"replicate {args.replicate}: {len(run['structures'])} labels ({run['cpu_seconds']:.0f} CPU s); "
@@ -83,17 +91,20 @@ def main(argv: list[str] | None = None) -> int:
                                                                        strict=True)]
     expected = None if record is None or not checked else [
         list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
-    for atoms, (start, temperature) in zip(run["structures"], segments, strict=True):
+    for k, (atoms, (start, temperature)) in enumerate(zip(run["structures"], segments, strict=True)):
+        if given and k < len(given):  # given frames keep the segment they were labelled in
+            start, temperature = given[k].info.get("start"), given[k].info.get("temperature_K")
         atoms.info.update({"start": start or "seed", "temperature_K": temperature or 0.0})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write(args.out, run["structures"], format="extxyz")
     committee = {key: settings[key] for key in ("train_steps", "finetune_steps")}
     summary = {"report": args.report, "replicate": args.replicate, "labels": len(segments), "out": args.out,
                "md_steps": run["md_steps"], "committee": committee, "committee_curve": run["committee_curve"],
-               "cpu_seconds": round(cpu_seconds)}
+               "cpu_seconds": round(cpu_seconds), "continued_from": args.continue_from,
+               "given_labels": len(given or [])}
     if expected is None:
-        log(f"{len(segments)} labels of {'a variant' if changed else 'new replicate'} {args.replicate} written to "
-            f"{args.out}")
+        kind = "a variant" if changed or given else "new replicate"
+        log(f"{len(segments)} labels of {kind} {args.replicate} written to {args.out}")
         print(json.dumps({**summary, "matches_report": None}))
         return 0
     same = segments == expected[: len(segments)]  # a smaller budget replays the report's first labels
