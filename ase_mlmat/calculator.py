@@ -111,9 +111,7 @@ class MLCalculator(Calculator):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
         # Copies: moving a caller's model to another dtype/device must not change it under them.
-        self.models = [
-            copy.deepcopy(load_model(s)).to(device=self.device, dtype=self.dtype).eval() for s in specs
-        ]
+        self.models = [copy.deepcopy(load_model(s)).to(device=self.device, dtype=self.dtype).eval() for s in specs]
         elements = self.models[0].elements
         for m in self.models[1:]:
             if m.elements != elements:

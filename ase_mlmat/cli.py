@@ -12,11 +12,19 @@ def _train(args: argparse.Namespace) -> int:
     from .yaml_config import config_from_cli
 
     overrides = {
-        "data": args.data, "output": args.output, "epochs": args.epochs, "init_from": args.init_from,
-        "device": args.device, "seed": args.seed, "max_minutes": args.max_minutes,
-        "learning_rate": args.learning_rate, "batch_size": args.batch_size,
-        "energy_weight": args.energy_weight, "forces_weight": args.forces_weight,
-        "stress_weight": args.stress_weight, "budget_clock": args.budget_clock,
+        "data": args.data,
+        "output": args.output,
+        "epochs": args.epochs,
+        "init_from": args.init_from,
+        "device": args.device,
+        "seed": args.seed,
+        "max_minutes": args.max_minutes,
+        "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size,
+        "energy_weight": args.energy_weight,
+        "forces_weight": args.forces_weight,
+        "stress_weight": args.stress_weight,
+        "budget_clock": args.budget_clock,
     }
     if args.no_progress:
         overrides["progress"] = False
@@ -68,8 +76,10 @@ def _md(args: argparse.Namespace) -> int:
     calc = _calculator(args)
     atoms = load_structure(args.structure, calc.elements[0], args.supercell)
     atoms.calc = calc
-    print(f"{args.ensemble.upper()} MD of {atoms.get_chemical_formula()} ({len(atoms)} atoms) with {args.model}, "
-          f"{args.temperature} K, {args.timestep} fs x {args.steps} steps")
+    print(
+        f"{args.ensemble.upper()} MD of {atoms.get_chemical_formula()} ({len(atoms)} atoms) with {args.model}, "
+        f"{args.temperature} K, {args.timestep} fs x {args.steps} steps"
+    )
     print(f"{'step':>8} {'time/ps':>8} {'Epot/eV/atom':>14} {'Etot/eV/atom':>14} {'T/K':>8}")
 
     def show(step, atoms):
@@ -78,11 +88,21 @@ def _md(args: argparse.Namespace) -> int:
         etot = epot + atoms.get_kinetic_energy() / n
         print(f"{step:8d} {step * args.timestep / 1000:8.3f} {epot:14.6f} {etot:14.6f} {atoms.get_temperature():8.1f}")
 
-    result = run_md(atoms, ensemble=args.ensemble, temperature_K=args.temperature, timestep_fs=args.timestep,
-                    steps=args.steps, interval=args.interval, trajectory=args.trajectory,
-                    rng=np.random.default_rng(args.seed), callback=show)
-    print(f"total-energy drift {result.drift_meV_per_atom_per_ps:.4f} meV/atom/ps, "
-          f"mean T {result.temperature_K.mean():.1f} K")
+    result = run_md(
+        atoms,
+        ensemble=args.ensemble,
+        temperature_K=args.temperature,
+        timestep_fs=args.timestep,
+        steps=args.steps,
+        interval=args.interval,
+        trajectory=args.trajectory,
+        rng=np.random.default_rng(args.seed),
+        callback=show,
+    )
+    print(
+        f"total-energy drift {result.drift_meV_per_atom_per_ps:.4f} meV/atom/ps, "
+        f"mean T {result.temperature_K.mean():.1f} K"
+    )
     return 0
 
 
@@ -149,8 +169,9 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
             print(f"{source} ({atoms.get_chemical_formula()}): FAILED {result.error_type}: {result.message}")
         else:
-            summary = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in result.as_row().items())
+            summary = ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in result.as_row().items()
+            )
             print(f"{source} ({atoms.get_chemical_formula()}): {summary}")
     output = args.output or f"{args.name}_results.json"
     (write_csv if output.endswith(".csv") else write_json)(output, structures, results, sources)
@@ -176,8 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a potential (or k-fold cross-validate)")
     p.add_argument("--config", help="YAML file; keys are TrainConfig fields")
-    p.add_argument("--data", nargs="+", help="labelled structures (extxyz, ase.db, any ase.io format; FILE@INDEX or "
-                                             "DB@SELECTION picks some; an mlmat learn database gives its labels)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        help="labelled structures (extxyz, ase.db, any ase.io format; FILE@INDEX or "
+        "DB@SELECTION picks some; an mlmat learn database gives its labels)",
+    )
     p.add_argument("--output", help="checkpoint path (default model.pt)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
@@ -199,8 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="checkpoint path or shipped model name")
     p.add_argument("data", nargs="+")
     p.add_argument("--json", action="store_true", help="also print the metrics as one JSON line")
-    p.add_argument("--swap-stress-yz-xz", nargs="+", metavar="CONFIG_TYPE",
-                   help="exchange σ_yz and σ_xz labels of these config_types ('*': all); ase_mlmat.data.corrections")
+    p.add_argument(
+        "--swap-stress-yz-xz",
+        nargs="+",
+        metavar="CONFIG_TYPE",
+        help="exchange σ_yz and σ_xz labels of these config_types ('*': all); ase_mlmat.data.corrections",
+    )
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("md", help="molecular dynamics (NVE or Langevin NVT) with a potential")

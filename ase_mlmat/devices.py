@@ -17,7 +17,7 @@ def check_device_name(device: str | torch.device) -> None:
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """"auto" → CUDA when available, else CPU; anything else as ``torch.device`` reads it.
+    """ "auto" → CUDA when available, else CPU; anything else as ``torch.device`` reads it.
 
     Raises:
         ValueError: an unknown device string, or CUDA asked for where torch sees none.
@@ -27,8 +27,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     check_device_name(device)
     resolved = torch.device(device)
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r} asked for, but torch sees no CUDA device "
-                         f"(torch {torch.__version__}, CUDA build {torch.version.cuda})")
+        raise ValueError(
+            f"device {str(device)!r} asked for, but torch sees no CUDA device "
+            f"(torch {torch.__version__}, CUDA build {torch.version.cuda})"
+        )
     return resolved
 
 

@@ -50,8 +50,13 @@ def load_property_model(path: str | os.PathLike) -> PropertyEnsemble:
     try:
         members = []
         for state in payload["members"]:
-            member = PropertyModel(payload["architecture"], payload["config"], payload["elements"],
-                                   payload["targets"], max_neighbors=payload["max_neighbors"])
+            member = PropertyModel(
+                payload["architecture"],
+                payload["config"],
+                payload["elements"],
+                payload["targets"],
+                max_neighbors=payload["max_neighbors"],
+            )
             member.load_state_dict(state)
             members.append(member)
         ensemble = PropertyEnsemble(members)

@@ -85,9 +85,15 @@ def gather(refit_files: list[Path], bench_files: list[Path], min_steps: int, epo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("refits", nargs="+", type=Path, help="refit_convergence.py reports (JSON lines)")
-    parser.add_argument("--uniform-bench", action="append", type=Path, required=True, metavar="JSON",
-                        help="a bench_active.py report whose uniform points to reuse (repeat for more); the model "
-                             "of the first is the one kept")
+    parser.add_argument(
+        "--uniform-bench",
+        action="append",
+        type=Path,
+        required=True,
+        metavar="JSON",
+        help="a bench_active.py report whose uniform points to reuse (repeat for more); the model "
+        "of the first is the one kept",
+    )
     parser.add_argument("--min-steps", type=int, required=True, help="the recipe's fewest optimiser steps")
     parser.add_argument("--epochs", type=int, required=True, help="the recipe's epochs")
     parser.add_argument("--replicates", type=int, default=2, help="a point needs this many replicates to count")
@@ -95,25 +101,37 @@ def main(argv: list[str] | None = None) -> int:
     model = {k: v for k, v in last_json(args.uniform_bench[0])["model"].items() if k != "architecture"}
     points, al_sources = gather(args.refits, args.uniform_bench, args.min_steps, args.epochs)
     replicates = range(args.replicates)
-    complete = {key: [by_r[r] for r in replicates]
-                for key, by_r in points.items() if all(r in by_r for r in replicates)}
+    complete = {
+        key: [by_r[r] for r in replicates] for key, by_r in points.items() if all(r in by_r for r in replicates)
+    }
     curves = {kind: summarize({n: e for (k, n), e in complete.items() if k == kind}) for kind in ("active", "uniform")}
     if not curves["active"] or len(curves["uniform"]) < 2:
         raise SystemExit(f"too few complete points for a ratio: {sorted(complete)}")
     mean = {kind: [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in curve] for kind, curve in curves.items()}
     ratios = ratio_table(mean["active"], mean["uniform"], TRAJECTORIES)
-    per_replicate = [ratio_table([(p["reference_calls"], p["per_replicate"][r]) for p in curves["active"]][-1:],
-                                 [(p["reference_calls"], p["per_replicate"][r]) for p in curves["uniform"]],
-                                 TRAJECTORIES)[0]["ratio"] for r in replicates]
-    report = {"benchmark": "active_learning_ratio_from_refits",
-              "recipe": {"min_steps": args.min_steps, "epochs": args.epochs, "batch_size": 4},
-              "model": {"architecture": "painn", **model},
-              "al_frames_from": {str(r): source for r, source in sorted(al_sources.items()) if r in replicates},
-              "active": curves["active"], "uniform": curves["uniform"], "ratios": ratios,
-              "ratio_at_equal_error": ratios[-1]["ratio"], "ratio_is_upper_bound": ratios[-1]["upper_bound"],
-              "ratio_is_lower_bound": ratios[-1]["lower_bound"],
-              "ratio_per_replicate": per_replicate, "aim": "ratio <= 0.333",
-              "incomplete_points": sorted(f"{k} {n}" for (k, n) in points if (k, n) not in complete)}
+    per_replicate = [
+        ratio_table(
+            [(p["reference_calls"], p["per_replicate"][r]) for p in curves["active"]][-1:],
+            [(p["reference_calls"], p["per_replicate"][r]) for p in curves["uniform"]],
+            TRAJECTORIES,
+        )[0]["ratio"]
+        for r in replicates
+    ]
+    report = {
+        "benchmark": "active_learning_ratio_from_refits",
+        "recipe": {"min_steps": args.min_steps, "epochs": args.epochs, "batch_size": 4},
+        "model": {"architecture": "painn", **model},
+        "al_frames_from": {str(r): source for r, source in sorted(al_sources.items()) if r in replicates},
+        "active": curves["active"],
+        "uniform": curves["uniform"],
+        "ratios": ratios,
+        "ratio_at_equal_error": ratios[-1]["ratio"],
+        "ratio_is_upper_bound": ratios[-1]["upper_bound"],
+        "ratio_is_lower_bound": ratios[-1]["lower_bound"],
+        "ratio_per_replicate": per_replicate,
+        "aim": "ratio <= 0.333",
+        "incomplete_points": sorted(f"{k} {n}" for (k, n) in points if (k, n) not in complete),
+    }
     print(json.dumps(report))
     return 0
 

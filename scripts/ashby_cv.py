@@ -25,8 +25,9 @@ def hardness_columns(structures, log_moduli: np.ndarray) -> tuple[np.ndarray, np
 
     hardness, toughness, metallic = [], [], []
     for atoms, (log_k, log_g) in zip(structures, log_moduli):
-        result = hardness_from_moduli(10**log_k, 10**log_g, atoms.get_volume() / len(atoms),
-                                      elements=atoms.get_chemical_symbols())
+        result = hardness_from_moduli(
+            10**log_k, 10**log_g, atoms.get_volume() / len(atoms), elements=atoms.get_chemical_symbols()
+        )
         hardness.append(result.vickers_hardness_GPa)
         toughness.append(result.fracture_toughness_MPa_m05)
         metallic.append(bool(result.metallic))
@@ -55,18 +56,36 @@ def main() -> int:
     elements = [frozenset(a.get_chemical_symbols()) for a in data.structures]
     h_ml, k_ml, metallic = hardness_columns(data.structures, predicted)
     h_dft, k_dft, _ = hardness_columns(data.structures, data.targets)
-    ashby_diagram(k_ml, h_ml, elements, outdir / "ashby_cv.png", metallic=metallic,
-                  title=f"CGCNN {report['k']}-fold CV predictions")
+    ashby_diagram(
+        k_ml,
+        h_ml,
+        elements,
+        outdir / "ashby_cv.png",
+        metallic=metallic,
+        title=f"CGCNN {report['k']}-fold CV predictions",
+    )
     ashby_diagram(k_dft, h_dft, elements, outdir / "ashby_dft.png", metallic=metallic, title="DFT (MP) moduli")
     marked = {}
     for pair in KNOWN_HARD_PAIRS:
         idx = [i for i, s in enumerate(elements) if s == frozenset(pair)]
-        marked["-".join(pair)] = [{"id": data.ids[i], "formula": data.structures[i].get_chemical_formula(),
-                                   "Hv_cv_GPa": round(float(h_ml[i]), 1), "Hv_dft_GPa": round(float(h_dft[i]), 1)}
-                                  for i in idx]
-    line = {"structures": len(data), "superhard_cv": int((h_ml >= 40).sum()), "superhard_dft": int((h_dft >= 40).sum()),
-            "mae_Hv_GPa": float(np.abs(h_ml - h_dft).mean()), "mae_KIC_MPa_m05": float(np.abs(k_ml - k_dft).mean()),
-            "known_hard_binaries": marked, "figures": [str(outdir / "ashby_cv.png"), str(outdir / "ashby_dft.png")]}
+        marked["-".join(pair)] = [
+            {
+                "id": data.ids[i],
+                "formula": data.structures[i].get_chemical_formula(),
+                "Hv_cv_GPa": round(float(h_ml[i]), 1),
+                "Hv_dft_GPa": round(float(h_dft[i]), 1),
+            }
+            for i in idx
+        ]
+    line = {
+        "structures": len(data),
+        "superhard_cv": int((h_ml >= 40).sum()),
+        "superhard_dft": int((h_dft >= 40).sum()),
+        "mae_Hv_GPa": float(np.abs(h_ml - h_dft).mean()),
+        "mae_KIC_MPa_m05": float(np.abs(k_ml - k_dft).mean()),
+        "known_hard_binaries": marked,
+        "figures": [str(outdir / "ashby_cv.png"), str(outdir / "ashby_dft.png")],
+    }
     print(json.dumps(line))
     return 0
 

@@ -95,18 +95,52 @@ from ase_mlmat.train import TrainConfig, fit
 # v3 measured (docs/active/bench_active_v3.json): the curves coincide, 0.0080 vs 0.0078 eV/Å at 32
 # calls, ratio 1.49; 16 -> 128 uniform frames gains only 21 %, so this model size is saturated early.
 SETTINGS = {
-    "full": dict(model={"cutoff": 4.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
-                 temperatures_K=[300.0, 600.0, 900.0, 1200.0], test_per_T=25, pool_per_T=50, committee_size=3,
-                 train_steps=2000, finetune_steps=600, refit_epochs=300, refit_min_steps=4000, calm_steps=400,
-                 labels_per_iteration=4, num_seed=4, max_labels=32, al_points=[4, 8, 16, 24, 32],
-                 uniform=[4, 8, 16, 32, 64, 128], threshold=0.02, replicates=3, energy_weight=1.0, stress_weight=1.0,
-                 max_candidates=20, check_interval=10),
-    "quick": dict(model={"cutoff": 4.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
-                  temperatures_K=[300.0, 1200.0], test_per_T=10, pool_per_T=20, committee_size=3,
-                  train_steps=300, finetune_steps=100, refit_epochs=50, refit_min_steps=600, calm_steps=100,
-                  labels_per_iteration=4, num_seed=4, max_labels=12, al_points=[4, 8, 12], uniform=[4, 8, 16, 32],
-                  threshold=0.05, replicates=2, energy_weight=1.0, stress_weight=1.0,
-                  max_candidates=20, check_interval=10),
+    "full": dict(
+        model={"cutoff": 4.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
+        temperatures_K=[300.0, 600.0, 900.0, 1200.0],
+        test_per_T=25,
+        pool_per_T=50,
+        committee_size=3,
+        train_steps=2000,
+        finetune_steps=600,
+        refit_epochs=300,
+        refit_min_steps=4000,
+        calm_steps=400,
+        labels_per_iteration=4,
+        num_seed=4,
+        max_labels=32,
+        al_points=[4, 8, 16, 24, 32],
+        uniform=[4, 8, 16, 32, 64, 128],
+        threshold=0.02,
+        replicates=3,
+        energy_weight=1.0,
+        stress_weight=1.0,
+        max_candidates=20,
+        check_interval=10,
+    ),
+    "quick": dict(
+        model={"cutoff": 4.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
+        temperatures_K=[300.0, 1200.0],
+        test_per_T=10,
+        pool_per_T=20,
+        committee_size=3,
+        train_steps=300,
+        finetune_steps=100,
+        refit_epochs=50,
+        refit_min_steps=600,
+        calm_steps=100,
+        labels_per_iteration=4,
+        num_seed=4,
+        max_labels=12,
+        al_points=[4, 8, 12],
+        uniform=[4, 8, 16, 32],
+        threshold=0.05,
+        replicates=2,
+        energy_weight=1.0,
+        stress_weight=1.0,
+        max_candidates=20,
+        check_interval=10,
+    ),
 }
 # v4 measured (docs/active/bench_active_v4.json): AL 0.0096, uniform 0.0100 eV/Å at 32 calls, ratio 0.70.
 # v5 measured (docs/active/bench_active_v5.json): the same with 200 equilibration steps and candidates >= 25 steps
@@ -120,9 +154,11 @@ SETTINGS = {
 # pool frames per start and temperature; the AL committee runs one trajectory per start and temperature.
 MIXED = dict(test_per_T=10, pool_per_T=40, al_points=[4, 8, 16, 32], uniform=[4, 8, 16, 32, 64, 128])
 MIXED_QUICK = dict(test_per_T=4, pool_per_T=8, al_points=[4, 8, 12], uniform=[4, 8, 16, 32])
-SYSTEMS = {"vacancy": "Cu31: fcc Cu 2x2x2 conventional cell with one vacancy",
-           "mixed": "Cu32 bulk (2x2x2 conventional), Cu31 (the same with a vacancy), Cu24 (111) slab (2x2x6, "
-                    "6 A vacuum each side), Cu38 truncated-octahedron cluster (6 A vacuum)"}
+SYSTEMS = {
+    "vacancy": "Cu31: fcc Cu 2x2x2 conventional cell with one vacancy",
+    "mixed": "Cu32 bulk (2x2x2 conventional), Cu31 (the same with a vacancy), Cu24 (111) slab (2x2x6, "
+    "6 A vacuum each side), Cu38 truncated-octahedron cluster (6 A vacuum)",
+}
 EQUILIBRATE, POOL_EVERY, TEST_EVERY = 200, 25, 20  # EMT MD steps
 
 
@@ -145,8 +181,16 @@ def start_structures(system: str) -> dict[str, Atoms]:
     return {"bulk": crystal, "vacancy": vacancy, "slab": slab, "cluster": cluster}
 
 
-def emt_frames(starts: list[Atoms], temperatures: list[float], per_T: int, *, every: int, seed: int,
-               timestep_fs: float = 2.0, equilibrate: int = EQUILIBRATE) -> list[Atoms]:
+def emt_frames(
+    starts: list[Atoms],
+    temperatures: list[float],
+    per_T: int,
+    *,
+    every: int,
+    seed: int,
+    timestep_fs: float = 2.0,
+    equilibrate: int = EQUILIBRATE,
+) -> list[Atoms]:
     """EMT Langevin MD frames with EMT labels, ``per_T`` per start structure and temperature, ``every`` steps apart."""
     frames = []
     for (s, start), (k, temperature) in itertools.product(enumerate(starts), enumerate(temperatures)):
@@ -157,14 +201,16 @@ def emt_frames(starts: list[Atoms], temperatures: list[float], per_T: int, *, ev
         atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * sigma)
         Stationary(atoms)
         atoms.set_constraint(FixCom())
-        dyn = Langevin(atoms, timestep_fs * units.fs, temperature_K=temperature, friction=0.01 / units.fs,
-                       fixcm=False, rng=rng)
+        dyn = Langevin(
+            atoms, timestep_fs * units.fs, temperature_K=temperature, friction=0.01 / units.fs, fixcm=False, rng=rng
+        )
         dyn.run(equilibrate)
         for _ in range(per_T):
             dyn.run(every)
             frame = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=True, info={"start": s})
-            frame.calc = SinglePointCalculator(frame, energy=atoms.get_potential_energy(),
-                                               forces=atoms.get_forces(), stress=atoms.get_stress())
+            frame.calc = SinglePointCalculator(
+                frame, energy=atoms.get_potential_energy(), forces=atoms.get_forces(), stress=atoms.get_stress()
+            )
             frames.append(frame)
     return frames
 
@@ -201,9 +247,19 @@ def refit(structures: list[Atoms], settings: dict, seed: int):
     labels = [get_labels(a) for a in structures]
     batches = int(np.ceil(len(structures) / 4))
     epochs = int(np.ceil(refit_steps(len(structures), settings) / batches))
-    config = TrainConfig(model=dict(settings["model"]), epochs=epochs, batch_size=4, learning_rate=5e-3,
-                         scheduler="cosine", seed=seed, device="cpu", progress=False, plots=False,
-                         early_stopping_patience=10**6, **loss_weights(settings))
+    config = TrainConfig(
+        model=dict(settings["model"]),
+        epochs=epochs,
+        batch_size=4,
+        learning_rate=5e-3,
+        scheduler="cosine",
+        seed=seed,
+        device="cpu",
+        progress=False,
+        plots=False,
+        early_stopping_patience=10**6,
+        **loss_weights(settings),
+    )
     return fit(config, structures, labels).model
 
 
@@ -236,19 +292,40 @@ def calls_for_error(curve: list[tuple[int, float]], target: float) -> tuple[floa
     return float(curve[-1][0]), "at least"
 
 
-def al_config(settings: dict, workdir: Path, test_file: Path, seed: int, recipe: str, schedule: str,
-              num_starts: int = 1, selection: str = "weighted") -> ActiveConfig:
+def al_config(
+    settings: dict,
+    workdir: Path,
+    test_file: Path,
+    seed: int,
+    recipe: str,
+    schedule: str,
+    num_starts: int = 1,
+    selection: str = "weighted",
+) -> ActiveConfig:
     v2 = recipe == "v2"
     return ActiveConfig(
-        db=str(workdir / f"bench_active_r{seed}.db"), reference="ase.calculators.emt:EMT",
-        num_seed=settings["num_seed"], committee_size=settings["committee_size"], model=dict(settings["model"]),
-        train_steps=settings["train_steps"], finetune_steps=settings["finetune_steps"],
-        temperatures_K=settings["temperatures_K"], temperature_schedule=schedule, calm_steps=settings["calm_steps"],
-        threshold=settings["threshold"], labels_per_iteration=settings["labels_per_iteration"],
-        max_labels=settings["max_labels"], test_data=str(test_file), seed=seed,
-        selection=selection if v2 else "diverse", continue_md=v2, train_options=loss_weights(settings),
-        max_candidates=max(4, settings["max_candidates"] // num_starts), check_interval=settings["check_interval"],
-        equilibration_steps=settings["equilibration_steps"], candidate_spacing=settings["candidate_spacing"],
+        db=str(workdir / f"bench_active_r{seed}.db"),
+        reference="ase.calculators.emt:EMT",
+        num_seed=settings["num_seed"],
+        committee_size=settings["committee_size"],
+        model=dict(settings["model"]),
+        train_steps=settings["train_steps"],
+        finetune_steps=settings["finetune_steps"],
+        temperatures_K=settings["temperatures_K"],
+        temperature_schedule=schedule,
+        calm_steps=settings["calm_steps"],
+        threshold=settings["threshold"],
+        labels_per_iteration=settings["labels_per_iteration"],
+        max_labels=settings["max_labels"],
+        test_data=str(test_file),
+        seed=seed,
+        selection=selection if v2 else "diverse",
+        continue_md=v2,
+        train_options=loss_weights(settings),
+        max_candidates=max(4, settings["max_candidates"] // num_starts),
+        check_interval=settings["check_interval"],
+        equilibration_steps=settings["equilibration_steps"],
+        candidate_spacing=settings["candidate_spacing"],
     )
 
 
@@ -261,18 +338,32 @@ def run_al(job: tuple) -> dict:
         settings = {**settings, "num_seed": 0}
     config = al_config(settings, Path(workdir), Path(test_file), seed, recipe, schedule, len(starts), selection)
     t0, c0 = time.perf_counter(), time.process_time()
-    result = run_active_learning(config, structure=starts, seed_structures=seed_frames,
-                                 log=lambda m: print(f"[r{seed}] {m}", file=sys.stderr, flush=True))
+    result = run_active_learning(
+        config,
+        structure=starts,
+        seed_structures=seed_frames,
+        log=lambda m: print(f"[r{seed}] {m}", file=sys.stderr, flush=True),
+    )
     structures = ActiveStore(config.db).labelled()[0]  # in the order they were labelled
     rows = list(ActiveStore(config.db).db.select(al_status="labelled", sort="id"))
     temperatures = [row.get("temperature_K") for row in rows]
     label_starts = [row.get("start_index") for row in rows]
-    committee = [{"reference_calls": h["reference_calls"],
-                  "forces_mae_eV_per_A": round(h["test_forces_mae_eV_per_A"], 5)}
-                 for _, h in sorted(result.history.items()) if "test_forces_mae_eV_per_A" in h]
-    return {"seed": seed, "structures": structures, "reason": result.reason, "md_steps": result.md_steps,
-            "committee_curve": committee, "label_temperatures_K": temperatures, "label_starts": label_starts,
-            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
+    committee = [
+        {"reference_calls": h["reference_calls"], "forces_mae_eV_per_A": round(h["test_forces_mae_eV_per_A"], 5)}
+        for _, h in sorted(result.history.items())
+        if "test_forces_mae_eV_per_A" in h
+    ]
+    return {
+        "seed": seed,
+        "structures": structures,
+        "reason": result.reason,
+        "md_steps": result.md_steps,
+        "committee_curve": committee,
+        "label_temperatures_K": temperatures,
+        "label_starts": label_starts,
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+    }
 
 
 def pool_seed_indices(pool: list[Atoms], replicate: int) -> list[int]:
@@ -284,8 +375,10 @@ def pool_seed_indices(pool: list[Atoms], replicate: int) -> list[int]:
 
 def pool_seeds(pool: list[Atoms], replicate: int) -> list[Atoms]:
     """The frames of :func:`pool_seed_indices`, unlabelled (the AL loop labels them itself)."""
-    return [Atoms(pool[i].numbers, pool[i].positions, cell=pool[i].cell, pbc=pool[i].pbc)
-            for i in pool_seed_indices(pool, replicate)]
+    return [
+        Atoms(pool[i].numbers, pool[i].positions, cell=pool[i].cell, pbc=pool[i].pbc)
+        for i in pool_seed_indices(pool, replicate)
+    ]
 
 
 def run_refit(job: tuple) -> tuple:
@@ -296,9 +389,16 @@ def run_refit(job: tuple) -> tuple:
 
 
 def summarize(points: dict[int, list[float]]) -> list[dict]:
-    return [{"reference_calls": n, "forces_mae_eV_per_A": round(float(np.mean(e)), 5),
-             "min": round(float(np.min(e)), 5), "max": round(float(np.max(e)), 5),
-             "per_replicate": [round(x, 5) for x in e]} for n, e in sorted(points.items())]
+    return [
+        {
+            "reference_calls": n,
+            "forces_mae_eV_per_A": round(float(np.mean(e)), 5),
+            "min": round(float(np.min(e)), 5),
+            "max": round(float(np.max(e)), 5),
+            "per_replicate": [round(x, 5) for x in e],
+        }
+        for n, e in sorted(points.items())
+    ]
 
 
 def ratio_table(active: list[tuple[int, float]], uniform: list[tuple[int, float]], trajectories: int) -> list[dict]:
@@ -307,21 +407,40 @@ def ratio_table(active: list[tuple[int, float]], uniform: list[tuple[int, float]
     for n, e in active:
         m, bound = calls_for_error(uniform, e)
         md_calls = trajectories * EQUILIBRATE + m * POOL_EVERY  # reference MD a DFT user would run for m frames
-        rows.append({"reference_calls": n, "uniform_calls_same_error": round(m, 1), "ratio": round(n / m, 3),
-                     "upper_bound": bound == "at least", "lower_bound": bound == "at most",
-                     "uniform_calls_with_md": round(md_calls), "ratio_with_md": round(n / md_calls, 4)})
+        rows.append(
+            {
+                "reference_calls": n,
+                "uniform_calls_same_error": round(m, 1),
+                "ratio": round(n / m, 3),
+                "upper_bound": bound == "at least",
+                "lower_bound": bound == "at most",
+                "uniform_calls_with_md": round(md_calls),
+                "ratio_with_md": round(n / md_calls, 4),
+            }
+        )
     return rows
 
 
-def earlier_uniform(path: str, settings: dict, args: argparse.Namespace, replicates: int, num_test: int,
-                    num_pool: int) -> tuple[list[dict], dict]:
+def earlier_uniform(
+    path: str, settings: dict, args: argparse.Namespace, replicates: int, num_test: int, num_pool: int
+) -> tuple[list[dict], dict]:
     """The uniform curve and its per-start errors from an earlier report, after checking it was made the same way."""
     earlier = json.loads(Path(path).read_text().strip().splitlines()[-1])
-    expected = {"system": SYSTEMS[args.system], "temperatures_K": settings["temperatures_K"],
-                "model": {"architecture": "painn", **settings["model"]}, "test_frames": num_test,
-                "pool_frames": num_pool,
-                "refit": {"epochs": settings["refit_epochs"], "min_steps": settings["refit_min_steps"], "batch_size": 4,
-                          "learning_rate": 5e-3, "scheduler": "cosine", **loss_weights(settings)}}
+    expected = {
+        "system": SYSTEMS[args.system],
+        "temperatures_K": settings["temperatures_K"],
+        "model": {"architecture": "painn", **settings["model"]},
+        "test_frames": num_test,
+        "pool_frames": num_pool,
+        "refit": {
+            "epochs": settings["refit_epochs"],
+            "min_steps": settings["refit_min_steps"],
+            "batch_size": 4,
+            "learning_rate": 5e-3,
+            "scheduler": "cosine",
+            **loss_weights(settings),
+        },
+    }
     differ = [key for key, value in expected.items() if earlier.get(key) != value]
     if differ or earlier.get("uniform_from") or earlier["replicates"] < replicates or args.seed != 0:
         raise SystemExit(f"{path} was not made with these settings ({', '.join(differ) or 'replicates/seed'})")
@@ -337,52 +456,89 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small run (~4 CPU-minutes)")
     parser.add_argument("--workdir", help="keep the AL databases here (default: a temporary directory)")
     parser.add_argument("--schedule", choices=["all", "ramp"], default="all", help="AL temperature schedule")
-    parser.add_argument("--al-recipe", choices=["v1", "v2"], default="v2",
-                        help="v2: continued MD + uncertainty-weighted selection; v1: the earlier loop")
-    parser.add_argument("--selection", choices=["weighted", "diverse", "d-optimal", "stratified"], default="weighted",
-                        help="AL selection of the v2 recipe: spread x distance (v3-v7), D-optimality on "
-                             "member 0's last-layer features, or labels shared over the MD segments by their mean "
-                             "spread first (v8)")
-    parser.add_argument("--uniform-from", metavar="JSON",
-                        help="take the uniform curve from an earlier report of this script with the same system, "
-                             "model, refit, frames and seed (it is deterministic) instead of refitting it")
+    parser.add_argument(
+        "--al-recipe",
+        choices=["v1", "v2"],
+        default="v2",
+        help="v2: continued MD + uncertainty-weighted selection; v1: the earlier loop",
+    )
+    parser.add_argument(
+        "--selection",
+        choices=["weighted", "diverse", "d-optimal", "stratified"],
+        default="weighted",
+        help="AL selection of the v2 recipe: spread x distance (v3-v7), D-optimality on "
+        "member 0's last-layer features, or labels shared over the MD segments by their mean "
+        "spread first (v8)",
+    )
+    parser.add_argument(
+        "--uniform-from",
+        metavar="JSON",
+        help="take the uniform curve from an earlier report of this script with the same system, "
+        "model, refit, frames and seed (it is deterministic) instead of refitting it",
+    )
     parser.add_argument("--replicates", type=int, help="AL runs / uniform subsets / refit seeds per point")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (of the main process)")
-    parser.add_argument("--system", choices=["vacancy", "mixed"], default="vacancy",
-                        help="vacancy: Cu31 only (v3); mixed: bulk, vacancy, (111) slab and cluster (v4)")
+    parser.add_argument(
+        "--system",
+        choices=["vacancy", "mixed"],
+        default="vacancy",
+        help="vacancy: Cu31 only (v3); mixed: bulk, vacancy, (111) slab and cluster (v4)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--seeds", choices=["rattled", "pool"], default="rattled",
-                        help="AL seed set: rattled copies of the starts, or one random pool MD frame per start "
-                             "(as bench_pool_selection; labelled by the loop, so still counted as calls)")
-    parser.add_argument("--equilibration-steps", type=int, default=0,
-                        help="committee MD steps after each fresh start that give no candidates (0 as v3, v4; "
-                             "v5: 200, the library's default)")
-    parser.add_argument("--candidate-spacing", type=int, default=0,
-                        help="fewest committee MD steps between two candidates of a segment (0 as v3, v4; "
-                             "v5: 25, the library's default)")
+    parser.add_argument(
+        "--seeds",
+        choices=["rattled", "pool"],
+        default="rattled",
+        help="AL seed set: rattled copies of the starts, or one random pool MD frame per start "
+        "(as bench_pool_selection; labelled by the loop, so still counted as calls)",
+    )
+    parser.add_argument(
+        "--equilibration-steps",
+        type=int,
+        default=0,
+        help="committee MD steps after each fresh start that give no candidates (0 as v3, v4; "
+        "v5: 200, the library's default)",
+    )
+    parser.add_argument(
+        "--candidate-spacing",
+        type=int,
+        default=0,
+        help="fewest committee MD steps between two candidates of a segment (0 as v3, v4; "
+        "v5: 25, the library's default)",
+    )
     parser.add_argument("--cutoff", type=float, help="model cutoff, Å (default 4.5 as v3-v5; v6: 5.5)")
     parser.add_argument("--num-basis", type=int, help="radial basis functions (default 8 as v3-v5; v6: 16)")
     parser.add_argument("--refit-epochs", type=int, help="epochs of every refit (default 300 as v3-v5; v6: 1000)")
-    parser.add_argument("--refit-min-steps", type=int,
-                        help="fewest optimiser steps of a refit (default 4000 as v3-v5; v6: 16000)")
+    parser.add_argument(
+        "--refit-min-steps", type=int, help="fewest optimiser steps of a refit (default 4000 as v3-v5; v6: 16000)"
+    )
     parser.add_argument("--uniform-sizes", type=int, nargs="+", metavar="N", help="uniform set sizes to refit")
     parser.add_argument("--al-points", type=int, nargs="+", metavar="N", help="AL label counts to refit")
-    parser.add_argument("--max-labels", type=int,
-                        help="AL label budget (default 32, --quick 12); with --workdir holding an earlier run's "
-                             "databases, the loop resumes from them and spends only the extra labels (v7: 64 after "
-                             "v6's 32)")
+    parser.add_argument(
+        "--max-labels",
+        type=int,
+        help="AL label budget (default 32, --quick 12); with --workdir holding an earlier run's "
+        "databases, the loop resumes from them and spends only the extra labels (v7: 64 after "
+        "v6's 32)",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     settings = dict(SETTINGS["quick" if args.quick else "full"])
     settings.update(equilibration_steps=args.equilibration_steps, candidate_spacing=args.candidate_spacing)
     if args.system == "mixed":
         settings.update(MIXED_QUICK if args.quick else MIXED)
-    settings["model"] = {**settings["model"], **{key: value for key, value in
-                                                 (("cutoff", args.cutoff), ("num_basis", args.num_basis))
-                                                 if value is not None}}
-    for key, value in (("refit_epochs", args.refit_epochs), ("refit_min_steps", args.refit_min_steps),
-                       ("uniform", args.uniform_sizes), ("al_points", args.al_points), ("max_labels", args.max_labels)):
+    settings["model"] = {
+        **settings["model"],
+        **{key: value for key, value in (("cutoff", args.cutoff), ("num_basis", args.num_basis)) if value is not None},
+    }
+    for key, value in (
+        ("refit_epochs", args.refit_epochs),
+        ("refit_min_steps", args.refit_min_steps),
+        ("uniform", args.uniform_sizes),
+        ("al_points", args.al_points),
+        ("max_labels", args.max_labels),
+    ):
         if value is not None:
             settings[key] = value
     named_starts = start_structures(args.system)
@@ -393,8 +549,11 @@ def main(argv: list[str] | None = None) -> int:
 
     test, pool = test_and_pool(starts, settings, args.seed)
     log(f"{len(test)} test frames, {len(pool)} uniform-pool frames ({time.perf_counter() - t0:.0f} s)")
-    reused = earlier_uniform(args.uniform_from, settings, args, replicates, len(test), len(pool)) \
-        if args.uniform_from else None  # checked before hours of AL, not after
+    reused = (
+        earlier_uniform(args.uniform_from, settings, args, replicates, len(test), len(pool))
+        if args.uniform_from
+        else None
+    )  # checked before hours of AL, not after
     context = multiprocessing.get_context("fork")
     cpu_children = 0.0
 
@@ -404,29 +563,46 @@ def main(argv: list[str] | None = None) -> int:
         test_file = workdir / "test.extxyz"
         write(test_file, test)
         t_al = time.perf_counter()
-        jobs = [(settings, str(workdir), str(test_file), args.seed + r, args.al_recipe, args.schedule, args.system,
-                 args.selection, pool_seeds(pool, r) if args.seeds == "pool" else None)
-                for r in range(replicates)]
+        jobs = [
+            (
+                settings,
+                str(workdir),
+                str(test_file),
+                args.seed + r,
+                args.al_recipe,
+                args.schedule,
+                args.system,
+                args.selection,
+                pool_seeds(pool, r) if args.seeds == "pool" else None,
+            )
+            for r in range(replicates)
+        ]
         pending_al = [workers.apply_async(run_al, (job,)) for job in jobs]  # queued first, so they start first
         uniform_jobs = []
         for r in range(0 if args.uniform_from else replicates):
             order = uniform_order(len(pool), r, args.seed)  # nested uniform subsets
-            uniform_jobs += [(("uniform", n, r), [pool[i] for i in order[:n]], test, settings, args.seed + r)
-                             for n in settings["uniform"]]
+            uniform_jobs += [
+                (("uniform", n, r), [pool[i] for i in order[:n]], test, settings, args.seed + r)
+                for n in settings["uniform"]
+            ]
         uniform_jobs.sort(key=lambda job: -refit_steps(len(job[1]), settings))  # longest first: better packing
         pending = [workers.apply_async(run_refit, (job,)) for job in uniform_jobs]  # they do not wait for AL
         runs = []
         for handle in pending_al:
             run = handle.get()
-            log(f"AL replicate {run['seed']}: {len(run['structures'])} labels, {run['md_steps']} committee MD steps, "
-                f"{run['cpu_seconds']:.0f} CPU s; {run['reason']}")
+            log(
+                f"AL replicate {run['seed']}: {len(run['structures'])} labels, {run['md_steps']} committee MD steps, "
+                f"{run['cpu_seconds']:.0f} CPU s; {run['reason']}"
+            )
             cpu_children += run["cpu_seconds"]
             r, structures = len(runs), run["structures"]
             runs.append(run)
             # queued now, so they run beside the AL replicates still going
             points = sorted({n for n in settings["al_points"] if n < len(structures)} | {len(structures)})
-            pending += [workers.apply_async(run_refit, ((("active", n, r), structures[:n], test, settings,
-                                                         args.seed + r),)) for n in points]
+            pending += [
+                workers.apply_async(run_refit, ((("active", n, r), structures[:n], test, settings, args.seed + r),))
+                for n in points
+            ]
         al_seconds = time.perf_counter() - t_al
         results: dict[str, dict[int, list[float]]] = {"active": {}, "uniform": {}}
         by_start: dict[str, dict[int, list[list[float]]]] = {"active": {}, "uniform": {}}
@@ -436,19 +612,27 @@ def main(argv: list[str] | None = None) -> int:
             results[kind].setdefault(n, []).append((r, mae))
             by_start[kind].setdefault(n, []).append(per_start)
             detail = "".join(f", {name} {e:.4f}" for name, e in zip(named_starts, per_start, strict=True))
-            log(f"{kind:7s} {n:4d} calls, replicate {r}: force MAE {mae:.4f} eV/Å{detail if len(starts) > 1 else ''} "
-                f"({refit_steps(n, settings)} steps, {cpu:.0f} CPU s)")
+            log(
+                f"{kind:7s} {n:4d} calls, replicate {r}: force MAE {mae:.4f} eV/Å{detail if len(starts) > 1 else ''} "
+                f"({refit_steps(n, settings)} steps, {cpu:.0f} CPU s)"
+            )
     results = {kind: {n: [mae for _, mae in sorted(v)] for n, v in points.items()} for kind, points in results.items()}
     active, uniform = summarize(results["active"]), summarize(results["uniform"])
-    per_start_mae = {kind: {n: {name: round(float(np.mean([row[s] for row in rows])), 5)
-                                for s, name in enumerate(named_starts)} for n, rows in sorted(points.items())}
-                     for kind, points in by_start.items()}
+    per_start_mae = {
+        kind: {
+            n: {name: round(float(np.mean([row[s] for row in rows])), 5) for s, name in enumerate(named_starts)}
+            for n, rows in sorted(points.items())
+        }
+        for kind, points in by_start.items()
+    }
     if reused:
         uniform, per_start_mae["uniform"] = reused
     for name, curve in (("active", active), ("uniform", uniform)):
         for p in curve:
-            log(f"{name:7s} {p['reference_calls']:4d} calls: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
-                f"(min {p['min']:.4f}, max {p['max']:.4f}, {len(p['per_replicate'])} replicates)")
+            log(
+                f"{name:7s} {p['reference_calls']:4d} calls: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
+                f"(min {p['min']:.4f}, max {p['max']:.4f}, {len(p['per_replicate'])} replicates)"
+            )
     trajectories = len(starts) * len(temperatures)
     mean_active = [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in active]
     mean_uniform = [(p["reference_calls"], p["forces_mae_eV_per_A"]) for p in uniform]
@@ -461,11 +645,15 @@ def main(argv: list[str] | None = None) -> int:
     headline = ratios[-1]
     best = min(ratios, key=lambda row: row["ratio"])
     bound = " (upper bound)" if headline["upper_bound"] else " (lower bound)" if headline["lower_bound"] else ""
-    log(f"ratio at equal error (last AL point, {headline['reference_calls']} calls): {headline['ratio']:.3f}"
+    log(
+        f"ratio at equal error (last AL point, {headline['reference_calls']} calls): {headline['ratio']:.3f}"
         f"{bound}; per replicate {per_replicate}; "
-        f"lowest over AL points {best['ratio']:.3f} at {best['reference_calls']} calls. Aim: <= 0.333")
-    log(f"secondary, uniform's reference MD counted: ratio {headline['ratio_with_md']:.4f} "
-        f"({headline['reference_calls']} vs {headline['uniform_calls_with_md']} calls)")
+        f"lowest over AL points {best['ratio']:.3f} at {best['reference_calls']} calls. Aim: <= 0.333"
+    )
+    log(
+        f"secondary, uniform's reference MD counted: ratio {headline['ratio_with_md']:.4f} "
+        f"({headline['reference_calls']} vs {headline['uniform_calls_with_md']} calls)"
+    )
     children = os.times()
     cpu_seconds = time.process_time() - c0 + (children.children_user + children.children_system)
     report = {
@@ -481,11 +669,29 @@ def main(argv: list[str] | None = None) -> int:
         "uniform_from": args.uniform_from,
         "al_schedule": args.schedule,
         "model": {"architecture": "painn", **settings["model"]},
-        "refit": {"epochs": settings["refit_epochs"], "min_steps": settings["refit_min_steps"], "batch_size": 4,
-                  "learning_rate": 5e-3, "scheduler": "cosine", **loss_weights(settings)},
-        "al_committee": {k: settings[k] for k in ("committee_size", "train_steps", "finetune_steps", "threshold",
-                                                  "labels_per_iteration", "num_seed", "max_candidates",
-                                                  "equilibration_steps", "candidate_spacing", "max_labels")},
+        "refit": {
+            "epochs": settings["refit_epochs"],
+            "min_steps": settings["refit_min_steps"],
+            "batch_size": 4,
+            "learning_rate": 5e-3,
+            "scheduler": "cosine",
+            **loss_weights(settings),
+        },
+        "al_committee": {
+            k: settings[k]
+            for k in (
+                "committee_size",
+                "train_steps",
+                "finetune_steps",
+                "threshold",
+                "labels_per_iteration",
+                "num_seed",
+                "max_candidates",
+                "equilibration_steps",
+                "candidate_spacing",
+                "max_labels",
+            )
+        },
         "replicates": replicates,
         "test_frames": len(test),
         "pool_frames": len(pool),
@@ -498,12 +704,19 @@ def main(argv: list[str] | None = None) -> int:
         "ratios": ratios,
         "aim": "ratio <= 0.333",
         "secondary_ratio_uniform_md_counted": headline["ratio_with_md"],
-        "al_runs": [{"seed": run["seed"], "labels": len(run["structures"]), "stop_reason": run["reason"],
-                     "md_steps": run["md_steps"], "committee_in_loop": run["committee_curve"],
-                     "label_temperatures_K": run["label_temperatures_K"],
-                     "label_starts": [None if k is None else list(named_starts)[k] for k in run["label_starts"]],
-                     "cpu_seconds": round(run["cpu_seconds"], 1)}
-                    for run in runs],
+        "al_runs": [
+            {
+                "seed": run["seed"],
+                "labels": len(run["structures"]),
+                "stop_reason": run["reason"],
+                "md_steps": run["md_steps"],
+                "committee_in_loop": run["committee_curve"],
+                "label_temperatures_K": run["label_temperatures_K"],
+                "label_starts": [None if k is None else list(named_starts)[k] for k in run["label_starts"]],
+                "cpu_seconds": round(run["cpu_seconds"], 1),
+            }
+            for run in runs
+        ],
         "al_seconds": round(al_seconds, 1),
         "seconds": round(time.perf_counter() - t0, 1),
         "cpu_seconds": round(cpu_seconds, 1),

@@ -316,8 +316,10 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
         if "error" in record:
             log(f"  failed: {record['error']}")
         else:
-            log(f"  n={record['n_atoms']}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
-                f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB")
+            log(
+                f"  n={record['n_atoms']}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
+                f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
+            )
         results.append(record)
     return results
 
@@ -373,8 +375,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.case:
         return args
-    args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(
-        QUICK_SIZES if args.quick else DEFAULT_SIZES
+    args.sizes = (
+        [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     )
     args.systems = [s.strip() for s in args.systems.split(",")]
     args.calculators = [c.strip() for c in args.calculators.split(",")]

@@ -72,8 +72,12 @@ def main(argv: list[str] | None = None) -> None:
         atoms = _system(size)
         for name in devices:
             device = torch.device(name)
-            tensors = (torch.tensor(atoms.positions, device=device), torch.tensor(atoms.cell.array, device=device),
-                       torch.tensor(atoms.pbc, device=device), args.cutoff)
+            tensors = (
+                torch.tensor(atoms.positions, device=device),
+                torch.tensor(atoms.cell.array, device=device),
+                torch.tensor(atoms.pbc, device=device),
+                args.cutoff,
+            )
             for backend in (VesinNeighborList(), TorchCellList(), TorchNeighborList()):
                 if backend.name == "torch" and len(atoms) > args.brute_max:
                     continue
@@ -92,11 +96,21 @@ def main(argv: list[str] | None = None) -> None:
         reference = by_key.get(("vesin", device, n))
         if backend != "vesin" and ms and reference:
             ratios[f"vesin/{backend} {device} n={n}"] = round(reference / ms, 3)
-    print(json.dumps({
-        "benchmark": "bench_neighbors", "cutoff_A": args.cutoff, "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(), "cuda": torch.cuda.get_device_name() if torch.cuda.is_available()
-        else None, "numpy": np.__version__, "results": results, "ratios": ratios,
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "benchmark": "bench_neighbors",
+                "cutoff_A": args.cutoff,
+                "torch_version": torch.__version__,
+                "torch_threads": torch.get_num_threads(),
+                "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+                "numpy": np.__version__,
+                "results": results,
+                "ratios": ratios,
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

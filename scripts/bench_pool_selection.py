@@ -79,28 +79,47 @@ def select_from_pool(job: tuple) -> dict:
     torch.set_num_threads(1)
     c0 = time.process_time()
     chosen = pool_seed_indices(pool, replicate)
-    config = ActiveConfig(db=str(Path(workdir) / f"{strategy}_r{replicate}.db"), model=dict(settings["model"]),
-                          committee_size=1 if strategy == "oracle" else settings["committee_size"],
-                          bootstrap=strategy != "oracle", train_steps=settings["train_steps"],
-                          finetune_steps=settings["finetune_steps"], seed=replicate,
-                          train_options=loss_weights(settings))
+    config = ActiveConfig(
+        db=str(Path(workdir) / f"{strategy}_r{replicate}.db"),
+        model=dict(settings["model"]),
+        committee_size=1 if strategy == "oracle" else settings["committee_size"],
+        bootstrap=strategy != "oracle",
+        train_steps=settings["train_steps"],
+        finetune_steps=settings["finetune_steps"],
+        seed=replicate,
+        train_options=loss_weights(settings),
+    )
     labels = [get_labels(a) for a in pool]
     sizes = np.array([len(a) for a in pool])
     graphs = labelled_graphs(pool, labels, ["Cu"], float(settings["model"]["cutoff"]))
     previous, iteration = None, 0
     while len(chosen) < settings["max_labels"]:
-        committee = train_committee([pool[i] for i in chosen], [labels[i] for i in chosen],
-                                    [structure_uid(pool[i]) for i in chosen], config, iteration=iteration,
-                                    elements=["Cu"], previous=previous)
+        committee = train_committee(
+            [pool[i] for i in chosen],
+            [labels[i] for i in chosen],
+            [structure_uid(pool[i]) for i in chosen],
+            config,
+            iteration=iteration,
+            elements=["Cu"],
+            previous=previous,
+        )
         previous = committee.paths
         taken = set(chosen)
         rest = [i for i in range(len(pool)) if i not in taken]
         scores = frame_scores(committee.models, [graphs[i] for i in rest], sizes[rest], strategy)
         count = min(settings["labels_per_iteration"], settings["max_labels"] - len(chosen))
-        picks = select_diverse([pool[i] for i in rest], scores, count, labelled=[pool[i] for i in chosen],
-                               cutoff=float(settings["model"]["cutoff"]), weighted=True)
-        log(f"{strategy} r{replicate} iteration {iteration}: {len(chosen)} labelled, score of picks "
-            f"{', '.join(f'{scores[k]:.4f}' for k in picks)} (pool median {np.median(scores):.4f}) eV/Å")
+        picks = select_diverse(
+            [pool[i] for i in rest],
+            scores,
+            count,
+            labelled=[pool[i] for i in chosen],
+            cutoff=float(settings["model"]["cutoff"]),
+            weighted=True,
+        )
+        log(
+            f"{strategy} r{replicate} iteration {iteration}: {len(chosen)} labelled, score of picks "
+            f"{', '.join(f'{scores[k]:.4f}' for k in picks)} (pool median {np.median(scores):.4f}) eV/Å"
+        )
         chosen += [rest[k] for k in picks]
         iteration += 1
     return {"strategy": strategy, "replicate": replicate, "chosen": chosen, "cpu_seconds": time.process_time() - c0}
@@ -115,8 +134,11 @@ def refit_point(job: tuple) -> tuple:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--uniform-from", default="docs/active/bench_active_v4.json",
-                        help="bench_active --system mixed report whose uniform curve is the baseline")
+    parser.add_argument(
+        "--uniform-from",
+        default="docs/active/bench_active_v4.json",
+        help="bench_active --system mixed report whose uniform curve is the baseline",
+    )
     parser.add_argument("--strategies", nargs="+", default=["oracle", "committee"], choices=["oracle", "committee"])
     parser.add_argument("--replicates", type=int, default=3)
     parser.add_argument("--points", type=int, nargs="+", default=[16, 32], help="label counts refit and tested")
@@ -131,17 +153,32 @@ def main(argv: list[str] | None = None) -> int:
     starts, temperatures = list(named.values()), settings["temperatures_K"]
     test, pool = test_and_pool(starts, settings)
     # the same checks as bench_active --uniform-from: system, model, refit recipe, frame counts, seed 0
-    uniform, _ = earlier_uniform(args.uniform_from, settings, argparse.Namespace(system="mixed", seed=0),
-                                 args.replicates, len(test), len(pool))
+    uniform, _ = earlier_uniform(
+        args.uniform_from, settings, argparse.Namespace(system="mixed", seed=0), args.replicates, len(test), len(pool)
+    )
     log(f"{len(test)} test frames, {len(pool)} pool frames ({time.perf_counter() - t0:.0f} s)")
     cpu_children = 0.0
     context = multiprocessing.get_context("fork")
     with tempfile.TemporaryDirectory() as workdir, context.Pool(args.jobs) as workers:
-        runs = workers.map(select_from_pool, [(s, r, pool, settings, workdir) for s in args.strategies
-                                              for r in range(args.replicates)], chunksize=1)
+        runs = workers.map(
+            select_from_pool,
+            [(s, r, pool, settings, workdir) for s in args.strategies for r in range(args.replicates)],
+            chunksize=1,
+        )
         cpu_children += sum(run["cpu_seconds"] for run in runs)
-        jobs = [(run["strategy"], run["replicate"], n, [pool[i] for i in run["chosen"][:n]], test, settings,
-                 run["replicate"]) for run in runs for n in args.points]
+        jobs = [
+            (
+                run["strategy"],
+                run["replicate"],
+                n,
+                [pool[i] for i in run["chosen"][:n]],
+                test,
+                settings,
+                run["replicate"],
+            )
+            for run in runs
+            for n in args.points
+        ]
         refits = workers.map(refit_point, jobs, chunksize=1)
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {s: {} for s in args.strategies}
     per_start: dict[str, dict[int, list[list[float]]]] = {s: {} for s in args.strategies}
@@ -158,36 +195,76 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for p in summary:
             m, bound = calls_for_error(mean_uniform, p["forces_mae_eV_per_A"])
-            rows.append({"labels": p["reference_calls"], "uniform_calls_same_error": round(m, 1),
-                         "ratio": round(p["reference_calls"] / m, 3), "upper_bound": bound == "at least",
-                         "lower_bound": bound == "at most"})
+            rows.append(
+                {
+                    "labels": p["reference_calls"],
+                    "uniform_calls_same_error": round(m, 1),
+                    "ratio": round(p["reference_calls"] / m, 3),
+                    "upper_bound": bound == "at least",
+                    "lower_bound": bound == "at most",
+                }
+            )
         ratios[strategy] = rows
         for p, row in zip(summary, rows, strict=True):
-            log(f"{strategy:9s} {p['reference_calls']:3d} labels: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
+            log(
+                f"{strategy:9s} {p['reference_calls']:3d} labels: force MAE {p['forces_mae_eV_per_A']:.4f} eV/Å "
                 f"(min {p['min']:.4f}, max {p['max']:.4f}); uniform needs {row['uniform_calls_same_error']} "
-                f"-> ratio {row['ratio']}")
-    labelled_starts = {s: {name: int(sum(pool[i].info["start"] == k for run in runs if run["strategy"] == s
-                                         for i in run["chosen"])) for k, name in enumerate(named)}
-                       for s in args.strategies}
-    labelled_T = {s: {f"{t:g}": int(sum((i // settings["pool_per_T"]) % len(temperatures) == k
-                                        for run in runs if run["strategy"] == s for i in run["chosen"]))
-                      for k, t in enumerate(temperatures)} for s in args.strategies}
+                f"-> ratio {row['ratio']}"
+            )
+    labelled_starts = {
+        s: {
+            name: int(sum(pool[i].info["start"] == k for run in runs if run["strategy"] == s for i in run["chosen"]))
+            for k, name in enumerate(named)
+        }
+        for s in args.strategies
+    }
+    labelled_T = {
+        s: {
+            f"{t:g}": int(
+                sum(
+                    (i // settings["pool_per_T"]) % len(temperatures) == k
+                    for run in runs
+                    if run["strategy"] == s
+                    for i in run["chosen"]
+                )
+            )
+            for k, t in enumerate(temperatures)
+        }
+        for s in args.strategies
+    }
     children = os.times()
-    print(json.dumps({
-        "benchmark": "pool_selection_vs_uniform", "system": SYSTEMS["mixed"], "uniform_from": args.uniform_from,
-        "model": {"architecture": "painn", **settings["model"]}, "replicates": args.replicates,
-        "in_loop_training": {k: settings[k] for k in ("train_steps", "finetune_steps", "committee_size",
-                                                      "labels_per_iteration")},
-        "test_frames": len(test), "pool_frames": len(pool), "uniform": uniform, "curves": report_curves,
-        "ratios": ratios,
-        "forces_mae_per_start": {s: {n: {name: round(float(np.mean([row[k] for row in rows])), 5)
-                                         for k, name in enumerate(named)} for n, rows in sorted(v.items())}
-                                 for s, v in per_start.items()},
-        "labels_per_start": labelled_starts, "labels_per_temperature_K": labelled_T,
-        "seconds": round(time.perf_counter() - t0, 1),
-        "cpu_seconds": round(time.process_time() - c0 + children.children_user + children.children_system, 1),
-        "cpu_seconds_in_tasks": round(cpu_children, 1), "jobs": args.jobs,
-    }))
+    print(
+        json.dumps(
+            {
+                "benchmark": "pool_selection_vs_uniform",
+                "system": SYSTEMS["mixed"],
+                "uniform_from": args.uniform_from,
+                "model": {"architecture": "painn", **settings["model"]},
+                "replicates": args.replicates,
+                "in_loop_training": {
+                    k: settings[k] for k in ("train_steps", "finetune_steps", "committee_size", "labels_per_iteration")
+                },
+                "test_frames": len(test),
+                "pool_frames": len(pool),
+                "uniform": uniform,
+                "curves": report_curves,
+                "ratios": ratios,
+                "forces_mae_per_start": {
+                    s: {
+                        n: {name: round(float(np.mean([row[k] for row in rows])), 5) for k, name in enumerate(named)}
+                        for n, rows in sorted(v.items())
+                    }
+                    for s, v in per_start.items()
+                },
+                "labels_per_start": labelled_starts,
+                "labels_per_temperature_K": labelled_T,
+                "seconds": round(time.perf_counter() - t0, 1),
+                "cpu_seconds": round(time.process_time() - c0 + children.children_user + children.children_system, 1),
+                "cpu_seconds_in_tasks": round(cpu_children, 1),
+                "jobs": args.jobs,
+            }
+        )
+    )
     return 0
 
 

@@ -41,30 +41,52 @@ def main() -> int:
     torch.set_num_threads(1)
     structures = read_pymatgen_json(args.data)[: args.limit]
     ensemble_size = len(load_moduli_model(args.model))
-    line = {"structures": len(structures), "model": args.model, "ensemble_size": ensemble_size,
-            "batch_size": args.batch_size, "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "torch_threads": 1}
+    line = {
+        "structures": len(structures),
+        "model": args.model,
+        "ensemble_size": ensemble_size,
+        "batch_size": args.batch_size,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": 1,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         source = str(Path(tmp) / "input.extxyz")
         write(source, structures)
         load_moduli_model(args.model)  # model loading is not part of the throughput
         cpu_start = time.process_time()
-        serial = screen([source], str(Path(tmp) / "serial.db"), model=args.model, batch_size=args.batch_size,
-                        progress=False)
+        serial = screen(
+            [source], str(Path(tmp) / "serial.db"), model=args.model, batch_size=args.batch_size, progress=False
+        )
         cpu_seconds = time.process_time() - cpu_start  # what the run cost on a machine shared with others
-        line.update(serial_seconds=round(serial.seconds, 2), serial_cpu_seconds=round(cpu_seconds, 2),
-                    serial_failed=serial.failed, serial_structures_per_hour=round(serial.structures_per_hour),
-                    serial_structures_per_cpu_hour=round(3600 * serial.screened / cpu_seconds))
+        line.update(
+            serial_seconds=round(serial.seconds, 2),
+            serial_cpu_seconds=round(cpu_seconds, 2),
+            serial_failed=serial.failed,
+            serial_structures_per_hour=round(serial.structures_per_hour),
+            serial_structures_per_cpu_hour=round(3600 * serial.screened / cpu_seconds),
+        )
         if args.workers:
             from distributed import Client, LocalCluster
 
-            with LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster, \
-                    Client(cluster) as client:
+            with (
+                LocalCluster(n_workers=args.workers, threads_per_worker=1, dashboard_address=None) as cluster,
+                Client(cluster) as client,
+            ):
                 client.run(load_moduli_model, args.model)  # warm workers: model loaded once per process
-                dask = screen([source], str(Path(tmp) / "dask.db"), model=args.model, batch_size=args.batch_size,
-                              client=client, progress=False)
-            line.update(workers=args.workers, dask_seconds=round(dask.seconds, 2),
-                        dask_structures_per_hour=round(dask.structures_per_hour))
+                dask = screen(
+                    [source],
+                    str(Path(tmp) / "dask.db"),
+                    model=args.model,
+                    batch_size=args.batch_size,
+                    client=client,
+                    progress=False,
+                )
+            line.update(
+                workers=args.workers,
+                dask_seconds=round(dask.seconds, 2),
+                dask_structures_per_hour=round(dask.structures_per_hour),
+            )
     print(json.dumps(line))
     return 0
 

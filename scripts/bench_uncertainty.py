@@ -78,8 +78,11 @@ def evaluate(models: list, train: list, test: list) -> dict:
         rows["error_mean"].append(np.linalg.norm(forces - reference, axis=1))
         atoms.calc = single
         rows["error_single"].append(np.linalg.norm(atoms.get_forces() - reference, axis=1))
-    return {"rows": rows, "per_frame_ms": {k: 1000 * v / len(test) for k, v in seconds.items()},
-            "grade_build_s": build_seconds}
+    return {
+        "rows": rows,
+        "per_frame_ms": {k: 1000 * v / len(test) for k, v in seconds.items()},
+        "grade_build_s": build_seconds,
+    }
 
 
 def ranking(rows: dict) -> dict:
@@ -92,9 +95,11 @@ def ranking(rows: dict) -> dict:
         atom_u, atom_e = np.concatenate(rows[measure]), np.concatenate(rows[error])
         top = max(1, len(frame_u) // 10)
         worst, flagged = set(np.argsort(-frame_e)[:top]), set(np.argsort(-frame_u)[:top])
-        out[measure] = {"spearman_frames": round(float(spearmanr(frame_u, frame_e)[0]), 3),
-                        "spearman_atoms": round(float(spearmanr(atom_u, atom_e)[0]), 3),
-                        "worst_10pct_found": round(len(worst & flagged) / top, 3)}
+        out[measure] = {
+            "spearman_frames": round(float(spearmanr(frame_u, frame_e)[0]), 3),
+            "spearman_atoms": round(float(spearmanr(atom_u, atom_e)[0]), 3),
+            "worst_10pct_found": round(len(worst & flagged) / top, 3),
+        }
     return out
 
 
@@ -122,25 +127,38 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [(structures, seed, args.steps) for structures in sets.values() for seed in range(args.members)]
     with multiprocessing.get_context("fork").Pool(args.jobs) as workers:
         models = workers.map(train_member, jobs)
-    report = {"benchmark": "committee_spread_vs_extrapolation_grade", "reference": "EMT",
-              "model": {"architecture": "painn", **MODEL}, "train_frames": args.train, "members": args.members,
-              "steps": args.steps, "test_frames": len(test)}
+    report = {
+        "benchmark": "committee_spread_vs_extrapolation_grade",
+        "reference": "EMT",
+        "model": {"architecture": "painn", **MODEL},
+        "train_frames": args.train,
+        "members": args.members,
+        "steps": args.steps,
+        "test_frames": len(test),
+    }
     unseen = np.array([names[a.info["start"]] in ("slab", "cluster") for a in test])
     for k, (name, structures) in enumerate(sets.items()):
         result = evaluate(models[k * args.members : (k + 1) * args.members], structures, test)
         rows = result["rows"]
-        entry = {"ranking": ranking(rows), "per_frame_ms": {m: round(v, 2) for m, v in result["per_frame_ms"].items()},
-                 "grade_build_s": round(result["grade_build_s"], 2),
-                 "forces_mae_eV_per_A": {"committee_mean": round(float(np.mean(np.concatenate(rows["error_mean"]))), 5),
-                                         "single": round(float(np.mean(np.concatenate(rows["error_single"]))), 5)},
-                 "grade_frames_above_1": round(float(np.mean([g.max() > 1.0 for g in rows["grade"]])), 3)}
+        entry = {
+            "ranking": ranking(rows),
+            "per_frame_ms": {m: round(v, 2) for m, v in result["per_frame_ms"].items()},
+            "grade_build_s": round(result["grade_build_s"], 2),
+            "forces_mae_eV_per_A": {
+                "committee_mean": round(float(np.mean(np.concatenate(rows["error_mean"]))), 5),
+                "single": round(float(np.mean(np.concatenate(rows["error_single"]))), 5),
+            },
+            "grade_frames_above_1": round(float(np.mean([g.max() > 1.0 for g in rows["grade"]])), 3),
+        }
         if name == "out_of_domain":
-            entry["auc_unseen_starts"] = {m: round(roc_auc(np.array([u.max() for u in rows[m]]), unseen), 3)
-                                          for m in ("spread", "grade")}
+            entry["auc_unseen_starts"] = {
+                m: round(roc_auc(np.array([u.max() for u in rows[m]]), unseen), 3) for m in ("spread", "grade")
+            }
             for m in ("spread", "grade"):
                 for label, mask in (("seen", ~unseen), ("unseen", unseen)):
                     entry.setdefault(f"median_{m}", {})[label] = round(
-                        float(np.median([u.max() for u, s in zip(rows[m], mask, strict=True) if s])), 4)
+                        float(np.median([u.max() for u, s in zip(rows[m], mask, strict=True) if s])), 4
+                    )
         report[name] = entry
         log(f"{name}: {json.dumps(entry)}")
     report["seconds"] = round(time.perf_counter() - t_start, 1)

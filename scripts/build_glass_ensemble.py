@@ -42,8 +42,11 @@ def main() -> None:
     args = parser.parse_args()
     networks = [load_model(path) for path in args.networks]
     config = networks[0][0].config
-    inputs = {"descriptors": config["descriptors"], "graph_positions": config.get("graph_positions", "thermal"),
-              "cutoff": float(config["cutoff"])}
+    inputs = {
+        "descriptors": config["descriptors"],
+        "graph_positions": config.get("graph_positions", "thermal"),
+        "cutoff": float(config["cutoff"]),
+    }
     start = time.perf_counter()
 
     def load(ids):
@@ -53,13 +56,18 @@ def main() -> None:
     prepare_minutes = (time.perf_counter() - start) / 60
 
     def score(model, items):
-        return float(np.mean([pearson(predict_z(model, it.graph)[it.mask.numpy()], it.propensity[it.mask.numpy()])
-                              for it in items]))
+        return float(
+            np.mean(
+                [pearson(predict_z(model, it.graph)[it.mask.numpy()], it.propensity[it.mask.numpy()]) for it in items]
+            )
+        )
 
     cv = {}
     for ridge in (float(r) for r in args.ridges.split(",")):
-        folds = [score(fit_linear([t for k, t in enumerate(train) if k != j], ridge=ridge), [train[j]])
-                 for j in range(len(train))]
+        folds = [
+            score(fit_linear([t for k, t in enumerate(train) if k != j], ridge=ridge), [train[j]])
+            for j in range(len(train))
+        ]
         cv[ridge] = float(np.mean(folds))
         print(f"ridge {ridge:g}: leave-one-configuration-out CV Pearson {cv[ridge]:.3f}")
     ridge = max(cv, key=cv.get)
@@ -74,19 +82,21 @@ def main() -> None:
 
     mean, std = target_scale(train)
     card = dict(networks[0][1].get("card", {}))
-    card.update({
-        "name": args.out.stem,
-        "model": f"mean of {len(networks)} graph network(s) and a ridge model (penalty {ridge:g} per sample, "
-                 "chosen by leave-one-configuration-out CV on the training configurations)",
-        "members": [str(p) for p in args.networks] + ["ridge"],
-        "ridge_cv": cv,
-        "architecture": dict(ensemble.config),
-        "propensity_mean_sigma": mean,
-        "propensity_std_sigma": std,
-        "pearson_test": {k: v["mean"] for k, v in scores.items()},
-        "pearson_test_per_configuration": scores,
-        "input_minutes_per_configuration": prepare_minutes / (len(train) + len(test)),
-    })
+    card.update(
+        {
+            "name": args.out.stem,
+            "model": f"mean of {len(networks)} graph network(s) and a ridge model (penalty {ridge:g} per sample, "
+            "chosen by leave-one-configuration-out CV on the training configurations)",
+            "members": [str(p) for p in args.networks] + ["ridge"],
+            "ridge_cv": cv,
+            "architecture": dict(ensemble.config),
+            "propensity_mean_sigma": mean,
+            "propensity_std_sigma": std,
+            "pearson_test": {k: v["mean"] for k, v in scores.items()},
+            "pearson_test_per_configuration": scores,
+            "input_minutes_per_configuration": prepare_minutes / (len(train) + len(test)),
+        }
+    )
     save_model(ensemble, args.out, target_mean=mean, target_std=std, card=card)
     args.out.with_suffix(".json").write_text(json.dumps(card, indent=1))
     print(f"wrote {args.out}")

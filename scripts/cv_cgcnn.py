@@ -16,8 +16,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MATBENCH = {"coNGN": {"log10_K_VRH_GPa": 0.049, "log10_G_VRH_GPa": 0.067},
-            "CGCNN": {"log10_K_VRH_GPa": 0.071, "log10_G_VRH_GPa": 0.090}}
+MATBENCH = {
+    "coNGN": {"log10_K_VRH_GPa": 0.049, "log10_G_VRH_GPa": 0.067},
+    "CGCNN": {"log10_K_VRH_GPa": 0.071, "log10_G_VRH_GPa": 0.090},
+}
 
 
 def main() -> int:
@@ -38,8 +40,14 @@ def main() -> int:
     from ase_mlmat.train.property_config import PropertyTrainConfig
 
     torch.set_num_threads(1)
-    overrides = {"progress": False, "plots": False, "epochs": args.epochs, "ensemble_size": args.ensemble_size,
-                 "limit": args.limit, "targets": args.targets}
+    overrides = {
+        "progress": False,
+        "plots": False,
+        "epochs": args.epochs,
+        "ensemble_size": args.ensemble_size,
+        "limit": args.limit,
+        "targets": args.targets,
+    }
     config = PropertyTrainConfig.from_yaml(args.config, **overrides)
     config.data = str((ROOT / config.data).resolve()) if not Path(config.data).is_absolute() else config.data
     start_cpu, start_wall = time.process_time(), time.perf_counter()
@@ -52,15 +60,23 @@ def main() -> int:
     output.write_text(json.dumps(report))
     summary = report["summary"]
     line = {
-        "k": args.k, "folds_run": [f["fold"] for f in report["folds"]], "num_structures": report["num_structures"],
-        "dropped_non_positive": report["dropped_non_positive"], "ensemble_size": config.ensemble_size,
-        "epochs": config.epochs, "targets": report["targets"],
+        "k": args.k,
+        "folds_run": [f["fold"] for f in report["folds"]],
+        "num_structures": report["num_structures"],
+        "dropped_non_positive": report["dropped_non_positive"],
+        "ensemble_size": config.ensemble_size,
+        "epochs": config.epochs,
+        "targets": report["targets"],
         **{f"mae_{name.removesuffix('_GPa')}": summary["mae_ensemble"][name] for name in report["targets"]},
-        **{f"mae_single_member_{name.removesuffix('_GPa')}": summary["mae_single_member"][name]
-           for name in report["targets"]},
-        "fold_std": summary["fold_std_ensemble"], "matbench_v0.1_10987_structures": MATBENCH,
+        **{
+            f"mae_single_member_{name.removesuffix('_GPa')}": summary["mae_single_member"][name]
+            for name in report["targets"]
+        },
+        "fold_std": summary["fold_std_ensemble"],
+        "matbench_v0.1_10987_structures": MATBENCH,
         "epochs_run": [f["epochs_run"] for f in report["folds"]],
-        "cpu_minutes": round(report["cpu_minutes"], 2), "wall_minutes": round(report["wall_minutes"], 2),
+        "cpu_minutes": round(report["cpu_minutes"], 2),
+        "wall_minutes": round(report["wall_minutes"], 2),
         "report": str(output),
     }
     print(json.dumps(line))

@@ -21,8 +21,12 @@ from ase_mlmat.train import TrainConfig, cross_validate
 ROOT = Path(__file__).resolve().parents[1]
 # Best of GAP/MTP on the held-out test sets: (energy meV/atom, force eV/Å).
 ZUO_2020_BEST = {
-    "Ni": (0.42, 0.01), "Cu": (0.41, 0.01), "Li": (0.49, 0.01),
-    "Mo": (2.24, 0.09), "Si": (2.21, 0.06), "Ge": (1.79, 0.05),
+    "Ni": (0.42, 0.01),
+    "Cu": (0.41, 0.01),
+    "Li": (0.49, 0.01),
+    "Mo": (2.24, 0.09),
+    "Si": (2.21, 0.06),
+    "Ge": (1.79, 0.05),
 }
 
 
@@ -63,9 +67,11 @@ def main() -> int:
     for element, report in results.items():
         s = report["summary"]
         e_ref, f_ref = ZUO_2020_BEST[element]
-        print(f"| {element} | {s['energy_mae_meV_per_atom']['mean']:.2f} ± {s['energy_mae_meV_per_atom']['std']:.2f} "
-              f"| {e_ref} | {s['forces_mae_eV_per_A']['mean']:.3f} ± {s['forces_mae_eV_per_A']['std']:.3f} | {f_ref} "
-              f"| {s['stress_mae_GPa']['mean']:.2f} ± {s['stress_mae_GPa']['std']:.2f} |")
+        print(
+            f"| {element} | {s['energy_mae_meV_per_atom']['mean']:.2f} ± {s['energy_mae_meV_per_atom']['std']:.2f} "
+            f"| {e_ref} | {s['forces_mae_eV_per_A']['mean']:.3f} ± {s['forces_mae_eV_per_A']['std']:.3f} | {f_ref} "
+            f"| {s['stress_mae_GPa']['mean']:.2f} ± {s['stress_mae_GPa']['std']:.2f} |"
+        )
     return 0
 
 

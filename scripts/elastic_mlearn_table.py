@@ -88,8 +88,15 @@ def dft_states(element: str) -> dict:
             if k != j and shear.max() > SHEAR_NOISE_GPa * abs(strain[j]) / 0.04:
                 stress[[j, k]] = stress[[k, j]]  # the yz/xz labels of this frame are swapped
                 swapped += 1
-        states.append({"component": j, "strain": float(strain[j]), "stress": stress,
-                       "max_force": float(np.abs(atoms.get_forces()).max()), "n_atoms": len(atoms)})
+        states.append(
+            {
+                "component": j,
+                "strain": float(strain[j]),
+                "stress": stress,
+                "max_force": float(np.abs(atoms.get_forces()).max()),
+                "n_atoms": len(atoms),
+            }
+        )
     return {"ground": ground, "reference_stress": reference_stress, "states": states, "swapped": swapped}
 
 
@@ -97,8 +104,11 @@ def _fit(states: list, reference_stress: np.ndarray, max_strain: float, degree: 
     """(6, 6) slopes dσ_i/dε_j (GPa), NaN where a component has no state within max_strain (tensor strain)."""
     C = np.full((6, 6), np.nan)
     for j in range(6):
-        rows = [s for s in states if s["component"] == j
-                and abs(s["strain"]) * (0.5 if j >= 3 else 1.0) <= max_strain + 1e-4]
+        rows = [
+            s
+            for s in states
+            if s["component"] == j and abs(s["strain"]) * (0.5 if j >= 3 else 1.0) <= max_strain + 1e-4
+        ]
         if len(rows) < degree:
             continue
         x = np.array([s["strain"] for s in rows])
@@ -110,9 +120,11 @@ def _fit(states: list, reference_stress: np.ndarray, max_strain: float, degree: 
 
 def _cubic(C: np.ndarray) -> dict:
     normal = [C[i, j] for i in range(3) for j in range(3) if i != j]
-    return {"C11": float(np.nanmean(np.diag(C)[:3])) if np.isfinite(np.diag(C)[:3]).any() else math.nan,
-            "C12": float(np.nanmean(normal)) if np.isfinite(normal).any() else math.nan,
-            "C44": float(np.nanmean(np.diag(C)[3:])) if np.isfinite(np.diag(C)[3:]).any() else math.nan}
+    return {
+        "C11": float(np.nanmean(np.diag(C)[:3])) if np.isfinite(np.diag(C)[:3]).any() else math.nan,
+        "C12": float(np.nanmean(normal)) if np.isfinite(normal).any() else math.nan,
+        "C44": float(np.nanmean(np.diag(C)[3:])) if np.isfinite(np.diag(C)[3:]).any() else math.nan,
+    }
 
 
 def dft_reference(element: str, max_strain: float) -> dict:
@@ -121,27 +133,39 @@ def dft_reference(element: str, max_strain: float) -> dict:
     main = _cubic(_fit(states, sigma0, max_strain))
     checks = {f"linear_pm{round(100 * e)}pct": _cubic(_fit(states, sigma0, e)) for e in (0.02, 0.03)}
     checks["quadratic_pm5pct"] = _cubic(_fit(states, sigma0, 0.05, degree=2))
-    spread = {k: float(np.nanmax([c[k] for c in checks.values()]) - np.nanmin([c[k] for c in checks.values()]))
-              for k in ("C11", "C12", "C44")}
+    spread = {
+        k: float(np.nanmax([c[k] for c in checks.values()]) - np.nanmin([c[k] for c in checks.values()]))
+        for k in ("C11", "C12", "C44")
+    }
     shear = [s for s in states if s["component"] >= 3]
     normal = [s for s in states if s["component"] < 3]
     shear_forces = max((s["max_force"] for s in shear), default=0.0)
     notes = []
     if data["swapped"]:
-        notes.append(f"{data['swapped']} shear frames had the yz and xz stress components swapped relative to the "
-                     "cell deformation; swapped back")
+        notes.append(
+            f"{data['swapped']} shear frames had the yz and xz stress components swapped relative to the "
+            "cell deformation; swapped back"
+        )
     clamped = shear_forces > 0.05 and max((s["max_force"] for s in normal), default=0.0) < 0.05
     if clamped:
         notes.append(f"shear frames are clamped-ion (forces up to {shear_forces:.2f} eV/Å): DFT C44 is C44⁰")
     rattled = float(np.abs(data["ground"].get_forces()).max())
     if rattled > 0.05:
-        notes.append(f"all frames, the zero-strain one included, carry forces up to {rattled:.2f} eV/Å "
-                     "(displaced ions); the zero-strain stress is subtracted")
+        notes.append(
+            f"all frames, the zero-strain one included, carry forces up to {rattled:.2f} eV/Å "
+            "(displaced ions); the zero-strain stress is subtracted"
+        )
     result = {
-        "n_frames": len(states) + 1, "n_atoms": data["ground"].get_global_number_of_atoms(),
-        "zero_strain_stress_GPa": sigma0.round(4).tolist(), "max_tensor_strain": max_strain,
-        **main, "linearity_checks": checks, "spread_of_checks_GPa": spread, "swapped_shear_frames": data["swapped"],
-        "clamped_ion_shear": clamped, "notes": notes,
+        "n_frames": len(states) + 1,
+        "n_atoms": data["ground"].get_global_number_of_atoms(),
+        "zero_strain_stress_GPa": sigma0.round(4).tolist(),
+        "max_tensor_strain": max_strain,
+        **main,
+        "linearity_checks": checks,
+        "spread_of_checks_GPa": spread,
+        "swapped_shear_frames": data["swapped"],
+        "clamped_ion_shear": clamped,
+        "notes": notes,
     }
     if clamped:
         result["C44_clamped"] = main["C44"]
@@ -149,8 +173,10 @@ def dft_reference(element: str, max_strain: float) -> dict:
     if element == "Li":
         slopes = [s["stress"][s["component"]] / s["strain"] for s in shear]
         result["C44"] = math.nan
-        notes.append("shear stresses are ≤ 0.1 GPa and do not scale with strain (slopes "
-                     f"{min(slopes):.1f} to {max(slopes):.1f} GPa): no DFT C44, hence no G_VRH")
+        notes.append(
+            "shear stresses are ≤ 0.1 GPa and do not scale with strain (slopes "
+            f"{min(slopes):.1f} to {max(slopes):.1f} GPa): no DFT C44, hence no G_VRH"
+        )
     return result
 
 
@@ -175,8 +201,11 @@ def _lambda_dft(element: str, data: dict, max_strain: float) -> float:
 # ------------------------------------------------------------------------------------------- model
 def ground_state_cell(element: str) -> Atoms:
     """Conventional cubic cell with the DFT ground-state lattice constant."""
-    ground = next(a for a in read(DATA / f"{element}_train.extxyz", ":")
-                  if a.info.get("config_type") == "Elastic" and a.info.get("description") == "Ground state crystal")
+    ground = next(
+        a
+        for a in read(DATA / f"{element}_train.extxyz", ":")
+        if a.info.get("config_type") == "Elastic" and a.info.get("description") == "Ground state crystal"
+    )
     structure = ELEMENTS[element]
     a = (ground.get_volume() / len(ground) * ATOMS_PER_CUBIC_CELL[structure]) ** (1.0 / 3.0)
     return bulk(element, structure, a=a, cubic=True)
@@ -219,11 +248,16 @@ def model_elastic(element: str, spec: str) -> dict:
         C = result.elastic_tensor_GPa
         key = "relaxed_ion" if relaxed else "clamped_ion"
         out[key] = {
-            "C_GPa": C.round(3).tolist(), **_cubic(C),
-            "K_VRH": result.bulk_modulus_GPa, "G_VRH": result.shear_modulus_GPa,
-            "born_stable": result.born_stable, "born_eigenvalues_GPa": result.born_eigenvalues_GPa.round(3).tolist(),
-            "a_A": float(np.cbrt(abs(np.linalg.det(result.cell_A)))), "fit_residual_GPa": result.fit_residual_GPa,
-            "warnings": result.warnings, "seconds": round(time.perf_counter() - start, 1),
+            "C_GPa": C.round(3).tolist(),
+            **_cubic(C),
+            "K_VRH": result.bulk_modulus_GPa,
+            "G_VRH": result.shear_modulus_GPa,
+            "born_stable": result.born_stable,
+            "born_eigenvalues_GPa": result.born_eigenvalues_GPa.round(3).tolist(),
+            "a_A": float(np.cbrt(abs(np.linalg.det(result.cell_A)))),
+            "fit_residual_GPa": result.fit_residual_GPa,
+            "warnings": result.warnings,
+            "seconds": round(time.perf_counter() - start, 1),
         }
         if ELEMENTS[element] != "diamond":
             break  # Bravais lattice: clamped-ion = relaxed-ion
@@ -278,24 +312,39 @@ def build_rows(reference: dict, models: dict) -> list[dict]:
             C44_note = "est."
         K_dft, G_dft = vrh_cubic(dft["C11"], dft["C12"], C44_dft)
         dft["K_VRH"], dft["G_VRH"] = K_dft, G_dft
-        row = {"element": element, "structure": ELEMENTS[element], "model": model["model"],
-               "a_model_A": m["a_A"], "born_stable": m["born_stable"],
-               "min_eigenvalue_GPa": m["born_eigenvalues_GPa"][0]}
-        for name, mv, dv in (("C11", m["C11"], dft["C11"]), ("C12", m["C12"], dft["C12"]), ("C44", m["C44"], C44_dft),
-                             ("K_VRH", m["K_VRH"], K_dft), ("G_VRH", m["G_VRH"], G_dft)):
+        row = {
+            "element": element,
+            "structure": ELEMENTS[element],
+            "model": model["model"],
+            "a_model_A": m["a_A"],
+            "born_stable": m["born_stable"],
+            "min_eigenvalue_GPa": m["born_eigenvalues_GPa"][0],
+        }
+        for name, mv, dv in (
+            ("C11", m["C11"], dft["C11"]),
+            ("C12", m["C12"], dft["C12"]),
+            ("C44", m["C44"], C44_dft),
+            ("K_VRH", m["K_VRH"], K_dft),
+            ("G_VRH", m["G_VRH"], G_dft),
+        ):
             row[name] = {"model": mv, "dft": dv, "relative_error": (mv - dv) / dv if math.isfinite(dv) and dv else None}
         row["C44_dft_note"] = C44_note
         if "clamped_ion" in model:
             clamped_model, clamped_dft = model["clamped_ion"]["C44"], dft["C44_clamped"]
-            row["C44_clamped"] = {"model": clamped_model, "dft": clamped_dft,
-                                  "relative_error": (clamped_model - clamped_dft) / clamped_dft}
+            row["C44_clamped"] = {
+                "model": clamped_model,
+                "dft": clamped_dft,
+                "relative_error": (clamped_model - clamped_dft) / clamped_dft,
+            }
         rows.append(row)
     return rows
 
 
 def markdown(rows: list[dict], reference: dict, max_strain: float) -> str:
-    head = ("| element | model | C11 model / DFT (err) | C12 model / DFT (err) | C44 model / DFT (err) "
-            "| K_VRH model / DFT (err) | G_VRH model / DFT (err) | Born-stable (min eig., GPa) |")
+    head = (
+        "| element | model | C11 model / DFT (err) | C12 model / DFT (err) | C44 model / DFT (err) "
+        "| K_VRH model / DFT (err) | G_VRH model / DFT (err) | Born-stable (min eig., GPa) |"
+    )
     lines = [
         "# Elastic constants of the shipped mlearn potentials vs their PBE training data",
         "",
@@ -315,48 +364,70 @@ def markdown(rows: list[dict], reference: dict, max_strain: float) -> str:
             note = f" {r['C44_dft_note']}" if name in ("C44", "G_VRH") and r["C44_dft_note"] else ""
             cells.append(f"{_num(v['model'])} / {_num(v['dft'])}{note} ({_rel(v['model'], v['dft'])})")
         stable = "yes" if r["born_stable"] else "**no**"
-        lines.append(f"| {r['element']} ({r['structure']}) | {r['model']} | " + " | ".join(cells)
-                     + f" | {stable} ({r['min_eigenvalue_GPa']:.1f}) |")
+        lines.append(
+            f"| {r['element']} ({r['structure']}) | {r['model']} | "
+            + " | ".join(cells)
+            + f" | {stable} ({r['min_eigenvalue_GPa']:.1f}) |"
+        )
     clamped = [r for r in rows if "C44_clamped" in r]
     if clamped:
-        lines += ["", "Clamped-ion C44 (ions kept at the homogeneously strained positions), the quantity the DFT "
-                  "shear frames of Si and Ge measure directly:", "",
-                  "| element | C44⁰ model | C44⁰ DFT | error | Kleinman correction Λ²/(Ωk) (GPa) |",
-                  "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "Clamped-ion C44 (ions kept at the homogeneously strained positions), the quantity the DFT "
+            "shear frames of Si and Ge measure directly:",
+            "",
+            "| element | C44⁰ model | C44⁰ DFT | error | Kleinman correction Λ²/(Ωk) (GPa) |",
+            "|---|---|---|---|---|",
+        ]
         for r in clamped:
             v = r["C44_clamped"]
-            lines.append(f"| {r['element']} | {_num(v['model'])} | {_num(v['dft'])} | {_rel(v['model'], v['dft'])} | "
-                         f"{reference[r['element']]['kleinman_correction_GPa']:.1f} |")
-    lines += ["", "Linearity of the DFT fit (C11 / C12 / C44, GPa):", "",
-              "| element | linear ±2 % | linear ±3 % | quadratic ±5 % | zero-strain stress (GPa, xx yy zz) |",
-              "|---|---|---|---|---|"]
+            lines.append(
+                f"| {r['element']} | {_num(v['model'])} | {_num(v['dft'])} | {_rel(v['model'], v['dft'])} | "
+                f"{reference[r['element']]['kleinman_correction_GPa']:.1f} |"
+            )
+    lines += [
+        "",
+        "Linearity of the DFT fit (C11 / C12 / C44, GPa):",
+        "",
+        "| element | linear ±2 % | linear ±3 % | quadratic ±5 % | zero-strain stress (GPa, xx yy zz) |",
+        "|---|---|---|---|---|",
+    ]
     for element, dft in reference.items():
         checks = dft["linearity_checks"]
-        cells = [" / ".join(_num(checks[k][c]) for c in ("C11", "C12", "C44"))
-                 for k in ("linear_pm2pct", "linear_pm3pct", "quadratic_pm5pct")]
+        cells = [
+            " / ".join(_num(checks[k][c]) for c in ("C11", "C12", "C44"))
+            for k in ("linear_pm2pct", "linear_pm3pct", "quadratic_pm5pct")
+        ]
         s0 = " ".join(f"{x:+.2f}" for x in dft["zero_strain_stress_GPa"][:3])
         lines.append(f"| {element} | " + " | ".join(cells) + f" | {s0} |")
     lines += ["", "Notes on the DFT data:", ""]
     for element, dft in reference.items():
         for note in dft["notes"]:
             lines.append(f"- {element}: {note}.")
-    lines += ["- The yz ↔ xz exchange is not limited to the Elastic frames: every frame of the Cu, Ni and Mo files and "
-              "the AIMD and Vacancy frames of Si and Ge carry it (the Si, Ge Elastic frames and all Li frames do "
-              "not); see `mlearn_stress_labels.md`. mlearn-Si, Ge, Mo and Li are trained with the exchange undone on "
-              "reading (`swap_stress_yz_xz` in their configs, `ase_mlmat.data.corrections`) and stress weight 300; "
-              "mlearn-Cu and Ni on the labels as stored with stress weight 10 (their stresses disagree with their "
-              "energies by 0.4–2.3 GPa depending on the frame type, so a larger weight would fit an inconsistency).",
-              "- Si, Ge: \"est.\" marks the relaxed-ion DFT C44 = C44⁰ − Λ²/(Ωk): Λ from the DFT forces of the "
-              "clamped shear frames, Ω the primitive-cell volume, k the Γ-optical force constant of the model under "
-              "test (no DFT phonon data in the set). G_VRH of Si, Ge uses that estimate.",
-              "- No Materials Project or Zuo et al. (2020) column: not added without a verified source at hand.", ""]
+    lines += [
+        "- The yz ↔ xz exchange is not limited to the Elastic frames: every frame of the Cu, Ni and Mo files and "
+        "the AIMD and Vacancy frames of Si and Ge carry it (the Si, Ge Elastic frames and all Li frames do "
+        "not); see `mlearn_stress_labels.md`. mlearn-Si, Ge, Mo and Li are trained with the exchange undone on "
+        "reading (`swap_stress_yz_xz` in their configs, `ase_mlmat.data.corrections`) and stress weight 300; "
+        "mlearn-Cu and Ni on the labels as stored with stress weight 10 (their stresses disagree with their "
+        "energies by 0.4–2.3 GPa depending on the frame type, so a larger weight would fit an inconsistency).",
+        '- Si, Ge: "est." marks the relaxed-ion DFT C44 = C44⁰ − Λ²/(Ωk): Λ from the DFT forces of the '
+        "clamped shear frames, Ω the primitive-cell volume, k the Γ-optical force constant of the model under "
+        "test (no DFT phonon data in the set). G_VRH of Si, Ge uses that estimate.",
+        "- No Materials Project or Zuo et al. (2020) column: not added without a verified source at hand.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", action="append", default=[],
-                        help="ELEMENT=SPEC (shipped name or checkpoint path); default mlearn-<El>")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        help="ELEMENT=SPEC (shipped name or checkpoint path); default mlearn-<El>",
+    )
     parser.add_argument("--elements", nargs="+", default=list(ELEMENTS), choices=list(ELEMENTS))
     parser.add_argument("--max-strain", type=float, default=0.03, help="largest tensor strain of the DFT fit")
     parser.add_argument("--out", default=str(ROOT / "docs" / "properties"))
@@ -376,8 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = build_rows(reference, models)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "elastic_mlearn.json").write_text(json.dumps(
-        {"rows": rows, "dft_reference": reference, "models": models}, indent=1, default=float) + "\n")
+    (out / "elastic_mlearn.json").write_text(
+        json.dumps({"rows": rows, "dft_reference": reference, "models": models}, indent=1, default=float) + "\n"
+    )
     text = markdown(rows, reference, args.max_strain)
     (out / "elastic_mlearn.md").write_text(text)
     print(text)

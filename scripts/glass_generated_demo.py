@@ -41,10 +41,20 @@ def main() -> None:
     if args.reuse:
         summary = json.loads((args.out / "data" / "summary.json").read_text())
     else:
-        summary = generate(n_particles=args.n_particles, temperature=args.temperature, n_configs=args.n_configs,
-                           n_runs=args.n_runs, t_min=0.02, t_max=args.t_max, n_times=14,
-                           equilibration=args.equilibration, spacing=args.spacing, out=args.out / "data",
-                           engine=args.engine, seed=1)
+        summary = generate(
+            n_particles=args.n_particles,
+            temperature=args.temperature,
+            n_configs=args.n_configs,
+            n_runs=args.n_runs,
+            t_min=0.02,
+            t_max=args.t_max,
+            n_times=14,
+            equilibration=args.equilibration,
+            spacing=args.spacing,
+            out=args.out / "data",
+            engine=args.engine,
+            seed=1,
+        )
     samples = [load_sample(args.out / "data" / name) for name in summary["files"]]
     fs = np.array(summary["fs_a_mean"])
     report = {"data": summary, "timescales": []}
@@ -54,13 +64,19 @@ def main() -> None:
         train = prepare(samples[:-2], **inputs)
         test = prepare(samples[-2:], **inputs)
         start = time.perf_counter()
-        model, history = train_network(train, width=32, n_steps=4, epochs=args.epochs, learning_rate=5e-4, log=None,
-                                       linear_readout=True)
+        model, history = train_network(
+            train, width=32, n_steps=4, epochs=args.epochs, learning_rate=5e-4, log=None, linear_readout=True
+        )
         scores = {k: v["mean"] for k, v in evaluate_all(model, train, test).items()}
         linear = evaluate_all(fit_linear(train, ridge=0.03), train, test, model_name="linear_inherent_cg")
         scores["linear_inherent_cg"] = linear["linear_inherent_cg"]["mean"]
-        entry = {"time": float(summary["times"][index]), "fs_a": float(fs[index]), "pearson": scores,
-                 "train_seconds": time.perf_counter() - start, "final_loss": history[-1]["loss"]}
+        entry = {
+            "time": float(summary["times"][index]),
+            "fs_a": float(fs[index]),
+            "pearson": scores,
+            "train_seconds": time.perf_counter() - start,
+            "final_loss": history[-1]["loss"],
+        }
         report["timescales"].append(entry)
         print(json.dumps(entry))
     (args.out / "report.json").write_text(json.dumps(report, indent=1))

@@ -38,12 +38,12 @@ REFERENCE_MATERIALS = {
 
 # Structure files for `mlmat predict hardness`: name → (builder, calculator used in the .sh script)
 STRUCTURES = {
-    "Si_diamond": lambda: bulk("Si", "diamond", a=5.468, cubic=True),   # mlearn-Si
-    "Ge_diamond": lambda: bulk("Ge", "diamond", a=5.76, cubic=True),    # mlearn-Ge
-    "Mo_bcc": lambda: bulk("Mo", "bcc", a=3.17, cubic=True),            # mlearn-Mo
-    "Cu_fcc": lambda: bulk("Cu", "fcc", a=3.6, cubic=True),             # EMT
-    "Ni_fcc": lambda: bulk("Ni", "fcc", a=3.52, cubic=True),            # EMT
-    "Al_fcc": lambda: bulk("Al", "fcc", a=4.05, cubic=True),            # EMT
+    "Si_diamond": lambda: bulk("Si", "diamond", a=5.468, cubic=True),  # mlearn-Si
+    "Ge_diamond": lambda: bulk("Ge", "diamond", a=5.76, cubic=True),  # mlearn-Ge
+    "Mo_bcc": lambda: bulk("Mo", "bcc", a=3.17, cubic=True),  # mlearn-Mo
+    "Cu_fcc": lambda: bulk("Cu", "fcc", a=3.6, cubic=True),  # EMT
+    "Ni_fcc": lambda: bulk("Ni", "fcc", a=3.52, cubic=True),  # EMT
+    "Al_fcc": lambda: bulk("Al", "fcc", a=4.05, cubic=True),  # EMT
 }
 
 
@@ -91,22 +91,39 @@ def cmd_ashby(args: argparse.Namespace) -> int:
                 print(f"skipped failed record {record.get('source')}", file=sys.stderr)
                 continue
             result = HardnessPredictor.from_moduli(
-                record["bulk_modulus_GPa"], record["shear_modulus_GPa"], record["volume_per_atom_A3"],
-                label=record["label"], elements=_elements(record["formula"]))
+                record["bulk_modulus_GPa"],
+                record["shear_modulus_GPa"],
+                record["volume_per_atom_A3"],
+                label=record["label"],
+                elements=_elements(record["formula"]),
+            )
             results.append(result)
             labels.append(f"{record['label']} ({calc})")
     for name, (constants, volume, elements) in REFERENCE_MATERIALS.items():
         moduli = ElasticResult.from_tensor(_cubic(*constants)).moduli
-        results.append(HardnessPredictor.from_moduli(moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa, volume,
-                                                     label=name, elements=elements))
+        results.append(
+            HardnessPredictor.from_moduli(
+                moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa, volume, label=name, elements=elements
+            )
+        )
         labels.append(name)
     for result, label in zip(results, labels):
-        rows.append({"label": label, "H_v_GPa": round(result.vickers_hardness_GPa, 3),
-                     "K_IC_MPa_m05": round(result.fracture_toughness_MPa_m05, 3),
-                     "K_GPa": round(result.bulk_modulus_GPa, 2), "G_GPa": round(result.shear_modulus_GPa, 2),
-                     "nu": round(result.poisson_ratio, 4), "reliable": result.reliable, "metallic": result.metallic})
-        print(f"{label:28s} H_v {result.vickers_hardness_GPa:7.2f} GPa  K_IC {result.fracture_toughness_MPa_m05:6.2f} "
-              f"MPa·m^½  reliable={result.reliable}")
+        rows.append(
+            {
+                "label": label,
+                "H_v_GPa": round(result.vickers_hardness_GPa, 3),
+                "K_IC_MPa_m05": round(result.fracture_toughness_MPa_m05, 3),
+                "K_GPa": round(result.bulk_modulus_GPa, 2),
+                "G_GPa": round(result.shear_modulus_GPa, 2),
+                "nu": round(result.poisson_ratio, 4),
+                "reliable": result.reliable,
+                "metallic": result.metallic,
+            }
+        )
+        print(
+            f"{label:28s} H_v {result.vickers_hardness_GPa:7.2f} GPa  K_IC {result.fracture_toughness_MPa_m05:6.2f} "
+            f"MPa·m^½  reliable={result.reliable}"
+        )
     path = ashby_plot(results, args.out, labels=labels)
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     print(f"Ashby plot written to {path}")
@@ -135,25 +152,43 @@ def cmd_alpha(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     elastic = ElasticPredictor().predict(bulk("Si", "diamond", a=5.468, cubic=True), calculator)
     relaxed = bulk("Si", "diamond", a=float(np.cbrt(abs(np.linalg.det(elastic.cell_A)))), cubic=True)
-    debye = debye_gruneisen_expansion(relaxed, elastic.bulk_modulus_GPa, elastic.shear_modulus_GPa,
-                                      temperatures_K=TEMPERATURES_K)
+    debye = debye_gruneisen_expansion(
+        relaxed, elastic.bulk_modulus_GPa, elastic.shear_modulus_GPa, temperatures_K=TEMPERATURES_K
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        qha = quasi_harmonic_expansion(bulk("Si", "diamond", a=5.468), calculator, supercell=tuple(args.supercell),
-                                       volume_strains=np.linspace(-0.03, 0.04, 8), temperatures_K=TEMPERATURES_K,
-                                       mesh=(21, 21, 21), eos="vinet")
+        qha = quasi_harmonic_expansion(
+            bulk("Si", "diamond", a=5.468),
+            calculator,
+            supercell=tuple(args.supercell),
+            volume_strains=np.linspace(-0.03, 0.04, 8),
+            temperatures_K=TEMPERATURES_K,
+            mesh=(21, 21, 21),
+            eos="vinet",
+        )
     seconds = time.perf_counter() - start
     title = f"diamond Si, {Path(args.model).stem if args.model.endswith('.pt') else args.model}"
-    png = plot_alpha({"Debye–Grüneisen, γ(ν), K and G of the model": (debye.temperatures_K, debye.alpha_linear_per_K),
-                      "QHA (phonopy, 4×4×4 primitive supercell)": (qha.temperatures_K, qha.alpha_linear_per_K)},
-                     out / "alpha_Si.png", title=title, experiment={"experiment, 300 K": (300.0, SI_EXPERIMENT_300K)})
+    png = plot_alpha(
+        {
+            "Debye–Grüneisen, γ(ν), K and G of the model": (debye.temperatures_K, debye.alpha_linear_per_K),
+            "QHA (phonopy, 4×4×4 primitive supercell)": (qha.temperatures_K, qha.alpha_linear_per_K),
+        },
+        out / "alpha_Si.png",
+        title=title,
+        experiment={"experiment, 300 K": (300.0, SI_EXPERIMENT_300K)},
+    )
     i_min = int(np.argmin(qha.alpha_linear_per_K))
     summary = {
         "model": args.model,
-        "elastic_C11_C12_C44_GPa": [float(elastic.elastic_tensor_GPa[0, 0]), float(elastic.elastic_tensor_GPa[0, 1]),
-                                    float(elastic.elastic_tensor_GPa[3, 3])],
-        "K_VRH_GPa": elastic.bulk_modulus_GPa, "G_VRH_GPa": elastic.shear_modulus_GPa,
-        "poisson_ratio": elastic.poisson_ratio, "debye_temperature_K": debye.solid.debye_temperature_K,
+        "elastic_C11_C12_C44_GPa": [
+            float(elastic.elastic_tensor_GPa[0, 0]),
+            float(elastic.elastic_tensor_GPa[0, 1]),
+            float(elastic.elastic_tensor_GPa[3, 3]),
+        ],
+        "K_VRH_GPa": elastic.bulk_modulus_GPa,
+        "G_VRH_GPa": elastic.shear_modulus_GPa,
+        "poisson_ratio": elastic.poisson_ratio,
+        "debye_temperature_K": debye.solid.debye_temperature_K,
         "gruneisen_from_poisson": debye.gruneisen,
         "alpha_debye_per_K": {f"{t:.0f}": _at(debye.temperatures_K, debye.alpha_linear_per_K, t) for t in REPORT_T_K},
         "alpha_qha_per_K": {f"{t:.0f}": _at(qha.temperatures_K, qha.alpha_linear_per_K, t) for t in REPORT_T_K},
@@ -161,13 +196,19 @@ def cmd_alpha(args: argparse.Namespace) -> int:
         "qha_negative_alpha_range_K": qha.negative_alpha_range_K,
         "qha_min_alpha_per_K": float(qha.alpha_linear_per_K[i_min]),
         "qha_min_alpha_at_K": float(qha.temperatures_K[i_min]),
-        "qha_has_imaginary_modes": qha.has_imaginary_modes, "qha_min_frequency_THz": qha.min_frequency_THz,
+        "qha_has_imaginary_modes": qha.has_imaginary_modes,
+        "qha_min_frequency_THz": qha.min_frequency_THz,
         "qha_volume_bracketed_up_to_K": qha.volume_bracketed_up_to_K,
         "qha_static_lattice_constant_A": (4 * qha.static_volume_A3) ** (1 / 3),
         "qha_bulk_modulus_0K_GPa": float(qha.bulk_modulus_GPa[0]),
         "qha_gruneisen_300K": _at(qha.temperatures_K, qha.gruneisen, 300.0),
-        "qha_setup": {"supercell": list(qha.supercell), "mesh": list(qha.mesh), "eos": qha.eos,
-                      "volume_strains": np.linspace(-0.03, 0.04, 8).round(4).tolist(), "displacement_A": 0.01},
+        "qha_setup": {
+            "supercell": list(qha.supercell),
+            "mesh": list(qha.mesh),
+            "eos": qha.eos,
+            "volume_strains": np.linspace(-0.03, 0.04, 8).round(4).tolist(),
+            "displacement_A": 0.01,
+        },
         "warnings": [str(w.message) for w in caught],
         "seconds": round(seconds, 1),
         "temperatures_K": qha.temperatures_K.tolist(),
@@ -175,9 +216,14 @@ def cmd_alpha(args: argparse.Namespace) -> int:
         "alpha_debye_curve_per_K": _resample(debye.temperatures_K, debye.alpha_linear_per_K, qha.temperatures_K),
     }
     (out / "alpha_Si.json").write_text(json.dumps(summary, indent=1, default=float) + "\n")
-    lines = [f"# α_L(T) of diamond Si with {args.model}", "",
-             "Generated by `scripts/issue3_artefacts.py alpha`. Plot: `alpha_Si.png`. 1/K.", "",
-             "| T (K) | Debye–Grüneisen | QHA | experiment |", "|---|---|---|---|"]
+    lines = [
+        f"# α_L(T) of diamond Si with {args.model}",
+        "",
+        "Generated by `scripts/issue3_artefacts.py alpha`. Plot: `alpha_Si.png`. 1/K.",
+        "",
+        "| T (K) | Debye–Grüneisen | QHA | experiment |",
+        "|---|---|---|---|",
+    ]
     for t in REPORT_T_K:
         key = f"{t:.0f}"
         exp = f"{SI_EXPERIMENT_300K:.2e}" if t == 300 else ""
@@ -185,19 +231,25 @@ def cmd_alpha(args: argparse.Namespace) -> int:
         lines.append(f"| {key} | {debye_at:.2e} | {qha_at:.2e} | {exp} |")
     neg = qha.negative_alpha_range_K
     if neg:
-        sign = (f"QHA: α < 0 from {neg[0]:.0f} K to {neg[1]:.0f} K, minimum {summary['qha_min_alpha_per_K']:.2e} /K "
-                f"at {summary['qha_min_alpha_at_K']:.0f} K (experiment: negative below ≈ 120 K).")
+        sign = (
+            f"QHA: α < 0 from {neg[0]:.0f} K to {neg[1]:.0f} K, minimum {summary['qha_min_alpha_per_K']:.2e} /K "
+            f"at {summary['qha_min_alpha_at_K']:.0f} K (experiment: negative below ≈ 120 K)."
+        )
     else:
         sign = "QHA: α ≥ 0 at all temperatures, no negative expansion at low T (experiment: negative below ≈ 120 K)."
-    lines += ["", sign,
-              f"Debye–Grüneisen: K {elastic.bulk_modulus_GPa:.1f} GPa, G {elastic.shear_modulus_GPa:.1f} GPa, "
-              f"ν {elastic.poisson_ratio:.3f}, γ(ν) {debye.gruneisen:.2f}, θ_D {debye.solid.debye_temperature_K:.0f} K "
-              "(α ≥ 0 by construction).",
-              f"QHA set-up: primitive cell, supercell {qha.supercell}, mesh {qha.mesh}, {qha.eos} EOS, 8 volumes "
-              f"V/V₀ − 1 ∈ [−3 %, +4 %], displacement 0.01 Å; a₀ = {summary['qha_static_lattice_constant_A']:.4f} Å, "
-              f"B(0 K) {summary['qha_bulk_modulus_0K_GPa']:.1f} GPa, thermodynamic γ(300 K) "
-              f"{summary['qha_gruneisen_300K']:.2f}, lowest frequency {qha.min_frequency_THz:.2f} THz; "
-              f"{seconds:.0f} s.", ""]
+    lines += [
+        "",
+        sign,
+        f"Debye–Grüneisen: K {elastic.bulk_modulus_GPa:.1f} GPa, G {elastic.shear_modulus_GPa:.1f} GPa, "
+        f"ν {elastic.poisson_ratio:.3f}, γ(ν) {debye.gruneisen:.2f}, θ_D {debye.solid.debye_temperature_K:.0f} K "
+        "(α ≥ 0 by construction).",
+        f"QHA set-up: primitive cell, supercell {qha.supercell}, mesh {qha.mesh}, {qha.eos} EOS, 8 volumes "
+        f"V/V₀ − 1 ∈ [−3 %, +4 %], displacement 0.01 Å; a₀ = {summary['qha_static_lattice_constant_A']:.4f} Å, "
+        f"B(0 K) {summary['qha_bulk_modulus_0K_GPa']:.1f} GPa, thermodynamic γ(300 K) "
+        f"{summary['qha_gruneisen_300K']:.2f}, lowest frequency {qha.min_frequency_THz:.2f} THz; "
+        f"{seconds:.0f} s.",
+        "",
+    ]
     (out / "alpha_Si.md").write_text("\n".join(lines))
     print("\n".join(lines))
     print(f"plot written to {png}")
@@ -211,18 +263,29 @@ def _resample(T: np.ndarray, alpha: np.ndarray, grid: np.ndarray) -> list[float]
 def _qha_variant(calculator, **options):
     from mlmat_thermal import quasi_harmonic_expansion
 
-    base = {"supercell": (4, 4, 4), "volume_strains": np.linspace(-0.03, 0.04, 8), "temperatures_K": TEMPERATURES_K,
-            "mesh": (21, 21, 21), "eos": "vinet"}
+    base = {
+        "supercell": (4, 4, 4),
+        "volume_strains": np.linspace(-0.03, 0.04, 8),
+        "temperatures_K": TEMPERATURES_K,
+        "mesh": (21, 21, 21),
+        "eos": "vinet",
+    }
     base.update(options)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         qha = quasi_harmonic_expansion(bulk("Si", "diamond", a=5.468), calculator, **base)
     T, a = qha.temperatures_K, qha.alpha_linear_per_K
-    return {"alpha_100K": _at(T, a, 100.0), "alpha_300K": _at(T, a, 300.0), "alpha_600K": _at(T, a, 600.0),
-            "min_alpha": float(a.min()), "negative_range_K": qha.negative_alpha_range_K,
-            "B0_GPa": float(qha.bulk_modulus_GPa[0]), "gamma_300K": _at(T, qha.gruneisen, 300.0),
-            "seconds": round(time.perf_counter() - start, 1)}
+    return {
+        "alpha_100K": _at(T, a, 100.0),
+        "alpha_300K": _at(T, a, 300.0),
+        "alpha_600K": _at(T, a, 600.0),
+        "min_alpha": float(a.min()),
+        "negative_range_K": qha.negative_alpha_range_K,
+        "B0_GPa": float(qha.bulk_modulus_GPa[0]),
+        "gamma_300K": _at(T, qha.gruneisen, 300.0),
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def mode_gruneisen(calculator, supercell=(4, 4, 4), strain: float = 0.01) -> dict:
@@ -276,15 +339,22 @@ def cmd_qha_check(args: argparse.Namespace) -> int:
         results["float32 calculator (MLCalculator default)"] = _qha_variant(calculator_from_spec(args.model))
         print("float32", results["float32 calculator (MLCalculator default)"], flush=True)
     gammas = mode_gruneisen(calculator)
-    (out / "qha_check_Si.json").write_text(json.dumps({"model": args.model, "variants": results,
-                                                       "mode_gruneisen": gammas}, indent=1, default=float) + "\n")
-    lines = [f"# QHA set-up check, diamond Si, {args.model}", "",
-             "Generated by `scripts/issue3_artefacts.py qha-check`: α_L (1/K) with one setting changed at a time.", "",
-             "| variant | α(100 K) | α(300 K) | α(600 K) | min α | B(0 K) GPa | γ_th(300 K) | s |",
-             "|---|---|---|---|---|---|---|---|"]
+    (out / "qha_check_Si.json").write_text(
+        json.dumps({"model": args.model, "variants": results, "mode_gruneisen": gammas}, indent=1, default=float) + "\n"
+    )
+    lines = [
+        f"# QHA set-up check, diamond Si, {args.model}",
+        "",
+        "Generated by `scripts/issue3_artefacts.py qha-check`: α_L (1/K) with one setting changed at a time.",
+        "",
+        "| variant | α(100 K) | α(300 K) | α(600 K) | min α | B(0 K) GPa | γ_th(300 K) | s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['alpha_100K']:.2e} | {r['alpha_300K']:.2e} | {r['alpha_600K']:.2e} | "
-                     f"{r['min_alpha']:.2e} | {r['B0_GPa']:.1f} | {r['gamma_300K']:.2f} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {r['alpha_100K']:.2e} | {r['alpha_300K']:.2e} | {r['alpha_600K']:.2e} | "
+            f"{r['min_alpha']:.2e} | {r['B0_GPa']:.1f} | {r['gamma_300K']:.2f} | {r['seconds']:.0f} |"
+        )
     lines += ["", "Mode Grüneisen parameters γ_i = −d ln ω_i/d ln V (±1 % volume, 4×4×4): (frequency THz, γ)", ""]
     for point, bands in gammas.items():
         lines.append(f"- {point}: " + ", ".join(f"({w}, {g:+.2f})" for w, g in bands))
@@ -323,26 +393,40 @@ def cmd_stress_labels(args: argparse.Namespace) -> int:
             as_stored = np.abs(predicted - labels)[:, 3:5].sum(axis=1)
             exchanged = np.abs(predicted - swapped)[:, 3:5].sum(axis=1)
             telling = np.abs(labels[:, 3] - labels[:, 4]) > 0.3  # frames where a swap makes a difference
-            rows.append({"element": element, "model": spec, "config_type": config, "n": len(labels),
-                         "mae_yz_xz_as_stored_GPa": float(np.abs(predicted - labels)[:, 3:5].mean()),
-                         "mae_yz_xz_exchanged_GPa": float(np.abs(predicted - swapped)[:, 3:5].mean()),
-                         "mae_xy_GPa": float(np.abs(predicted - labels)[:, 5].mean()),
-                         "frames_better_exchanged": int((exchanged < as_stored)[telling].sum()),
-                         "frames_telling": int(telling.sum())})
+            rows.append(
+                {
+                    "element": element,
+                    "model": spec,
+                    "config_type": config,
+                    "n": len(labels),
+                    "mae_yz_xz_as_stored_GPa": float(np.abs(predicted - labels)[:, 3:5].mean()),
+                    "mae_yz_xz_exchanged_GPa": float(np.abs(predicted - swapped)[:, 3:5].mean()),
+                    "mae_xy_GPa": float(np.abs(predicted - labels)[:, 5].mean()),
+                    "frames_better_exchanged": int((exchanged < as_stored)[telling].sum()),
+                    "frames_telling": int(telling.sum()),
+                }
+            )
             print(rows[-1], flush=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "mlearn_stress_labels.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["# yz / xz stress labels of the mlearn training files", "",
-             "Generated by `scripts/issue3_artefacts.py stress-labels`. Each shipped model is rotation-equivariant: it "
-             "cannot learn an exchange of two stress components, so where the labels are exchanged its yz/xz error "
-             "collapses to its xy error once yz ↔ xz is undone. Frames counted only where |σ_yz − σ_xz| > 0.3 GPa.", "",
-             "| element | config_type | n | yz/xz MAE as stored (GPa) | yz/xz MAE with yz ↔ xz (GPa) | xy MAE (GPa) "
-             "| frames closer after the exchange |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        "# yz / xz stress labels of the mlearn training files",
+        "",
+        "Generated by `scripts/issue3_artefacts.py stress-labels`. Each shipped model is rotation-equivariant: it "
+        "cannot learn an exchange of two stress components, so where the labels are exchanged its yz/xz error "
+        "collapses to its xy error once yz ↔ xz is undone. Frames counted only where |σ_yz − σ_xz| > 0.3 GPa.",
+        "",
+        "| element | config_type | n | yz/xz MAE as stored (GPa) | yz/xz MAE with yz ↔ xz (GPa) | xy MAE (GPa) "
+        "| frames closer after the exchange |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
-        lines.append(f"| {r['element']} | {r['config_type']} | {r['n']} | {r['mae_yz_xz_as_stored_GPa']:.3f} | "
-                     f"{r['mae_yz_xz_exchanged_GPa']:.3f} | {r['mae_xy_GPa']:.3f} | "
-                     f"{r['frames_better_exchanged']}/{r['frames_telling']} |")
+        lines.append(
+            f"| {r['element']} | {r['config_type']} | {r['n']} | {r['mae_yz_xz_as_stored_GPa']:.3f} | "
+            f"{r['mae_yz_xz_exchanged_GPa']:.3f} | {r['mae_xy_GPa']:.3f} | "
+            f"{r['frames_better_exchanged']}/{r['frames_telling']} |"
+        )
     lines.append("")
     (out / "mlearn_stress_labels.md").write_text("\n".join(lines))
     print("\n".join(lines))

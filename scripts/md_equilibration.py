@@ -31,8 +31,7 @@ def trace(temperature_K: float, seed: int, steps: int, every: int = 10) -> np.nd
     sigma = np.sqrt(units.kB * temperature_K * atoms.get_masses())[:, None]
     atoms.set_momenta(rng.normal(size=(len(atoms), 3)) * sigma)
     Stationary(atoms)
-    dyn = Langevin(atoms, 2.0 * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs, fixcm=False,
-                   rng=rng)
+    dyn = Langevin(atoms, 2.0 * units.fs, temperature_K=temperature_K, friction=0.01 / units.fs, fixcm=False, rng=rng)
     rows = []
     for step in range(every, steps + 1, every):
         dyn.run(every)
@@ -45,15 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--temperatures", type=float, nargs="+", default=[300.0, 1200.0])
     args = parser.parse_args(argv)
-    report = {"system": "Cu32 fcc, EMT", "timestep_fs": 2.0, "friction_per_fs": 0.01, "runs": args.runs,
-              "windows": {}}
+    report = {"system": "Cu32 fcc, EMT", "timestep_fs": 2.0, "friction_per_fs": 0.01, "runs": args.runs, "windows": {}}
     for temperature in args.temperatures:
         runs = np.stack([trace(temperature, seed, WINDOWS[-1][1]) for seed in range(args.runs)])
         rows = []
         for lo, hi in WINDOWS:
             inside = (runs[0, :, 0] >= lo) & (runs[0, :, 0] <= hi)
-            rows.append({"steps": [lo, hi], "temperature_K": round(float(runs[:, inside, 1].mean()), 1),
-                         "epot_above_min_meV_per_atom": round(float(runs[:, inside, 2].mean()), 1)})
+            rows.append(
+                {
+                    "steps": [lo, hi],
+                    "temperature_K": round(float(runs[:, inside, 1].mean()), 1),
+                    "epot_above_min_meV_per_atom": round(float(runs[:, inside, 2].mean()), 1),
+                }
+            )
         report["windows"][f"{temperature:g}"] = rows
     print(json.dumps(report))
     return 0

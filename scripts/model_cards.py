@@ -1,6 +1,6 @@
 """Print the model cards of the shipped potentials as a Markdown table (from checkpoint metadata).
 
-    python scripts/model_cards.py
+python scripts/model_cards.py
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from ase_mlmat.checkpoint import CheckpointError, load_potential
 
 
 def main() -> None:
-    print("| model | architecture | cutoff (Å) | parameters | train / val structures | stress weight | epochs "
-          "| budget (min) | val energy MAE (meV/atom) | val force MAE (eV/Å) | val stress MAE (GPa) |")
+    print(
+        "| model | architecture | cutoff (Å) | parameters | train / val structures | stress weight | epochs "
+        "| budget (min) | val energy MAE (meV/atom) | val force MAE (eV/Å) | val stress MAE (GPa) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for name in pretrained.available():
         try:

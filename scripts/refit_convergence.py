@@ -67,8 +67,9 @@ def labelled_seeds(starts: list, run: dict) -> list:
     copies = seed_copies(starts, run["label_starts"].count(None), ActiveConfig(seed=run["seed"]))
     for atoms in copies:
         atoms.calc = EMT()
-        atoms.calc = SinglePointCalculator(atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces(),
-                                           stress=atoms.get_stress())
+        atoms.calc = SinglePointCalculator(
+            atoms, energy=atoms.get_potential_energy(), forces=atoms.get_forces(), stress=atoms.get_stress()
+        )
     return copies
 
 
@@ -113,8 +114,9 @@ def reallocated(run: dict, start_counts: dict[str, int]) -> dict:
     return {**run, "label_starts": starts, "label_temperatures_K": labels}
 
 
-def frames(al_db: str | None = None, replicate: int = 0,
-           allocation: dict | None = None) -> tuple[list, list, np.ndarray]:
+def frames(
+    al_db: str | None = None, replicate: int = 0, allocation: dict | None = None
+) -> tuple[list, list, np.ndarray]:
     """(test frames, training frames, their order): bench_active --system mixed's test frames, and its pool in
     replicate ``replicate``'s order or, with ``al_db``, that run's labelled structures in label order, or with
     ``allocation`` (a bench report's AL run, maybe :func:`reallocated`) :func:`allocation_matched` frames."""
@@ -132,8 +134,10 @@ def frames(al_db: str | None = None, replicate: int = 0,
 
 def segment_table(run: dict) -> dict[str, int]:
     """Labels of AL run ``run`` per MD segment, "start@T", seeds as "seed"."""
-    counts = Counter("seed" if start is None else f"{start}@{temperature:g}K"
-                     for start, temperature in zip(run["label_starts"], run["label_temperatures_K"], strict=True))
+    counts = Counter(
+        "seed" if start is None else f"{start}@{temperature:g}K"
+        for start, temperature in zip(run["label_starts"], run["label_temperatures_K"], strict=True)
+    )
     return dict(sorted(counts.items()))
 
 
@@ -146,9 +150,14 @@ def run_point(job: tuple[int, int, dict, int]) -> dict:
     settings = {**SETTINGS["full"], "model": model, "refit_min_steps": steps, "refit_epochs": 0}
     c0 = time.process_time()
     mae, per_start = refit_mae([pool[i] for i in order[:n]], test, settings, seed=seed)
-    return {"frames": n, "steps": steps, "model": model, "forces_mae_eV_per_A": round(mae, 5),
-            "per_start": dict(zip(start_structures("mixed"), [round(e, 5) for e in per_start], strict=True)),
-            "cpu_seconds": round(time.process_time() - c0)}
+    return {
+        "frames": n,
+        "steps": steps,
+        "model": model,
+        "forces_mae_eV_per_A": round(mae, 5),
+        "per_start": dict(zip(start_structures("mixed"), [round(e, 5) for e in per_start], strict=True)),
+        "cpu_seconds": round(time.process_time() - c0),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,15 +166,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cutoff", type=float, default=4.5, help="model cutoff, Å")
     parser.add_argument("--num-basis", type=int, default=8, help="radial basis functions")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (each one torch thread)")
-    parser.add_argument("--al-db", metavar="DB", help="train on this AL run's labelled structures, in label order "
-                                                      "(its database, or an extxyz file of them)")
-    parser.add_argument("--allocation-of", metavar="REPORT",
-                        help="uniform pool frames spread over the MD segments as this bench report's AL run spread "
-                             "its labels")
-    parser.add_argument("--start-counts", metavar="START=N,...",
-                        help="with --allocation-of: MD frames per start structure instead of the run's")
-    parser.add_argument("--replicate", type=int, default=0,
-                        help="bench replicate: its uniform subset (without --al-db) and refit seed")
+    parser.add_argument(
+        "--al-db",
+        metavar="DB",
+        help="train on this AL run's labelled structures, in label order (its database, or an extxyz file of them)",
+    )
+    parser.add_argument(
+        "--allocation-of",
+        metavar="REPORT",
+        help="uniform pool frames spread over the MD segments as this bench report's AL run spread its labels",
+    )
+    parser.add_argument(
+        "--start-counts",
+        metavar="START=N,...",
+        help="with --allocation-of: MD frames per start structure instead of the run's",
+    )
+    parser.add_argument(
+        "--replicate", type=int, default=0, help="bench replicate: its uniform subset (without --al-db) and refit seed"
+    )
     args = parser.parse_args(argv)
     model = {**SETTINGS["full"]["model"], "cutoff": args.cutoff, "num_basis": args.num_basis}
     jobs = [(int(n), int(steps), model, args.replicate) for n, steps in (point.split(":") for point in args.points)]
@@ -190,18 +208,29 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with multiprocessing.get_context("fork").Pool(args.jobs) as workers:
         for point in workers.imap_unordered(run_point, jobs):
-            log(f"{point['frames']} frames, {point['steps']} steps: force MAE {point['forces_mae_eV_per_A']:.5f} eV/Å "
-                f"{point['per_start']} ({point['cpu_seconds']} CPU s)")
+            log(
+                f"{point['frames']} frames, {point['steps']} steps: force MAE {point['forces_mae_eV_per_A']:.5f} eV/Å "
+                f"{point['per_start']} ({point['cpu_seconds']} CPU s)"
+            )
             results.append(point)
     results.sort(key=lambda p: (p["frames"], p["steps"]))
     source = f"uniform pool, replicate {args.replicate}"
     if args.allocation_of:
         source = f"allocation-matched pool frames: as {args.allocation_of}'s AL run {args.replicate}" + (
-            f", MD frames per start {start_counts}" if start_counts else "")
-    print(json.dumps({"benchmark": "refit_convergence", "test_frames": len(FRAMES[0]),
-                      "segments": segment_table(allocation) if allocation else None,
-                      "frames_from": args.al_db or source,
-                      "replicate": args.replicate, "points": results}))
+            f", MD frames per start {start_counts}" if start_counts else ""
+        )
+    print(
+        json.dumps(
+            {
+                "benchmark": "refit_convergence",
+                "test_frames": len(FRAMES[0]),
+                "segments": segment_table(allocation) if allocation else None,
+                "frames_from": args.al_db or source,
+                "replicate": args.replicate,
+                "points": results,
+            }
+        )
+    )
     return 0
 
 

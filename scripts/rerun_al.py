@@ -57,18 +57,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budgets", type=int, nargs="+", help="label budgets in turn (default: the report's)")
     parser.add_argument("--workdir", required=True, help="where the AL database goes (kept)")
     parser.add_argument("--out", required=True, help="extxyz file of the labelled structures")
-    parser.add_argument("--new-replicate", action="store_true",
-                        help="a fresh replicate with the report's settings (no segment check)")
+    parser.add_argument(
+        "--new-replicate", action="store_true", help="a fresh replicate with the report's settings (no segment check)"
+    )
     parser.add_argument("--train-steps", type=int, help="steps of a committee member trained from scratch")
     parser.add_argument("--finetune-steps", type=int, help="steps of a warm-started committee member")
-    parser.add_argument("--continue-from", metavar="FILE",
-                        help="extxyz label set (this script's output) to give the loop; --budgets counts new calls")
+    parser.add_argument(
+        "--continue-from",
+        metavar="FILE",
+        help="extxyz label set (this script's output) to give the loop; --budgets counts new calls",
+    )
     args = parser.parse_args(argv)
     report = json.loads(Path(args.report).read_text().strip().splitlines()[-1])
     record = next((run for run in report["al_runs"] if run["seed"] == args.replicate), None)
     settings = settings_of(report)
-    changed = {key: value for key, value in (("train_steps", args.train_steps), ("finetune_steps", args.finetune_steps))
-               if value is not None}
+    changed = {
+        key: value
+        for key, value in (("train_steps", args.train_steps), ("finetune_steps", args.finetune_steps))
+        if value is not None
+    }
     settings.update(changed)
     given = read(args.continue_from, index=":") if args.continue_from else None
     checked = not (args.new_replicate or changed or given)  # a rebuild of the report's own run
@@ -81,16 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     write(test_file, test_frames(list(start_structures("mixed").values()), settings))
     run, cpu_seconds = None, 0.0
     for budget in args.budgets or [settings["max_labels"]]:
-        job = ({**settings, "max_labels": budget}, str(workdir), str(test_file), args.replicate, "v2",
-               report["al_schedule"], "mixed", report["al_selection"], given)
+        job = (
+            {**settings, "max_labels": budget},
+            str(workdir),
+            str(test_file),
+            args.replicate,
+            "v2",
+            report["al_schedule"],
+            "mixed",
+            report["al_selection"],
+            given,
+        )
         run = run_al(job)
         cpu_seconds += run["cpu_seconds"]  # each budget's resume times only itself
-        log(f"replicate {args.replicate}: {len(run['structures'])} labels ({run['cpu_seconds']:.0f} CPU s); "
-            f"{run['reason']}")
-    segments = [[None if s is None else starts[s], t] for s, t in zip(run["label_starts"], run["label_temperatures_K"],
-                                                                       strict=True)]
-    expected = None if record is None or not checked else [
-        list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
+        log(
+            f"replicate {args.replicate}: {len(run['structures'])} labels ({run['cpu_seconds']:.0f} CPU s); "
+            f"{run['reason']}"
+        )
+    segments = [
+        [None if s is None else starts[s], t]
+        for s, t in zip(run["label_starts"], run["label_temperatures_K"], strict=True)
+    ]
+    expected = (
+        None
+        if record is None or not checked
+        else [list(pair) for pair in zip(record["label_starts"], record["label_temperatures_K"], strict=True)]
+    )
     for k, (atoms, (start, temperature)) in enumerate(zip(run["structures"], segments, strict=True)):
         if given and k < len(given):  # given frames keep the segment they were labelled in
             start, temperature = given[k].info.get("start"), given[k].info.get("temperature_K")
@@ -98,10 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     write(args.out, run["structures"], format="extxyz")
     committee = {key: settings[key] for key in ("train_steps", "finetune_steps")}
-    summary = {"report": args.report, "replicate": args.replicate, "labels": len(segments), "out": args.out,
-               "md_steps": run["md_steps"], "committee": committee, "committee_curve": run["committee_curve"],
-               "cpu_seconds": round(cpu_seconds), "continued_from": args.continue_from,
-               "given_labels": len(given or [])}
+    summary = {
+        "report": args.report,
+        "replicate": args.replicate,
+        "labels": len(segments),
+        "out": args.out,
+        "md_steps": run["md_steps"],
+        "committee": committee,
+        "committee_curve": run["committee_curve"],
+        "cpu_seconds": round(cpu_seconds),
+        "continued_from": args.continue_from,
+        "given_labels": len(given or []),
+    }
     if expected is None:
         kind = "a variant" if changed or given else "new replicate"
         log(f"{len(segments)} labels of {kind} {args.replicate} written to {args.out}")

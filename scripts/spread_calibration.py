@@ -53,13 +53,30 @@ def main() -> None:
     rows = []
     for (start, temperature), values in sorted(segments.items()):
         error, mean_spread, max_spread = np.mean(values, axis=0)
-        rows.append({"start": start, "temperature_K": temperature, "forces_mae_eV_per_A": round(error, 5),
-                     "mean_spread_eV_per_A": round(mean_spread, 5), "max_spread_eV_per_A": round(max_spread, 5),
-                     "mae_over_mean_spread": round(error / mean_spread, 3)})
+        rows.append(
+            {
+                "start": start,
+                "temperature_K": temperature,
+                "forces_mae_eV_per_A": round(error, 5),
+                "mean_spread_eV_per_A": round(mean_spread, 5),
+                "max_spread_eV_per_A": round(max_spread, 5),
+                "mae_over_mean_spread": round(error / mean_spread, 3),
+            }
+        )
     ratios = [r["mae_over_mean_spread"] for r in rows]
-    print(json.dumps({"benchmark": "committee_spread_calibration", "committee": str(args.committee_dir),
-                      "iteration": args.iteration, "frames": len(frames), "segments": rows,
-                      "ratio_min": min(ratios), "ratio_max": max(ratios)}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "committee_spread_calibration",
+                "committee": str(args.committee_dir),
+                "iteration": args.iteration,
+                "frames": len(frames),
+                "segments": rows,
+                "ratio_min": min(ratios),
+                "ratio_max": max(ratios),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

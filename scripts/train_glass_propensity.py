@@ -39,15 +39,29 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--descriptors", default=None, help="extra node descriptors, e.g. radial_energy")
-    parser.add_argument("--graph-positions", choices=["thermal", "inherent"], default="thermal",
-                        help="measure edge vectors in the thermal configuration or its inherent structure")
-    parser.add_argument("--linear", action="store_true",
-                        help="fit the closed-form linear model on the descriptors instead of training the network")
-    parser.add_argument("--ridge", type=float, default=0.03,
-                        help="ridge penalty of --linear and --linear-readout (per sample; 0.03 is best in "
-                             "leave-one-configuration-out CV on configurations 1-8)")
-    parser.add_argument("--linear-readout", action="store_true",
-                        help="network = ridge model on the descriptors + a graph-network correction")
+    parser.add_argument(
+        "--graph-positions",
+        choices=["thermal", "inherent"],
+        default="thermal",
+        help="measure edge vectors in the thermal configuration or its inherent structure",
+    )
+    parser.add_argument(
+        "--linear",
+        action="store_true",
+        help="fit the closed-form linear model on the descriptors instead of training the network",
+    )
+    parser.add_argument(
+        "--ridge",
+        type=float,
+        default=0.03,
+        help="ridge penalty of --linear and --linear-readout (per sample; 0.03 is best in "
+        "leave-one-configuration-out CV on configurations 1-8)",
+    )
+    parser.add_argument(
+        "--linear-readout",
+        action="store_true",
+        help="network = ridge model on the descriptors + a graph-network correction",
+    )
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay")
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--device", default="cpu", help="cpu, auto, cuda or cuda:N (the network's training)")
@@ -82,14 +96,24 @@ def main() -> None:
     if args.linear:
         model, history = fit_linear(train, ridge=args.ridge), [{"epoch": 0, "loss": float("nan")}]
     else:
-        model, history = train_network(train, width=args.width, n_steps=args.steps, epochs=args.epochs,
-                                       learning_rate=args.lr, max_minutes=args.max_minutes, seed=args.seed,
-                                       evaluate=evaluate, linear_readout=args.linear_readout, ridge=args.ridge,
-                                       weight_decay=args.weight_decay, device=args.device)
+        model, history = train_network(
+            train,
+            width=args.width,
+            n_steps=args.steps,
+            epochs=args.epochs,
+            learning_rate=args.lr,
+            max_minutes=args.max_minutes,
+            seed=args.seed,
+            evaluate=evaluate,
+            linear_readout=args.linear_readout,
+            ridge=args.ridge,
+            weight_decay=args.weight_decay,
+            device=args.device,
+        )
     minutes = (time.perf_counter() - start) / 60
     name = "linear_" + str(args.descriptors) if args.linear else "graph_network"
     plain = evaluate_all(model, train, test, model_name=name)
-    symmetrised = evaluate_all(model, train, test, symmetries=cube_symmetries()[:: 6], model_name=name)
+    symmetrised = evaluate_all(model, train, test, symmetries=cube_symmetries()[::6], model_name=name)
     mean, std = target_scale(train)
     fs = [float(it.sample.fs_a[0]) for it in train]
     card = {
@@ -101,7 +125,7 @@ def main() -> None:
         "test_configurations": numbers(args.test),
         "isoconfigurational_runs": int(train[0].sample.n_runs),
         "time": "BOTAN time index 7 (their tc07; the LJ time is not stored in the files); propensity from "
-                "the stored positions",
+        "the stored positions",
         "fs_a_train_mean": float(np.mean(fs)),
         "fs_a_train_range": [float(min(fs)), float(max(fs))],
         "target": "propensity of A particles, standardised per configuration; output = mean + std * network",

@@ -18,8 +18,11 @@ def random_potential(elements=("H", "C", "O", "Si", "Cu"), cutoff=4.0, seed=0, f
     """An untrained PaiNN with weights large enough to give non-trivial forces and stress."""
     torch.manual_seed(seed)
     model = Potential(
-        "painn", {"cutoff": cutoff, "num_features": features, "num_interactions": 2, "num_basis": 8},
-        list(elements), reference_energies=[-1.0 - 0.1 * k for k in range(len(elements))], scale=1.0,
+        "painn",
+        {"cutoff": cutoff, "num_features": features, "num_interactions": 2, "num_basis": 8},
+        list(elements),
+        reference_energies=[-1.0 - 0.1 * k for k in range(len(elements))],
+        scale=1.0,
     )
     with torch.no_grad():
         for p in model.net.parameters():

@@ -103,10 +103,20 @@ def test_training_on_cuda_fits_and_gives_a_cpu_model(tmp_path):
     path = tmp_path / "si.extxyz"
     write(path, frames)
     structures, labels = load_labelled(path)
-    config = TrainConfig.from_dict(dict(
-        data=[str(path)], model={"cutoff": 3.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
-        epochs=40, batch_size=4, learning_rate=5e-3, scheduler="cosine", val_fraction=0.2, progress=False,
-        device="cuda", plots=False))
+    config = TrainConfig.from_dict(
+        dict(
+            data=[str(path)],
+            model={"cutoff": 3.5, "num_features": 16, "num_interactions": 2, "num_basis": 8},
+            epochs=40,
+            batch_size=4,
+            learning_rate=5e-3,
+            scheduler="cosine",
+            val_fraction=0.2,
+            progress=False,
+            device="cuda",
+            plots=False,
+        )
+    )
     result = fit(config, structures, labels)
     zero_force_mae = np.mean(np.abs(np.concatenate([lab.forces.ravel() for lab in labels])))
     assert result.train_metrics["forces_mae_eV_per_A"] < 0.7 * zero_force_mae
@@ -124,10 +134,24 @@ def test_cgcnn_trains_on_cuda_and_predicts_the_same_on_both_devices(tmp_path):
 
     data = DATA / "elastic" / "mp-binary-pbe-elasticity-2025.1.json.gz"
     dataset = load_moduli_dataset(data, limit=300)
-    config = PropertyTrainConfig.from_dict(dict(
-        data=str(data), limit=300, model={"cutoff": 6.0, "num_features": 24, "num_interactions": 2, "num_hidden": 32},
-        max_neighbors=8, epochs=30, batch_size=32, learning_rate=5e-3, val_fraction=0.2, ensemble_size=2,
-        early_stopping_patience=30, progress=False, plots=False, output=str(tmp_path / "kg.pt"), device="cuda"))
+    config = PropertyTrainConfig.from_dict(
+        dict(
+            data=str(data),
+            limit=300,
+            model={"cutoff": 6.0, "num_features": 24, "num_interactions": 2, "num_hidden": 32},
+            max_neighbors=8,
+            epochs=30,
+            batch_size=32,
+            learning_rate=5e-3,
+            val_fraction=0.2,
+            ensemble_size=2,
+            early_stopping_patience=30,
+            progress=False,
+            plots=False,
+            output=str(tmp_path / "kg.pt"),
+            device="cuda",
+        )
+    )
     result = train_property(config, dataset)
     y = dataset.targets
     baseline = np.abs(y - y.mean(axis=0)).mean(axis=0)
@@ -154,8 +178,17 @@ def test_committee_md_for_active_learning_runs_on_cuda():
             p.mul_(1.0 + 0.02 * torch.randn_like(p))
     committee = MLCalculator([base, other], device="cuda")
     start = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
-    kwargs = dict(temperature_K=600, steps=40, timestep_fs=2.0, friction_per_fs=0.01, check_interval=5,
-                  threshold=0.0, abort_threshold=50.0, max_candidates=3, candidate_spacing=10)
+    kwargs = dict(
+        temperature_K=600,
+        steps=40,
+        timestep_fs=2.0,
+        friction_per_fs=0.01,
+        check_interval=5,
+        threshold=0.0,
+        abort_threshold=50.0,
+        max_candidates=3,
+        candidate_spacing=10,
+    )
     result = explore(start, committee, rng=np.random.default_rng(0), **kwargs)
     assert len(result.candidates) == 3
     assert all(np.isfinite(s) and s > 0 for s in result.force_std)

@@ -44,8 +44,12 @@ def test_module_device_reads_parameters_then_buffers():
 
 
 def test_moduli_model_on_its_device_is_used_as_given():
-    member = PropertyModel("cgcnn", {"cutoff": 5.0, "num_features": 8, "num_interactions": 1, "num_hidden": 8},
-                           ["Si", "C"], ["log10_K_VRH_GPa", "log10_G_VRH_GPa"])
+    member = PropertyModel(
+        "cgcnn",
+        {"cutoff": 5.0, "num_features": 8, "num_interactions": 1, "num_hidden": 8},
+        ["Si", "C"],
+        ["log10_K_VRH_GPa", "log10_G_VRH_GPa"],
+    )
     ensemble = PropertyEnsemble([member])
     assert load_moduli_model(ensemble, "cpu") is ensemble
     if HAS_CUDA:
@@ -59,10 +63,13 @@ def test_configs_check_their_device_before_any_work(tmp_path):
     from ase_mlmat.train import TrainConfig
 
     assert PropertyTrainConfig.from_dict({"data": "x.json"}).device == "auto"
-    for make in (lambda d: PropertyTrainConfig.from_dict({"data": "x.json", "device": d}),
-                 lambda d: TrainConfig.from_dict({"data": ["x.extxyz"], "device": d}),
-                 lambda d: ActiveConfig.from_dict({"db": str(tmp_path / "al.db"),
-                                                   "reference": "ase.calculators.emt:EMT", "device": d})):
+    for make in (
+        lambda d: PropertyTrainConfig.from_dict({"data": "x.json", "device": d}),
+        lambda d: TrainConfig.from_dict({"data": ["x.extxyz"], "device": d}),
+        lambda d: ActiveConfig.from_dict(
+            {"db": str(tmp_path / "al.db"), "reference": "ase.calculators.emt:EMT", "device": d}
+        ),
+    ):
         with pytest.raises(ValueError, match="device must be"):
             make("gpu")
         if not HAS_CUDA:

@@ -58,9 +58,13 @@ def run_cli(args: argparse.Namespace) -> int:
             if cluster is not None and args.workers:
                 cluster.close()
     last = result.history.get(max(result.history), {}) if result.history else {}
-    mae_text = "".join(f", {name} force MAE {last[key]:.4f} eV/Å" for name, key in
-                       (("test", "test_forces_mae_eV_per_A"), ("out-of-bag", "oob_forces_mae_eV_per_A"))
-                       if last.get(key) is not None)
-    print(f"{result.reason}: {result.labels} labelled structures in {config.db}{mae_text}; "
-          f"progress plot {config.plot_path}")
+    mae_text = "".join(
+        f", {name} force MAE {last[key]:.4f} eV/Å"
+        for name, key in (("test", "test_forces_mae_eV_per_A"), ("out-of-bag", "oob_forces_mae_eV_per_A"))
+        if last.get(key) is not None
+    )
+    print(
+        f"{result.reason}: {result.labels} labelled structures in {config.db}{mae_text}; "
+        f"progress plot {config.plot_path}"
+    )
     return 0

@@ -35,8 +35,13 @@ from .config import ActiveConfig
 # committee's job is forces and their spread, and on EMT Cu31 MD frames (32 structures, 2000
 # steps) weights of 100 gave 4.7x the force MAE (0.041 vs 0.0088 eV/Å) and 5x the energy MAE
 # (0.95 vs 0.19 meV/atom) — see scripts/bench_active.py.
-_TRAIN_DEFAULTS = {"batch_size": 4, "learning_rate": 5e-3, "scheduler": "cosine", "energy_weight": 1.0,
-                   "stress_weight": 1.0}
+_TRAIN_DEFAULTS = {
+    "batch_size": 4,
+    "learning_rate": 5e-3,
+    "scheduler": "cosine",
+    "energy_weight": 1.0,
+    "stress_weight": 1.0,
+}
 
 
 @dataclass
@@ -61,8 +66,15 @@ def dataset_hash(uids: Sequence[str]) -> str:
     return hashlib.sha1("\n".join(sorted(uids)).encode()).hexdigest()[:16]
 
 
-def member_config(config: ActiveConfig, *, member_seed: int, steps: int, num_train: int, elements: Sequence[str],
-                  init_from: str | None) -> TrainConfig:
+def member_config(
+    config: ActiveConfig,
+    *,
+    member_seed: int,
+    steps: int,
+    num_train: int,
+    elements: Sequence[str],
+    init_from: str | None,
+) -> TrainConfig:
     """The TrainConfig of one member: the committee's model and options, its own seed.
 
     Training length is set in optimiser steps, not epochs, so that the cost of an iteration does
@@ -70,11 +82,21 @@ def member_config(config: ActiveConfig, *, member_seed: int, steps: int, num_tra
     """
     options = {**_TRAIN_DEFAULTS, **config.train_options}
     epochs = math.ceil(steps / math.ceil(num_train / options["batch_size"]))
-    return TrainConfig.from_dict({
-        **options, "architecture": config.architecture, "model": dict(config.model), "elements": list(elements),
-        "epochs": epochs, "seed": member_seed, "init_from": init_from, "device": config.device,
-        "dtype": config.dtype, "progress": False, "plots": False,
-    })
+    return TrainConfig.from_dict(
+        {
+            **options,
+            "architecture": config.architecture,
+            "model": dict(config.model),
+            "elements": list(elements),
+            "epochs": epochs,
+            "seed": member_seed,
+            "init_from": init_from,
+            "device": config.device,
+            "dtype": config.dtype,
+            "progress": False,
+            "plots": False,
+        }
+    )
 
 
 def bootstrap_indices(n: int, seed: Sequence[int], bootstrap: bool) -> np.ndarray:
@@ -102,8 +124,9 @@ def committee_errors(models: Sequence[Potential], structures: Sequence[Atoms], l
     return mean_errors(committee_predictions(models, graphs))
 
 
-def out_of_bag_errors(predictions: Sequence[dict[str, np.ndarray]], bags: Sequence[np.ndarray],
-                      graphs: Sequence[dict]) -> dict:
+def out_of_bag_errors(
+    predictions: Sequence[dict[str, np.ndarray]], bags: Sequence[np.ndarray], graphs: Sequence[dict]
+) -> dict:
     """Force and energy MAE of each structure predicted by the members that did not train on it.
 
     Args:
@@ -124,8 +147,11 @@ def out_of_bag_errors(predictions: Sequence[dict[str, np.ndarray]], bags: Sequen
         energy_err.append(abs(energy - predictions[0]["energy_ref"][s]) / sizes[s] * 1000.0)
     if not force_err:
         return {}
-    return {"oob_forces_mae_eV_per_A": float(np.mean(np.concatenate(force_err))),
-            "oob_energy_mae_meV_per_atom": float(np.mean(energy_err)), "oob_structures": len(force_err)}
+    return {
+        "oob_forces_mae_eV_per_A": float(np.mean(np.concatenate(force_err))),
+        "oob_energy_mae_meV_per_atom": float(np.mean(energy_err)),
+        "oob_structures": len(force_err),
+    }
 
 
 def train_committee(
@@ -157,16 +183,32 @@ def train_committee(
         model = _reusable(path, data_id)
         if model is None:
             init_from = str(previous[m]) if previous and config.warm_start else None
-            train_config = member_config(config, member_seed=config.seed * 1000 + 97 * iteration + m,
-                                         steps=config.finetune_steps if init_from else config.train_steps,
-                                         num_train=len(bag), elements=elements, init_from=init_from)
+            train_config = member_config(
+                config,
+                member_seed=config.seed * 1000 + 97 * iteration + m,
+                steps=config.finetune_steps if init_from else config.train_steps,
+                num_train=len(bag),
+                elements=elements,
+                init_from=init_from,
+            )
             result = fit(train_config, [structures[i] for i in bag], [labels[i] for i in bag])
             model = result.model
-            save_potential(model, path, {"iteration": iteration, "member": m, "data_id": data_id,
-                                         "num_train": len(structures), "init_from": init_from})
+            save_potential(
+                model,
+                path,
+                {
+                    "iteration": iteration,
+                    "member": m,
+                    "data_id": data_id,
+                    "num_train": len(structures),
+                    "init_from": init_from,
+                },
+            )
             if log:
-                log(f"  member {m}: {len(set(bag.tolist()))} distinct structures, "
-                    f"{len(result.history.epoch)} epochs, {result.history.seconds:.1f} s")
+                log(
+                    f"  member {m}: {len(set(bag.tolist()))} distinct structures, "
+                    f"{len(result.history.epoch)} epochs, {result.history.seconds:.1f} s"
+                )
         models.append(model.eval())
         paths.append(path)
         bags.append(bag)
@@ -175,8 +217,12 @@ def train_committee(
     all_forces = all(label.forces is not None for label in labels)
     metrics = out_of_bag_errors(predictions, bags, graphs) if config.bootstrap and all_forces else {}
     train = mean_errors(predictions)
-    metrics.update({"train_forces_mae_eV_per_A": train.get("forces_mae_eV_per_A", float("nan")),
-                    "train_energy_mae_meV_per_atom": train["energy_mae_meV_per_atom"]})
+    metrics.update(
+        {
+            "train_forces_mae_eV_per_A": train.get("forces_mae_eV_per_A", float("nan")),
+            "train_energy_mae_meV_per_atom": train["energy_mae_meV_per_atom"],
+        }
+    )
     return Committee(iteration, models, paths, metrics, time.perf_counter() - start)
 
 

@@ -107,11 +107,16 @@ class ActiveConfig:
 
     def validate(self) -> None:
         positive = {
-            "committee_size": self.committee_size, "train_steps": self.train_steps,
+            "committee_size": self.committee_size,
+            "train_steps": self.train_steps,
             "finetune_steps": self.finetune_steps,
-            "timestep_fs": self.timestep_fs, "calm_steps": self.calm_steps, "check_interval": self.check_interval,
-            "threshold": self.threshold, "max_candidates": self.max_candidates,
-            "labels_per_iteration": self.labels_per_iteration, "max_labels": self.max_labels,
+            "timestep_fs": self.timestep_fs,
+            "calm_steps": self.calm_steps,
+            "check_interval": self.check_interval,
+            "threshold": self.threshold,
+            "max_candidates": self.max_candidates,
+            "labels_per_iteration": self.labels_per_iteration,
+            "max_labels": self.max_labels,
             "max_stalled": self.max_stalled,
         }
         for name, value in positive.items():
@@ -120,18 +125,23 @@ class ActiveConfig:
         if self.committee_size < 2:
             raise ValueError(f"committee_size must be >= 2 to measure a spread, got {self.committee_size}")
         if not 0 <= self.min_distance_ratio < 1 or self.max_temperature_ratio <= 1:
-            raise ValueError(f"need 0 <= min_distance_ratio < 1 and max_temperature_ratio > 1, got "
-                             f"{self.min_distance_ratio} and {self.max_temperature_ratio}")
+            raise ValueError(
+                f"need 0 <= min_distance_ratio < 1 and max_temperature_ratio > 1, got "
+                f"{self.min_distance_ratio} and {self.max_temperature_ratio}"
+            )
         if self.equilibration_steps < 0 or self.candidate_spacing < 0:
-            raise ValueError(f"equilibration_steps and candidate_spacing must be >= 0 MD steps, got "
-                             f"{self.equilibration_steps} and {self.candidate_spacing}")
+            raise ValueError(
+                f"equilibration_steps and candidate_spacing must be >= 0 MD steps, got "
+                f"{self.equilibration_steps} and {self.candidate_spacing}"
+            )
         if self.num_seed < 0 or self.seed_rattle_A < 0 or self.seed_strain < 0:
             raise ValueError("num_seed, seed_rattle_A and seed_strain must be non-negative")
         if not self.temperatures_K or min(self.temperatures_K) <= 0:
             raise ValueError(f"temperatures_K must be a non-empty list of positive K, got {self.temperatures_K}")
         if self.selection not in ("diverse", "weighted", "d-optimal", "stratified"):
-            raise ValueError(f"selection must be 'diverse', 'weighted', 'd-optimal' or 'stratified', got "
-                             f"{self.selection!r}")
+            raise ValueError(
+                f"selection must be 'diverse', 'weighted', 'd-optimal' or 'stratified', got {self.selection!r}"
+            )
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
         if self.temperature_schedule not in ("ramp", "all"):
             raise ValueError(f"temperature_schedule must be 'ramp' or 'all', got {self.temperature_schedule!r}")

@@ -104,8 +104,14 @@ def explore(
         atoms.set_momenta(start.get_momenta())
     Stationary(atoms)
     atoms.set_constraint(FixCom())
-    dyn = Langevin(atoms, timestep=timestep_fs * units.fs, temperature_K=temperature_K,
-                   friction=friction_per_fs / units.fs, fixcm=False, rng=rng)
+    dyn = Langevin(
+        atoms,
+        timestep=timestep_fs * units.fs,
+        temperature_K=temperature_K,
+        friction=friction_per_fs / units.fs,
+        fixcm=False,
+        rng=rng,
+    )
     result = Exploration(temperature_K)
     last_sane: Atoms | None = None
     n = len(atoms)

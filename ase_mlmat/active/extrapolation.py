@@ -70,8 +70,10 @@ def maxvol(matrix: np.ndarray, tolerance: float = 1.001, max_swaps: int | None =
     _, _, pivots = scipy.linalg.qr(matrix.T, pivoting=True, mode="economic")
     rows = np.array(pivots[:d])
     if np.linalg.matrix_rank(matrix[rows]) < d:  # checked once: swaps only grow |det|
-        raise ValueError("training features span fewer dimensions than the last layer: add more varied "
-                         "structures (or a model with a narrower readout)")
+        raise ValueError(
+            "training features span fewer dimensions than the last layer: add more varied "
+            "structures (or a model with a narrower readout)"
+        )
     for _ in range(max_swaps if max_swaps is not None else 100 * d):
         coefficients = _coefficients(matrix, matrix[rows])
         i, j = np.unravel_index(np.argmax(np.abs(coefficients)), coefficients.shape)
@@ -139,8 +141,9 @@ def select_d_optimal(candidates: Sequence[Atoms], k: int, *, model: Potential, l
     features = [last_layer_features(grade.model, atoms) for atoms in candidates]
     chosen: list[int] = []
     while len(chosen) < min(k, len(candidates)):
-        grades = [-np.inf if c in chosen else float(np.abs(_coefficients(f, active)).max())
-                  for c, f in enumerate(features)]
+        grades = [
+            -np.inf if c in chosen else float(np.abs(_coefficients(f, active)).max()) for c, f in enumerate(features)
+        ]
         best = int(np.argmax(grades))
         chosen.append(best)
         merged = np.vstack([active, features[best]])

@@ -71,8 +71,9 @@ def resolve_reference(reference: str | ReferenceFactory | Calculator, options: d
         return _Fixed(reference)
     if callable(reference):
         return functools.partial(reference, **options) if options else reference
-    raise TypeError(f"reference must be a spec string, a calculator factory or a calculator, "
-                    f"got {type(reference).__name__}")
+    raise TypeError(
+        f"reference must be a spec string, a calculator factory or a calculator, got {type(reference).__name__}"
+    )
 
 
 def compute_label(atoms: Atoms, reference: ReferenceFactory) -> LabelResult:

@@ -70,8 +70,10 @@ def rattled_copies(start: Atoms, num: int, *, rattle_A: float, strain: float, rn
 def seed_copies(starts: Sequence[Atoms], num: int, config: ActiveConfig) -> list[Atoms]:
     """The loop's ``num`` rattled seed copies of ``starts``, taken in turn (seeded by ``config.seed``)."""
     rng = np.random.default_rng([config.seed, 7])
-    return [rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain,
-                           rng=rng)[0] for k in range(num)]
+    return [
+        rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain, rng=rng)[0]
+        for k in range(num)
+    ]
 
 
 def _split_labelled(structures: Sequence[Atoms]) -> tuple[list[Atoms], list[Atoms]]:
@@ -102,15 +104,23 @@ class ActiveLearner:
         log: receives one progress line at a time (default: print); None for silence.
     """
 
-    def __init__(self, config: ActiveConfig, *, structure: Atoms | Sequence[Atoms] | None = None,
-                 seed_structures: Sequence[Atoms] | None = None,
-                 reference: ReferenceFactory | str | None = None, client=None,
-                 log: Callable[[str], None] | None = print):
+    def __init__(
+        self,
+        config: ActiveConfig,
+        *,
+        structure: Atoms | Sequence[Atoms] | None = None,
+        seed_structures: Sequence[Atoms] | None = None,
+        reference: ReferenceFactory | str | None = None,
+        client=None,
+        log: Callable[[str], None] | None = print,
+    ):
         config.validate()
         self.config = config
         self.store = ActiveStore(config.db)
-        self.reference = resolve_reference(reference if reference is not None else config.reference,
-                                           config.reference_options if reference is None else None)
+        self.reference = resolve_reference(
+            reference if reference is not None else config.reference,
+            config.reference_options if reference is None else None,
+        )
         self.client = client
         self._log = log
         self._structure = structure
@@ -128,8 +138,10 @@ class ActiveLearner:
         if state is None:
             state = self._initialize()
         else:
-            self.log(f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
-                     f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed")
+            self.log(
+                f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
+                f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed"
+            )
         self.starts = self.store.start_structures()
         given = [structure_uid(a) for a in _as_list(self._structure)]
         if given and given != [structure_uid(a) for a in self.starts]:
@@ -141,10 +153,20 @@ class ActiveLearner:
             if reason:
                 break
             self._explore(state, committee)
-        result = LearnResult(reason, state.iteration, self.store.count(LABELLED), self.store.count(FAILED),
-                             self.store.reference_calls(), state.md_steps, committee.paths, state.history)
-        self.log(f"done: {reason}. {result.labels} labelled ({result.reference_calls} reference calls, "
-                 f"{result.failed} failed), {result.md_steps} MD steps; committee {committee.paths[0].parent}")
+        result = LearnResult(
+            reason,
+            state.iteration,
+            self.store.count(LABELLED),
+            self.store.count(FAILED),
+            self.store.reference_calls(),
+            state.md_steps,
+            committee.paths,
+            state.history,
+        )
+        self.log(
+            f"done: {reason}. {result.labels} labelled ({result.reference_calls} reference calls, "
+            f"{result.failed} failed), {result.md_steps} MD steps; committee {committee.paths[0].parent}"
+        )
         return result
 
     def _initialize(self) -> LoopState:
@@ -165,8 +187,10 @@ class ActiveLearner:
         if not seeds and not given:
             raise ValueError("no seed data: set num_seed > 0 or give seed structures")
         names = ", ".join(f"{a.get_chemical_formula()} ({len(a)} atoms)" for a in starts)
-        self.log(f"new run in {config.db}: start {names}; {len(seeds)} seed structures to label, {len(given)} given "
-                 f"with labels")
+        self.log(
+            f"new run in {config.db}: start {names}; {len(seeds)} seed structures to label, {len(given)} given "
+            f"with labels"
+        )
         return self.store.initialize(starts, seeds, given, config.to_dict())
 
     def label_pending(self, iteration: int = 0) -> tuple[int, int]:
@@ -184,8 +208,10 @@ class ActiveLearner:
             else:
                 failed += 1
                 self.log(f"  reference failed on {pending[k][1].get_chemical_formula()}: {result.error}")
-        self.log(f"  labelled {done}, failed {failed}; now {self.store.count(LABELLED)} labelled, "
-                 f"{self.store.reference_calls()}/{self.config.max_labels} reference calls")
+        self.log(
+            f"  labelled {done}, failed {failed}; now {self.store.count(LABELLED)} labelled, "
+            f"{self.store.reference_calls()}/{self.config.max_labels} reference calls"
+        )
         return done, failed
 
     def _elements(self, structures: Sequence[Atoms]) -> list[str]:
@@ -200,30 +226,49 @@ class ActiveLearner:
         if not structures:
             failures = self.store.failures()
             first = failures[0]["error"] if failures else "none"
-            raise ActiveLearningError(f"no labelled structures to train on: the reference failed on all "
-                                      f"{len(failures)} structures (first error: {first}); see failed rows in "
-                                      f"{config.db}")
+            raise ActiveLearningError(
+                f"no labelled structures to train on: the reference failed on all "
+                f"{len(failures)} structures (first error: {first}); see failed rows in "
+                f"{config.db}"
+            )
         previous = None
         if state.trained_iteration >= 0:
-            previous = [member_path(config.committee_path, state.trained_iteration, m)
-                        for m in range(config.committee_size)]
+            previous = [
+                member_path(config.committee_path, state.trained_iteration, m) for m in range(config.committee_size)
+            ]
         warm = " (warm start)" if previous and config.warm_start else ""
         self.log(f"iteration {it}: training {config.committee_size} members on {len(structures)} structures{warm}")
-        committee = train_committee(structures, labels, uids, config, iteration=it,
-                                    elements=self._elements(structures), previous=previous, log=self.log)
+        committee = train_committee(
+            structures,
+            labels,
+            uids,
+            config,
+            iteration=it,
+            elements=self._elements(structures),
+            previous=previous,
+            log=self.log,
+        )
         record = state.history.setdefault(it, {"iteration": it})
-        record.update({"labels": len(structures), "failed": self.store.count(FAILED),
-                       "reference_calls": self.store.reference_calls(), "train_seconds": committee.seconds,
-                       **committee.metrics})
+        record.update(
+            {
+                "labels": len(structures),
+                "failed": self.store.count(FAILED),
+                "reference_calls": self.store.reference_calls(),
+                "train_seconds": committee.seconds,
+                **committee.metrics,
+            }
+        )
         if self.test is not None:
             test = committee_errors(committee.models, *self.test)
             record["test_forces_mae_eV_per_A"] = test.get("forces_mae_eV_per_A")
             record["test_energy_mae_meV_per_atom"] = test["energy_mae_meV_per_atom"]
         state.trained_iteration = it
         self.store.save_state(state)
-        errors = ", ".join(f"{k.replace('_eV_per_A', '')} {record[k]:.4f} eV/Å" for k in
-                           ("oob_forces_mae_eV_per_A", "test_forces_mae_eV_per_A", "train_forces_mae_eV_per_A")
-                           if record.get(k) is not None)
+        errors = ", ".join(
+            f"{k.replace('_eV_per_A', '')} {record[k]:.4f} eV/Å"
+            for k in ("oob_forces_mae_eV_per_A", "test_forces_mae_eV_per_A", "train_forces_mae_eV_per_A")
+            if record.get(k) is not None
+        )
         self.log(f"  committee {it} trained in {committee.seconds:.1f} s: {errors}")
         progress_plot(state.history, config.plot_path)
         return committee
@@ -231,8 +276,10 @@ class ActiveLearner:
     def _finished(self, state: LoopState) -> str | None:
         config = self.config
         if state.temperature_index >= len(config.temperatures_K):
-            return (f"converged: {config.calm_steps} MD steps at {config.temperatures_K[-1]:g} K stayed below "
-                    f"{config.threshold} eV/Å")
+            return (
+                f"converged: {config.calm_steps} MD steps at {config.temperatures_K[-1]:g} K stayed below "
+                f"{config.threshold} eV/Å"
+            )
         calls = self.store.reference_calls()
         if calls >= config.max_labels:
             return f"label budget spent ({calls}/{config.max_labels} reference calls)"
@@ -259,15 +306,25 @@ class ActiveLearner:
             temperature = temperatures[index]
             rng = np.random.default_rng([config.seed, it, track, state.stalled])
             previous = state.md_frames.get(track) if config.continue_md else None
-            run = explore(start if previous is None else previous, calculator, thermalize=previous is None,
-                          temperature_K=temperature, steps=config.calm_steps,
-                          timestep_fs=config.timestep_fs, friction_per_fs=config.friction_per_fs,
-                          check_interval=config.check_interval, threshold=config.threshold,
-                          abort_threshold=config.abort_at, max_candidates=config.max_candidates,
-                          energy_threshold=config.energy_threshold,
-                          min_distance_A=config.min_distance_ratio * self._shortest_bond(start),
-                          max_temperature_K=config.max_temperature_ratio * temperature, rng=rng,
-                          equilibration_steps=config.equilibration_steps, candidate_spacing=config.candidate_spacing)
+            run = explore(
+                start if previous is None else previous,
+                calculator,
+                thermalize=previous is None,
+                temperature_K=temperature,
+                steps=config.calm_steps,
+                timestep_fs=config.timestep_fs,
+                friction_per_fs=config.friction_per_fs,
+                check_interval=config.check_interval,
+                threshold=config.threshold,
+                abort_threshold=config.abort_at,
+                max_candidates=config.max_candidates,
+                energy_threshold=config.energy_threshold,
+                min_distance_A=config.min_distance_ratio * self._shortest_bond(start),
+                max_temperature_K=config.max_temperature_ratio * temperature,
+                rng=rng,
+                equilibration_steps=config.equilibration_steps,
+                candidate_spacing=config.candidate_spacing,
+            )
             runs.append(run)
             origins.append(start_index)
             if config.continue_md:
@@ -279,11 +336,16 @@ class ActiveLearner:
             record["md_steps"] = record.get("md_steps", 0) + run.steps
             record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
             record["temperature_K"] = temperature
-            outcome = "calm" if run.calm else f"{len(run.candidates)} candidates" + (
-                f", stopped: {run.stop_reason}" if run.stop_reason else "")
+            outcome = (
+                "calm"
+                if run.calm
+                else f"{len(run.candidates)} candidates" + (f", stopped: {run.stop_reason}" if run.stop_reason else "")
+            )
             where = f"{start.get_chemical_formula()}, " if len(self.starts) > 1 else ""
-            self.log(f"iteration {it}: {where}{temperature:g} K, {run.steps} MD steps, max spread "
-                     f"{run.max_force_std:.3f} eV/Å (threshold {config.threshold}): {outcome}")
+            self.log(
+                f"iteration {it}: {where}{temperature:g} K, {run.steps} MD steps, max spread "
+                f"{run.max_force_std:.3f} eV/Å (threshold {config.threshold}): {outcome}"
+            )
         if all(run.calm for run in runs):
             state.temperature_index = indices[-1] + 1
             state.stalled = 0
@@ -298,20 +360,32 @@ class ActiveLearner:
         budget = config.max_labels - self.store.reference_calls()
         count, labelled = min(config.labels_per_iteration, budget), self.store.labelled()[0]
         if config.selection == "d-optimal":
-            chosen = select_d_optimal([candidates[k] for k in new], count, model=committee.models[0],
-                                      labelled=labelled)
+            chosen = select_d_optimal([candidates[k] for k in new], count, model=committee.models[0], labelled=labelled)
         elif config.selection == "stratified":
-            scores = {(s, run.temperature_K): run.mean_force_std * len(self.starts[s])
-                      for run, s in zip(runs, origins, strict=True)}
-            chosen = select_stratified([candidates[k] for k in new], [spreads[k] for k in new],
-                                       [(origin_start[k], origin_T[k]) for k in new], count, scores=scores,
-                                       labelled_per_stratum=self.store.segment_counts(), labelled=labelled,
-                                       cutoff=float(config.model["cutoff"]))
+            scores = {
+                (s, run.temperature_K): run.mean_force_std * len(self.starts[s])
+                for run, s in zip(runs, origins, strict=True)
+            }
+            chosen = select_stratified(
+                [candidates[k] for k in new],
+                [spreads[k] for k in new],
+                [(origin_start[k], origin_T[k]) for k in new],
+                count,
+                scores=scores,
+                labelled_per_stratum=self.store.segment_counts(),
+                labelled=labelled,
+                cutoff=float(config.model["cutoff"]),
+            )
             record["segment_scores"] = {f"{s}@{t:g}K": float(v) for (s, t), v in scores.items()}
         else:
-            chosen = select_diverse([candidates[k] for k in new], [spreads[k] for k in new], count,
-                                    labelled=labelled, cutoff=float(config.model["cutoff"]),
-                                    weighted=config.selection == "weighted")
+            chosen = select_diverse(
+                [candidates[k] for k in new],
+                [spreads[k] for k in new],
+                count,
+                labelled=labelled,
+                cutoff=float(config.model["cutoff"]),
+                weighted=config.selection == "weighted",
+            )
         chosen = [new[k] for k in chosen]
         self.log(f"iteration {it}: {len(new)} new candidates, {len(chosen)} selected for labelling")
         if chosen:
@@ -319,13 +393,21 @@ class ActiveLearner:
             state.stalled = 0
         else:
             state.stalled += 1
-        extra = [{"temperature_K": float(origin_T[k]), "start_index": origin_start[k],
-                  **({"force_std": float(spreads[k])} if np.isfinite(spreads[k]) else {})} for k in chosen]
+        extra = [
+            {
+                "temperature_K": float(origin_T[k]),
+                "start_index": origin_start[k],
+                **({"force_std": float(spreads[k])} if np.isfinite(spreads[k]) else {}),
+            }
+            for k in chosen
+        ]
         self.store.add_candidates([candidates[k] for k in chosen], state, extra=extra)
         if state.stalled >= config.max_stalled:
-            raise ActiveLearningError(f"{state.stalled} explorations in a row found only structures already "
-                                      f"labelled or failed; the committee does not learn them (train longer?) or "
-                                      f"the reference fails on them")
+            raise ActiveLearningError(
+                f"{state.stalled} explorations in a row found only structures already "
+                f"labelled or failed; the committee does not learn them (train longer?) or "
+                f"the reference fails on them"
+            )
 
 
 def _as_list(structures):

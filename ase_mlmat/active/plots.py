@@ -30,8 +30,13 @@ def progress_plot(history: Mapping[int, Mapping], path: str | Path) -> Path:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("force MAE (eV/Å)")
     twin = ax.twinx()
-    twin.plot(iterations, [history[k]["labels"] for k in iterations], "k.-", alpha=0.5,
-              label="labelled structures (trained on)")
+    twin.plot(
+        iterations,
+        [history[k]["labels"] for k in iterations],
+        "k.-",
+        alpha=0.5,
+        label="labelled structures (trained on)",
+    )
     twin.set_ylabel("labelled structures")
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     if handles:

@@ -47,8 +47,12 @@ ALLOCATION_EXPONENT = 0.75  # 1/(1+α), α ≈ 0.35 the learning-curve exponent 
 
 
 def allocate_labels(
-    scores: Mapping[Hashable, float], labelled: Mapping[Hashable, int], available: Mapping[Hashable, int], count: int,
-    *, exponent: float = ALLOCATION_EXPONENT,
+    scores: Mapping[Hashable, float],
+    labelled: Mapping[Hashable, int],
+    available: Mapping[Hashable, int],
+    count: int,
+    *,
+    exponent: float = ALLOCATION_EXPONENT,
 ) -> list[Hashable]:
     """Strata to label next, one entry per label (a stratum may repeat), at most ``count``.
 
@@ -83,7 +87,12 @@ def allocate_labels(
 
 
 def rdf_descriptor(
-    atoms: Atoms, elements: Sequence[str], *, cutoff: float = 5.0, r_min: float = 1.0, bins: int = 48,
+    atoms: Atoms,
+    elements: Sequence[str],
+    *,
+    cutoff: float = 5.0,
+    r_min: float = 1.0,
+    bins: int = 48,
     width: float = 0.1,
 ) -> np.ndarray:
     """Smoothed radial distribution per element pair, per atom: (n_pairs * bins,).
@@ -110,7 +119,11 @@ def rdf_descriptor(
 
 
 def farthest_point_sampling(
-    points: np.ndarray, k: int, *, first: int = 0, existing: np.ndarray | None = None,
+    points: np.ndarray,
+    k: int,
+    *,
+    first: int = 0,
+    existing: np.ndarray | None = None,
     weights: np.ndarray | None = None,
 ) -> list[int]:
     """Indices of ``k`` rows of ``points`` (n, d), each farthest from those chosen and from ``existing`` (m, d).
@@ -150,8 +163,10 @@ def _descriptors(structures: Sequence[Atoms], elements: Sequence[str], cutoff: f
 
 
 def _elements(*groups: Sequence[Atoms]) -> list[str]:
-    return sorted({s for group in groups for atoms in group for s in atoms.get_chemical_symbols()},
-                  key=lambda s: atomic_numbers[s])
+    return sorted(
+        {s for group in groups for atoms in group for s in atoms.get_chemical_symbols()},
+        key=lambda s: atomic_numbers[s],
+    )
 
 
 def _uncertainty_weights(uncertainty: Sequence[float]) -> np.ndarray:
@@ -162,8 +177,13 @@ def _uncertainty_weights(uncertainty: Sequence[float]) -> np.ndarray:
 
 
 def select_diverse(
-    candidates: Sequence[Atoms], uncertainty: Sequence[float], k: int, *, labelled: Sequence[Atoms] = (),
-    cutoff: float = 5.0, weighted: bool = False,
+    candidates: Sequence[Atoms],
+    uncertainty: Sequence[float],
+    k: int,
+    *,
+    labelled: Sequence[Atoms] = (),
+    cutoff: float = 5.0,
+    weighted: bool = False,
 ) -> list[int]:
     """Indices of at most ``k`` candidates: the most uncertain first, then farthest-point sampling.
 
@@ -185,8 +205,14 @@ def select_diverse(
 
 
 def select_stratified(
-    candidates: Sequence[Atoms], uncertainty: Sequence[float], strata: Sequence[Hashable], k: int, *,
-    scores: Mapping[Hashable, float], labelled_per_stratum: Mapping[Hashable, int], labelled: Sequence[Atoms] = (),
+    candidates: Sequence[Atoms],
+    uncertainty: Sequence[float],
+    strata: Sequence[Hashable],
+    k: int,
+    *,
+    scores: Mapping[Hashable, float],
+    labelled_per_stratum: Mapping[Hashable, int],
+    labelled: Sequence[Atoms] = (),
     cutoff: float = 5.0,
 ) -> list[int]:
     """Indices of at most ``k`` candidates, shared over strata by :func:`allocate_labels`.
@@ -208,7 +234,11 @@ def select_stratified(
     chosen: list[int] = []
     for key in allocate_labels(scores, labelled_per_stratum, Counter(strata), k):
         members = [i for i, stratum in enumerate(strata) if stratum == key and i not in chosen]
-        picked = farthest_point_sampling(points[members], 1, existing=np.vstack([existing, points[chosen]]),
-                                         weights=_uncertainty_weights([uncertainty[i] for i in members]))
+        picked = farthest_point_sampling(
+            points[members],
+            1,
+            existing=np.vstack([existing, points[chosen]]),
+            weights=_uncertainty_weights([uncertainty[i] for i in members]),
+        )
         chosen += [members[i] for i in picked]
     return chosen

@@ -49,8 +49,12 @@ def structure_uid(atoms: Atoms, decimals: int = 6) -> str:
 
 def bare_copy(atoms: Atoms) -> Atoms:
     """Numbers, positions, cell and pbc only: no calculator, momenta or info."""
-    return Atoms(numbers=atoms.numbers.copy(), positions=atoms.positions.copy(), cell=atoms.cell.array.copy(),
-                 pbc=atoms.pbc.copy())
+    return Atoms(
+        numbers=atoms.numbers.copy(),
+        positions=atoms.positions.copy(),
+        cell=atoms.cell.array.copy(),
+        pbc=atoms.pbc.copy(),
+    )
 
 
 @dataclass
@@ -67,10 +71,24 @@ class LoopState:
     md_frames: dict[int, Atoms] = field(default_factory=dict)
 
     def to_row(self) -> tuple[dict, dict]:
-        kvp = {"iteration": self.iteration, "trained_iteration": self.trained_iteration,
-               "temperature_index": self.temperature_index, "stalled": self.stalled, "md_steps": self.md_steps}
-        frames = [{"index": k, "numbers": a.numbers, "positions": a.positions, "cell": a.cell.array, "pbc": a.pbc,
-                   "momenta": a.get_momenta()} for k, a in sorted(self.md_frames.items())]
+        kvp = {
+            "iteration": self.iteration,
+            "trained_iteration": self.trained_iteration,
+            "temperature_index": self.temperature_index,
+            "stalled": self.stalled,
+            "md_steps": self.md_steps,
+        }
+        frames = [
+            {
+                "index": k,
+                "numbers": a.numbers,
+                "positions": a.positions,
+                "cell": a.cell.array,
+                "pbc": a.pbc,
+                "momenta": a.get_momenta(),
+            }
+            for k, a in sorted(self.md_frames.items())
+        ]
         return kvp, {"history": [self.history[k] for k in sorted(self.history)], "md_frames": frames}
 
     @classmethod
@@ -82,8 +100,15 @@ class LoopState:
             atoms = Atoms(numbers=f["numbers"], positions=f["positions"], cell=f["cell"], pbc=f["pbc"])
             atoms.set_momenta(np.asarray(f["momenta"]))
             frames[int(f["index"])] = atoms
-        return cls(int(kvp["iteration"]), int(kvp["trained_iteration"]), int(kvp["temperature_index"]),
-                   int(kvp["stalled"]), int(kvp["md_steps"]), history, frames)
+        return cls(
+            int(kvp["iteration"]),
+            int(kvp["trained_iteration"]),
+            int(kvp["temperature_index"]),
+            int(kvp["stalled"]),
+            int(kvp["md_steps"]),
+            history,
+            frames,
+        )
 
 
 class ActiveStore:
@@ -100,8 +125,10 @@ class ActiveStore:
         self.url = str(url)
         self.db = connect(self.url)
         if not isinstance(self.db, SQLite3Database):  # e.g. JSON: its "with db:" cannot roll back
-            raise ValueError(f"ase.db backend {type(self.db).__name__} of {self.url!r} has no transactions; "
-                             "use an SQLite file (.db) or a PostgreSQL/MySQL URL")
+            raise ValueError(
+                f"ase.db backend {type(self.db).__name__} of {self.url!r} has no transactions; "
+                "use an SQLite file (.db) or a PostgreSQL/MySQL URL"
+            )
 
     # --- state -----------------------------------------------------------------------------
     def _state_row(self):
@@ -129,8 +156,9 @@ class ActiveStore:
             return [row.toatoms()]
         return [Atoms(numbers=s["numbers"], positions=s["positions"], cell=s["cell"], pbc=s["pbc"]) for s in starts]
 
-    def initialize(self, start: Atoms | Sequence[Atoms], seeds: Sequence[Atoms], given: Sequence[Atoms],
-                   config: dict) -> LoopState:
+    def initialize(
+        self, start: Atoms | Sequence[Atoms], seeds: Sequence[Atoms], given: Sequence[Atoms], config: dict
+    ) -> LoopState:
         """Write the state row, the seed structures as pending and the ``given`` labelled ones, in one transaction.
 
         ``start`` is one structure or several (MD then explores from each of them).
@@ -141,11 +169,11 @@ class ActiveStore:
         state = LoopState()
         kvp, data = state.to_row()
         if len(starts) > 1:
-            data["starts"] = [{"numbers": a.numbers, "positions": a.positions, "cell": a.cell.array, "pbc": a.pbc}
-                              for a in starts]
+            data["starts"] = [
+                {"numbers": a.numbers, "positions": a.positions, "cell": a.cell.array, "pbc": a.pbc} for a in starts
+            ]
         with self.db:
-            self.db.write(bare_copy(starts[0]), key_value_pairs={KIND: "state", **kvp},
-                          data={**data, "config": config})
+            self.db.write(bare_copy(starts[0]), key_value_pairs={KIND: "state", **kvp}, data={**data, "config": config})
             self._add(seeds, PENDING, iteration=0, origin="seed")
             self._add(given, LABELLED, iteration=0, origin=GIVEN)
         return state
@@ -159,8 +187,15 @@ class ActiveStore:
         self.db.update(self._state_row().id, data=data, **kvp)
 
     # --- structures ------------------------------------------------------------------------
-    def _add(self, structures: Iterable[Atoms], status: str, *, iteration: int, origin: str,
-             extra: Sequence[dict] | None = None) -> int:
+    def _add(
+        self,
+        structures: Iterable[Atoms],
+        status: str,
+        *,
+        iteration: int,
+        origin: str,
+        extra: Sequence[dict] | None = None,
+    ) -> int:
         known = self.known_uids()
         added = 0
         for k, atoms in enumerate(structures):
@@ -174,8 +209,9 @@ class ActiveStore:
             added += 1
         return added
 
-    def add_candidates(self, structures: Sequence[Atoms], state: LoopState, *, origin: str = "md",
-                       extra: Sequence[dict] | None = None) -> int:
+    def add_candidates(
+        self, structures: Sequence[Atoms], state: LoopState, *, origin: str = "md", extra: Sequence[dict] | None = None
+    ) -> int:
         """Store new pending candidates and the new loop state in one transaction; returns how many were new."""
         with self.db:
             added = self._add(structures, PENDING, iteration=state.iteration, origin=origin, extra=extra)
@@ -202,8 +238,9 @@ class ActiveStore:
             atoms = row.toatoms()
             kvp = dict(row.key_value_pairs)
             if result.ok:
-                atoms.calc = SinglePointCalculator(atoms, energy=result.energy, forces=result.forces,
-                                                   stress=result.stress)
+                atoms.calc = SinglePointCalculator(
+                    atoms, energy=result.energy, forces=result.forces, stress=result.stress
+                )
                 kvp.update({STATUS: LABELLED, "seconds": result.seconds})
                 self.db.write(atoms, key_value_pairs=kvp)
             else:
@@ -225,14 +262,24 @@ class ActiveStore:
 
     def failures(self) -> list[dict]:
         """uid, iteration, origin and error message of every failed row."""
-        return [{"uid": row.uid, "iteration": row.iteration, "origin": row.origin,
-                 "error": row.data.get("error", row.get("error_type", ""))}
-                for row in self.db.select(**{STATUS: FAILED}, sort="id")]
+        return [
+            {
+                "uid": row.uid,
+                "iteration": row.iteration,
+                "origin": row.origin,
+                "error": row.data.get("error", row.get("error_type", "")),
+            }
+            for row in self.db.select(**{STATUS: FAILED}, sort="id")
+        ]
 
     def segment_counts(self) -> dict[tuple[int, float], int]:
         """Structures chosen from each MD segment so far, any status: {(start_index, temperature_K): count}."""
-        return dict(Counter((int(row.start_index), float(row.temperature_K))
-                            for row in self.db.select(f"{STATUS},start_index,temperature_K")))
+        return dict(
+            Counter(
+                (int(row.start_index), float(row.temperature_K))
+                for row in self.db.select(f"{STATUS},start_index,temperature_K")
+            )
+        )
 
     def count(self, status: str) -> int:
         return self.db.count(**{STATUS: status})

@@ -21,8 +21,12 @@ ALL_FRAMES = "*"
 
 # config_type values whose yz/xz stress labels are exchanged, per mlearn training file.
 MLEARN_SWAPPED_YZ_XZ: dict[str, list[str]] = {
-    "Cu": [ALL_FRAMES], "Ni": [ALL_FRAMES], "Mo": [ALL_FRAMES], "Li": [],
-    "Si": ["AIMD-NVT", "Vacancy", "Surface"], "Ge": ["AIMD-NVT", "Vacancy", "Surface"],
+    "Cu": [ALL_FRAMES],
+    "Ni": [ALL_FRAMES],
+    "Mo": [ALL_FRAMES],
+    "Li": [],
+    "Si": ["AIMD-NVT", "Vacancy", "Surface"],
+    "Ge": ["AIMD-NVT", "Vacancy", "Surface"],
 }
 
 

@@ -55,8 +55,10 @@ def read_structures(path: str | os.PathLike, index: str = ":", format: str | Non
         position = None
     elif position is not None:
         if not active.get(LABELLED):
-            raise DatasetError(f"{path!r} is an active-learning database with no labelled structures yet "
-                               f"({', '.join(f'{n} {status}' for status, n in sorted(active.items()))})")
+            raise DatasetError(
+                f"{path!r} is an active-learning database with no labelled structures yet "
+                f"({', '.join(f'{n} {status}' for status, n in sorted(active.items()))})"
+            )
         index = f"{ACTIVE_LEARNING_STATUS}={LABELLED}"
     try:
         frames = read(path, index=index, format=format)

@@ -38,8 +38,12 @@ class PropertyDataset:
 
     def subset(self, indices) -> PropertyDataset:
         indices = [int(i) for i in indices]
-        return PropertyDataset([self.structures[i] for i in indices], self.targets[indices], self.target_names,
-                               [self.ids[i] for i in indices])
+        return PropertyDataset(
+            [self.structures[i] for i in indices],
+            self.targets[indices],
+            self.target_names,
+            [self.ids[i] for i in indices],
+        )
 
 
 def _positive(value) -> bool:
@@ -76,5 +80,6 @@ def load_moduli_dataset(path: str | os.PathLike, limit: int | None = None) -> Pr
         ids.append(identifier)
     if not structures:
         raise DatasetError(f"{os.fspath(path)!r} holds no structure with positive moduli")
-    return PropertyDataset(structures, np.asarray(targets, dtype=float), MODULI_TARGETS, ids,
-                           len(dropped_ids), dropped_ids)
+    return PropertyDataset(
+        structures, np.asarray(targets, dtype=float), MODULI_TARGETS, ids, len(dropped_ids), dropped_ids
+    )

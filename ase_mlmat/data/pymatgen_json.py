@@ -85,8 +85,13 @@ def read_pymatgen_json(path: str | os.PathLike) -> list[Atoms]:
         except DatasetError as err:
             raise DatasetError(f"record {where}: {err}") from None
         if isinstance(record, Mapping) and "structure" in record:
-            atoms.info.update({key: value for key, value in record.items()
-                               if key != "structure" and isinstance(value, (str, int, float, bool))})
+            atoms.info.update(
+                {
+                    key: value
+                    for key, value in record.items()
+                    if key != "structure" and isinstance(value, (str, int, float, bool))
+                }
+            )
         structures.append(atoms)
     if not structures:
         raise DatasetError(f"{os.fspath(path)!r} holds no structures")

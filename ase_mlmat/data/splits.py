@@ -22,7 +22,4 @@ def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
         raise ValueError(f"k-fold needs 2 <= k <= number of structures ({n}), got {k}")
     order = np.random.default_rng(seed).permutation(n)
     folds = np.array_split(order, k)
-    return [
-        (np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i]))
-        for i in range(k)
-    ]
+    return [(np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i])) for i in range(k)]

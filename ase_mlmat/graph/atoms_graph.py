@@ -92,9 +92,7 @@ def collate(graphs: Sequence[Graph]) -> Graph:
         if key == keys.EDGE_INDEX:
             out[key] = torch.cat([p + o for p, o in zip(parts, offsets)], dim=1)
         elif key == keys.BATCH:
-            out[key] = torch.cat(
-                [torch.full_like(p, b) for b, p in enumerate(parts)]
-            )
+            out[key] = torch.cat([torch.full_like(p, b) for b, p in enumerate(parts)])
         else:
             out[key] = torch.cat(parts)
     return out

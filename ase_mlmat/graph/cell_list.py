@@ -21,8 +21,13 @@ _ADJACENT = torch.tensor([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for 
 def face_heights(cell: torch.Tensor) -> torch.Tensor:
     """Distances (Å) between opposite faces of the cell along each lattice direction, (3,)."""
     volume = torch.abs(torch.linalg.det(cell))
-    cross = torch.stack([torch.linalg.cross(cell[1], cell[2]), torch.linalg.cross(cell[2], cell[0]),
-                         torch.linalg.cross(cell[0], cell[1])])
+    cross = torch.stack(
+        [
+            torch.linalg.cross(cell[1], cell[2]),
+            torch.linalg.cross(cell[2], cell[0]),
+            torch.linalg.cross(cell[0], cell[1]),
+        ]
+    )
     return volume / torch.linalg.norm(cross, dim=1)
 
 

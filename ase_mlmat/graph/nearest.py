@@ -48,8 +48,9 @@ def crystal_graph(
     """
     graph = atoms_to_graph(atoms, cutoff, elements=elements, dtype=torch.float64, neighbor_list="vesin")
     centre, neighbour = graph[keys.EDGE_INDEX]
-    vectors = graph[keys.POSITIONS][neighbour] - graph[keys.POSITIONS][centre] + graph[keys.CELL_SHIFTS] @ graph[
-        keys.CELL][0]
+    vectors = (
+        graph[keys.POSITIONS][neighbour] - graph[keys.POSITIONS][centre] + graph[keys.CELL_SHIFTS] @ graph[keys.CELL][0]
+    )
     lengths = torch.linalg.norm(vectors, dim=1).numpy()
     keep = nearest_edges(centre.numpy(), lengths, max_neighbors)
     counts = np.bincount(centre.numpy()[keep], minlength=len(atoms))

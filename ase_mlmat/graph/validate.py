@@ -42,9 +42,7 @@ def check_structure(atoms: Atoms, elements: list[str] | None = None) -> None:
     if elements is not None:
         unknown = sorted(set(atoms.get_chemical_symbols()) - set(elements))
         if unknown:
-            raise StructureError(
-                f"element(s) {unknown} not in the model, which knows only {list(elements)}"
-            )
+            raise StructureError(f"element(s) {unknown} not in the model, which knows only {list(elements)}")
 
 
 def check_min_distance(lengths: np.ndarray, i: np.ndarray, j: np.ndarray, min_distance: float) -> None:

@@ -68,9 +68,7 @@ def energy_forces_stress(
     graph[keys.EDGE_VECTORS] = edge_vectors(graph)
     atomic = energy_fn(graph)
     num_graphs = graph[keys.CELL].shape[0]
-    energy = torch.zeros(num_graphs, dtype=atomic.dtype, device=atomic.device).index_add_(
-        0, graph[keys.BATCH], atomic
-    )
+    energy = torch.zeros(num_graphs, dtype=atomic.dtype, device=atomic.device).index_add_(0, graph[keys.BATCH], atomic)
     out = {keys.ENERGY: energy, keys.ATOMIC_ENERGIES: atomic}
     inputs = ([positions] if forces else []) + ([strain] if stress else [])
     if inputs:

@@ -84,11 +84,14 @@ def load_moduli_model(
 def _prediction(mean: np.ndarray, std: np.ndarray) -> ModuliPrediction:
     K, G = 10.0 ** float(mean[0]), 10.0 ** float(mean[1])
     return ModuliPrediction(
-        bulk_modulus_GPa=K, shear_modulus_GPa=G,
+        bulk_modulus_GPa=K,
+        shear_modulus_GPa=G,
         bulk_modulus_std_GPa=K * math.log(10.0) * float(std[0]),
         shear_modulus_std_GPa=G * math.log(10.0) * float(std[1]),
-        log10_bulk_modulus=float(mean[0]), log10_shear_modulus=float(mean[1]),
-        log10_bulk_modulus_std=float(std[0]), log10_shear_modulus_std=float(std[1]),
+        log10_bulk_modulus=float(mean[0]),
+        log10_shear_modulus=float(mean[1]),
+        log10_bulk_modulus_std=float(std[0]),
+        log10_shear_modulus_std=float(std[1]),
     )
 
 
@@ -127,8 +130,9 @@ class MLModuli:
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     """
 
-    def __init__(self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL,
-                 device: str | torch.device = "auto"):
+    def __init__(
+        self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL, device: str | torch.device = "auto"
+    ):
         self.model = load_moduli_model(model, device)
 
     def predict(self, atoms: Atoms) -> ModuliPrediction:

@@ -82,9 +82,14 @@ def isotropic_moduli(C: np.ndarray) -> IsotropicModuli:
     )
     K, G = 0.5 * (K_V + K_R), 0.5 * (G_V + G_R)
     return IsotropicModuli(
-        bulk_modulus_voigt_GPa=K_V, bulk_modulus_reuss_GPa=K_R, bulk_modulus_GPa=K,
-        shear_modulus_voigt_GPa=G_V, shear_modulus_reuss_GPa=G_R, shear_modulus_GPa=G,
-        youngs_modulus_GPa=youngs_modulus(K, G), poisson_ratio=poisson_ratio(K, G),
+        bulk_modulus_voigt_GPa=K_V,
+        bulk_modulus_reuss_GPa=K_R,
+        bulk_modulus_GPa=K,
+        shear_modulus_voigt_GPa=G_V,
+        shear_modulus_reuss_GPa=G_R,
+        shear_modulus_GPa=G,
+        youngs_modulus_GPa=youngs_modulus(K, G),
+        poisson_ratio=poisson_ratio(K, G),
         universal_anisotropy=5.0 * G_V / G_R + K_V / K_R - 6.0,
     )
 

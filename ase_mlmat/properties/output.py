@@ -32,8 +32,11 @@ def write_json(path: str | Path, structures, results, sources) -> Path:
     rows = []
     for atoms, result, source in zip(structures, results, sources):
         row = {"source": source, "formula": atoms.get_chemical_formula()}
-        row.update({"ok": False, **result.as_dict()} if isinstance(result, PredictionFailure)
-                   else {"ok": True, **result.as_dict()})
+        row.update(
+            {"ok": False, **result.as_dict()}
+            if isinstance(result, PredictionFailure)
+            else {"ok": True, **result.as_dict()}
+        )
         rows.append(row)
     Path(path).write_text(json.dumps(rows, indent=1))
     return Path(path)
@@ -61,7 +64,8 @@ def write_db(url: str, structures, results, sources, predictor: str) -> int:
             row = records([atoms], [result], [source])[0]
             data = result.as_dict()
             kvp = {
-                k: v for k, v in row.items()
+                k: v
+                for k, v in row.items()
                 if isinstance(v, (bool, int, float, str)) and k.isidentifier() and k not in reserved_keys
             }
             kvp["predictor"] = predictor

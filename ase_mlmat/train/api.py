@@ -81,8 +81,10 @@ def train(config: TrainConfig) -> TrainResult:
     train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
     result = fit(
         config,
-        [structures[i] for i in train_idx], [labels[i] for i in train_idx],
-        [structures[i] for i in val_idx], [labels[i] for i in val_idx],
+        [structures[i] for i in train_idx],
+        [labels[i] for i in train_idx],
+        [structures[i] for i in val_idx],
+        [labels[i] for i in val_idx],
     )
     metadata = {
         "trained_with": __version__,
@@ -103,11 +105,14 @@ def train(config: TrainConfig) -> TrainResult:
 
         learning_curve(result.history, output.with_name(output.stem + "_learning_curve.png"))
         val_graphs = labelled_graphs(
-            [structures[i] for i in val_idx] or structures, [labels[i] for i in val_idx] or labels,
-            result.model.elements, result.model.cutoff,
+            [structures[i] for i in val_idx] or structures,
+            [labels[i] for i in val_idx] or labels,
+            result.model.elements,
+            result.model.cutoff,
         )
-        parity_plot(predict_graphs(result.model, val_graphs, dtype=torch.float64),
-                    output.with_name(output.stem + "_parity.png"))
+        parity_plot(
+            predict_graphs(result.model, val_graphs, dtype=torch.float64), output.with_name(output.stem + "_parity.png")
+        )
     return result
 
 
@@ -123,8 +128,10 @@ def cross_validate(config: TrainConfig, k: int) -> dict:
         tr, va = train_idx[inner_train], train_idx[inner_val]
         result = fit(
             config,
-            [structures[i] for i in tr], [labels[i] for i in tr],
-            [structures[i] for i in va], [labels[i] for i in va],
+            [structures[i] for i in tr],
+            [labels[i] for i in tr],
+            [structures[i] for i in va],
+            [labels[i] for i in va],
         )
         test_graphs = labelled_graphs(
             [structures[i] for i in test_idx], [labels[i] for i in test_idx], result.model.elements, result.model.cutoff

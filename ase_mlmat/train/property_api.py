@@ -58,15 +58,24 @@ def elements_of(structures: Sequence[Atoms]) -> list[str]:
 
 def build_graphs(structures: Sequence[Atoms], config: PropertyTrainConfig, elements: Sequence[str]) -> list[dict]:
     """Crystal graphs of all structures (StructureError names the structure that fails)."""
-    return [crystal_graph(atoms, config.model["cutoff"], elements, max_neighbors=config.max_neighbors)
-            for atoms in structures]
+    return [
+        crystal_graph(atoms, config.model["cutoff"], elements, max_neighbors=config.max_neighbors)
+        for atoms in structures
+    ]
 
 
 def _new_model(config: PropertyTrainConfig, elements, targets, train_targets: np.ndarray, seed: int) -> PropertyModel:
     torch.manual_seed(seed)
     std = np.maximum(train_targets.std(axis=0), 1e-6)
-    return PropertyModel(config.architecture, config.model, elements, targets, train_targets.mean(axis=0), std,
-                         max_neighbors=config.max_neighbors)
+    return PropertyModel(
+        config.architecture,
+        config.model,
+        elements,
+        targets,
+        train_targets.mean(axis=0),
+        std,
+        max_neighbors=config.max_neighbors,
+    )
 
 
 def fit_ensemble(
@@ -80,8 +89,9 @@ def fit_ensemble(
     train_graphs, val_graphs = [graphs[i] for i in train_idx], [graphs[i] for i in val_idx]
     for member in range(config.ensemble_size):
         model = _new_model(config, elements, targets, y[train_idx], seed + member)
-        model, history = fit_property_model(model, config, train_graphs, y[train_idx], val_graphs, y[val_idx],
-                                            seed=seed + member)
+        model, history = fit_property_model(
+            model, config, train_graphs, y[train_idx], val_graphs, y[val_idx], seed=seed + member
+        )
         members.append(model.cpu())
         histories.append(history)
     return PropertyEnsemble(members).eval(), histories
@@ -109,8 +119,9 @@ def train_property(config: PropertyTrainConfig, dataset: PropertyDataset | None 
         elements = config.elements or elements_of(dataset.structures)
         graphs = build_graphs(dataset.structures, config, elements)
         train_idx, val_idx = train_val_split(len(dataset), config.val_fraction, config.seed)
-        ensemble, histories = fit_ensemble(config, elements, dataset.target_names, graphs, dataset.targets,
-                                           train_idx, val_idx, config.seed)
+        ensemble, histories = fit_ensemble(
+            config, elements, dataset.target_names, graphs, dataset.targets, train_idx, val_idx, config.seed
+        )
         val_graphs = [graphs[i] for i in val_idx]
         val_mae = {}
         if len(val_idx):
@@ -118,9 +129,14 @@ def train_property(config: PropertyTrainConfig, dataset: PropertyDataset | None 
             val_mae = dict(zip(dataset.target_names, np.abs(mean - dataset.targets[val_idx]).mean(axis=0).tolist()))
     result = PropertyTrainResult(ensemble, histories, val_mae, len(train_idx), len(val_idx))
     metadata = {
-        "trained_with": __version__, "config": config.to_dict(), "num_train": len(train_idx),
-        "num_val": len(val_idx), "dropped_non_positive": dataset.dropped, "val_mae": val_mae,
-        "best_epochs": [h.best_epoch for h in histories], "epochs_run": [len(h.epoch) for h in histories],
+        "trained_with": __version__,
+        "config": config.to_dict(),
+        "num_train": len(train_idx),
+        "num_val": len(val_idx),
+        "dropped_non_positive": dataset.dropped,
+        "val_mae": val_mae,
+        "best_epochs": [h.best_epoch for h in histories],
+        "epochs_run": [len(h.epoch) for h in histories],
         "seconds": [h.seconds for h in histories],
     }
     output = Path(config.output)
@@ -131,8 +147,9 @@ def train_property(config: PropertyTrainConfig, dataset: PropertyDataset | None 
         from .property_plots import parity_plot_targets
 
         mean = predict_model(ensemble, [graphs[i] for i in val_idx])
-        parity_plot_targets(dataset.targets[val_idx], mean, dataset.target_names,
-                            output.with_name(output.stem + "_parity.png"))
+        parity_plot_targets(
+            dataset.targets[val_idx], mean, dataset.target_names, output.with_name(output.stem + "_parity.png")
+        )
     return result
 
 
@@ -159,27 +176,49 @@ def cross_validate_property(
             if fold not in chosen:
                 continue
             inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
-            ensemble, histories = fit_ensemble(config, elements, dataset.target_names, graphs, y,
-                                               train_idx[inner_train], train_idx[inner_val], config.seed + 100 * fold)
+            ensemble, histories = fit_ensemble(
+                config,
+                elements,
+                dataset.target_names,
+                graphs,
+                y,
+                train_idx[inner_train],
+                train_idx[inner_val],
+                config.seed + 100 * fold,
+            )
             test_graphs = [graphs[i] for i in test_idx]
             member_pred = np.stack([predict_model(m, test_graphs) for m in ensemble.members])  # (M, n, T)
             oof_mean[test_idx] = member_pred.mean(axis=0)
             oof_std[test_idx] = member_pred.std(axis=0)
-            results.append({
-                "fold": fold,
-                "num_test": len(test_idx),
-                "mae_ensemble": np.abs(member_pred.mean(axis=0) - y[test_idx]).mean(axis=0).tolist(),
-                "mae_members": np.abs(member_pred - y[test_idx]).mean(axis=1).tolist(),  # (M, T)
-                "epochs_run": [len(h.epoch) for h in histories],
-                "best_epochs": [h.best_epoch for h in histories],
-                "seconds": [h.seconds for h in histories],
-            })
+            results.append(
+                {
+                    "fold": fold,
+                    "num_test": len(test_idx),
+                    "mae_ensemble": np.abs(member_pred.mean(axis=0) - y[test_idx]).mean(axis=0).tolist(),
+                    "mae_members": np.abs(member_pred - y[test_idx]).mean(axis=1).tolist(),  # (M, T)
+                    "epochs_run": [len(h.epoch) for h in histories],
+                    "best_epochs": [h.best_epoch for h in histories],
+                    "seconds": [h.seconds for h in histories],
+                }
+            )
     names = dataset.target_names
     done = ~np.isnan(oof_mean[:, 0])
-    summary = {"mae_ensemble": dict(zip(names, np.abs(oof_mean[done] - y[done]).mean(axis=0).tolist())),
-               "mae_single_member": dict(zip(names, np.mean([np.mean(f["mae_members"], axis=0) for f in results],
-                                                            axis=0).tolist())),
-               "fold_std_ensemble": dict(zip(names, np.std([f["mae_ensemble"] for f in results], axis=0).tolist()))}
-    return {"k": k, "targets": list(names), "num_structures": len(dataset), "dropped_non_positive": dataset.dropped,
-            "folds": results, "summary": summary, "ids": dataset.ids, "oof_mean": oof_mean.tolist(),
-            "oof_std": oof_std.tolist(), "targets_true": y.tolist()}
+    summary = {
+        "mae_ensemble": dict(zip(names, np.abs(oof_mean[done] - y[done]).mean(axis=0).tolist())),
+        "mae_single_member": dict(
+            zip(names, np.mean([np.mean(f["mae_members"], axis=0) for f in results], axis=0).tolist())
+        ),
+        "fold_std_ensemble": dict(zip(names, np.std([f["mae_ensemble"] for f in results], axis=0).tolist())),
+    }
+    return {
+        "k": k,
+        "targets": list(names),
+        "num_structures": len(dataset),
+        "dropped_non_positive": dataset.dropped,
+        "folds": results,
+        "summary": summary,
+        "ids": dataset.ids,
+        "oof_mean": oof_mean.tolist(),
+        "oof_std": oof_std.tolist(),
+        "targets_true": y.tolist(),
+    }

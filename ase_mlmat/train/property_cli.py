@@ -1,7 +1,7 @@
 """``mlmat train-property``: train (or k-fold cross-validate) a structure → property model.
 
-    mlmat train-property --config configs/mp-binary-kg.yaml
-    mlmat train-property --data moduli.json.gz --epochs 30 --kfold 5 --report cv.json
+mlmat train-property --config configs/mp-binary-kg.yaml
+mlmat train-property --data moduli.json.gz --epochs 30 --kfold 5 --report cv.json
 """
 
 from __future__ import annotations
@@ -34,8 +34,16 @@ def run_cli(args: argparse.Namespace) -> int:
     from .property_api import cross_validate_property, train_property
     from .property_config import PropertyTrainConfig
 
-    overrides = {"data": args.data, "output": args.output, "epochs": args.epochs, "ensemble_size": args.ensemble_size,
-                 "limit": args.limit, "max_minutes": args.max_minutes, "seed": args.seed, "threads": args.threads}
+    overrides = {
+        "data": args.data,
+        "output": args.output,
+        "epochs": args.epochs,
+        "ensemble_size": args.ensemble_size,
+        "limit": args.limit,
+        "max_minutes": args.max_minutes,
+        "seed": args.seed,
+        "threads": args.threads,
+    }
     if args.no_progress:
         overrides["progress"] = False
     config = config_from_cli(PropertyTrainConfig, args.config, overrides)
@@ -43,15 +51,19 @@ def run_cli(args: argparse.Namespace) -> int:
         report = cross_validate_property(config, args.kfold)
         for name, mae in report["summary"]["mae_ensemble"].items():
             print(f"{args.kfold}-fold CV MAE {name:20s} {mae:.4f}")
-        print(f"structures {report['num_structures']} (dropped with non-positive moduli: "
-              f"{report['dropped_non_positive']})")
+        print(
+            f"structures {report['num_structures']} (dropped with non-positive moduli: "
+            f"{report['dropped_non_positive']})"
+        )
         if args.report:
             with open(args.report, "w") as handle:
                 json.dump(report, handle)
         return 0
     result = train_property(config)
-    print(f"saved {config.output}: ensemble of {len(result.model)}, {result.num_train} train / {result.num_val} "
-          f"validation structures")
+    print(
+        f"saved {config.output}: ensemble of {len(result.model)}, {result.num_train} train / {result.num_val} "
+        f"validation structures"
+    )
     for name, mae in result.val_mae.items():
         print(f"validation MAE {name:20s} {mae:.4f}")
     return 0

@@ -34,8 +34,9 @@ class PropertyHistory:
         return dict(self.__dict__)
 
 
-def batches(graphs: Sequence[dict], batch_size: int, order: Sequence[int] | None = None,
-            device: torch.device | str = "cpu"):
+def batches(
+    graphs: Sequence[dict], batch_size: int, order: Sequence[int] | None = None, device: torch.device | str = "cpu"
+):
     """(indices, collated batch on ``device``) over ``graphs`` in ``order`` (default: as given)."""
     order = np.arange(len(graphs)) if order is None else np.asarray(order)
     for start in range(0, len(order), batch_size):
@@ -109,8 +110,11 @@ def fit_property_model(
             pred = predict_model(model, val_graphs)
             errors = np.abs(pred - val_targets)
             val_mae = errors.mean(axis=0)
-            val_loss = float((errors / std.numpy()).mean()) if config.loss == "l1" else float(
-                (((pred - val_targets) / std.numpy()) ** 2).mean())
+            val_loss = (
+                float((errors / std.numpy()).mean())
+                if config.loss == "l1"
+                else float((((pred - val_targets) / std.numpy()) ** 2).mean())
+            )
         else:
             val_mae, val_loss = np.full(len(model.targets), np.nan), train_loss
         elapsed = (clock() - start_clock) / 60

@@ -24,7 +24,10 @@ def voigt_to_matrix(voigt: np.ndarray) -> np.ndarray:
 
 
 def labelled_graphs(
-    structures: Sequence[Atoms], labels: Sequence[Labels], elements: Sequence[str], cutoff: float,
+    structures: Sequence[Atoms],
+    labels: Sequence[Labels],
+    elements: Sequence[str],
+    cutoff: float,
     dtype: torch.dtype = torch.float64,
 ) -> list[dict[str, torch.Tensor]]:
     """One graph per structure, with its labels as TARGET_* entries (zeros where missing)."""

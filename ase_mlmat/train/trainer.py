@@ -71,7 +71,9 @@ class Trainer:
             self.scheduler = None  # set per epoch from progress in epochs or wall-clock budget
         else:
             self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                self.optimizer, factor=config.scheduler_factor, patience=config.scheduler_patience,
+                self.optimizer,
+                factor=config.scheduler_factor,
+                patience=config.scheduler_patience,
                 min_lr=config.min_learning_rate,
             )
         self.history = History()

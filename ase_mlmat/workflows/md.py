@@ -54,8 +54,15 @@ def run_md(
     if ensemble == "nve":
         dyn = VelocityVerlet(atoms, timestep=dt, trajectory=trajectory, loginterval=interval)
     else:
-        dyn = Langevin(atoms, timestep=dt, temperature_K=temperature_K, friction=friction_per_fs / units.fs,
-                       rng=rng, trajectory=trajectory, loginterval=interval)
+        dyn = Langevin(
+            atoms,
+            timestep=dt,
+            temperature_K=temperature_K,
+            friction=friction_per_fs / units.fs,
+            rng=rng,
+            trajectory=trajectory,
+            loginterval=interval,
+        )
     n = len(atoms)
     record: dict[str, list[float]] = {"t": [], "epot": [], "etot": [], "temp": []}
 

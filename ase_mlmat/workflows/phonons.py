@@ -11,8 +11,9 @@ from ase import Atoms
 def _to_phonopy(atoms: Atoms):
     from phonopy.structure.atoms import PhonopyAtoms
 
-    return PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array,
-                        scaled_positions=atoms.get_scaled_positions())
+    return PhonopyAtoms(
+        symbols=atoms.get_chemical_symbols(), cell=atoms.cell.array, scaled_positions=atoms.get_scaled_positions()
+    )
 
 
 def _to_ase(cell) -> Atoms:
@@ -20,7 +21,11 @@ def _to_ase(cell) -> Atoms:
 
 
 def make_phonopy(
-    atoms: Atoms, calculator, *, supercell: Sequence[int] = (3, 3, 3), displacement_A: float = 0.01,
+    atoms: Atoms,
+    calculator,
+    *,
+    supercell: Sequence[int] = (3, 3, 3),
+    displacement_A: float = 0.01,
     primitive_matrix="auto",
 ):
     """A ``phonopy.Phonopy`` with force constants from finite displacements evaluated by ``calculator``."""

@@ -8,8 +8,13 @@ from ase.optimize import BFGS, FIRE
 
 
 def relax(
-    atoms: Atoms, *, fmax_eV_per_A: float = 1e-3, relax_cell: bool = True, max_steps: int = 1000,
-    optimizer: str = "FIRE", logfile: str | None = None,
+    atoms: Atoms,
+    *,
+    fmax_eV_per_A: float = 1e-3,
+    relax_cell: bool = True,
+    max_steps: int = 1000,
+    optimizer: str = "FIRE",
+    logfile: str | None = None,
 ) -> tuple[Atoms, bool]:
     """Relax ``atoms`` in place (its calculator attached); returns (atoms, converged)."""
     target = FrechetCellFilter(atoms) if relax_cell else atoms

@@ -35,8 +35,18 @@ def _labelled(atoms):
 def trained():
     """A tiny potential trained briefly on six rattled (0.05 Å) Cu32 cells, and those cells."""
     structures = [_labelled(_crystal(rattle=0.05, seed=k)) for k in range(6)]
-    config = TrainConfig(model=dict(TINY), epochs=30, batch_size=2, learning_rate=5e-3, seed=0, device="cpu",
-                         progress=False, plots=False, energy_weight=1.0, stress_weight=1.0)
+    config = TrainConfig(
+        model=dict(TINY),
+        epochs=30,
+        batch_size=2,
+        learning_rate=5e-3,
+        seed=0,
+        device="cpu",
+        progress=False,
+        plots=False,
+        energy_weight=1.0,
+        stress_weight=1.0,
+    )
     return fit(config, structures, [get_labels(a) for a in structures]).model, structures
 
 

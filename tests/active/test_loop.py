@@ -27,10 +27,24 @@ def _start():
 
 
 def _options(tmp_path, **overrides) -> dict:
-    options = dict(db=str(tmp_path / "al.db"), num_seed=4, committee_size=2, model=TINY, train_steps=150,
-                   finetune_steps=40, temperatures_K=[300.0, 600.0], timestep_fs=4.0, calm_steps=60,
-                   check_interval=5, labels_per_iteration=3, max_candidates=10, max_labels=16, seed=1,
-                   equilibration_steps=20, candidate_spacing=10)
+    options = dict(
+        db=str(tmp_path / "al.db"),
+        num_seed=4,
+        committee_size=2,
+        model=TINY,
+        train_steps=150,
+        finetune_steps=40,
+        temperatures_K=[300.0, 600.0],
+        timestep_fs=4.0,
+        calm_steps=60,
+        check_interval=5,
+        labels_per_iteration=3,
+        max_candidates=10,
+        max_labels=16,
+        seed=1,
+        equilibration_steps=20,
+        candidate_spacing=10,
+    )
     options.update(overrides)
     return options
 
@@ -80,16 +94,13 @@ def test_high_threshold_labels_only_the_seed_via_cli(tmp_path, capsys):
     state = store.state()
     assert state.temperature_index == 2 and state.md_steps == 2 * (20 + 60) and state.iteration == 0
     assert (tmp_path / "cli_progress.png").stat().st_size > 0
-    assert sorted(p.name for p in (tmp_path / "cli_committee").iterdir()) == [
-        f"iter-0-member-{m}.pt" for m in range(2)
-    ]
+    assert sorted(p.name for p in (tmp_path / "cli_committee").iterdir()) == [f"iter-0-member-{m}.pt" for m in range(2)]
     _check_consistent(store)
 
 
 def test_low_threshold_adds_labels_and_errors_go_down(tmp_path):
     test_data = _held_out(tmp_path / "held_out.extxyz")
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0,
-                                                test_data=str(test_data)))
+    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, test_data=str(test_data)))
     result = run_active_learning(config, structure=_start(), log=None)
     assert result.reason.startswith("label budget spent")
     store = ActiveStore(config.db)
@@ -129,7 +140,9 @@ def test_bad_reference_is_recorded_and_the_loop_stays_consistent(tmp_path):
     store = ActiveStore(config.db)
     failures = store.failures()
     assert failures and {f["error"] for f in failures} <= {
-        "RuntimeError: SCF did not converge", "NonFiniteLabel: reference returned non-finite forces"}
+        "RuntimeError: SCF did not converge",
+        "NonFiniteLabel: reference returned non-finite forces",
+    }
     assert result.failed == len(failures) and result.labels == store.count(LABELLED)
     assert store.db.count(al_status=LABELLED, origin="md") > 0  # the loop went on past the failures
     assert store.reference_calls() == result.reference_calls == 14 == result.labels + result.failed
@@ -167,8 +180,16 @@ def test_explore_continues_a_trajectory_from_its_final_frame():
     from ase_mlmat.active import explore
 
     start = _start()
-    kwargs = dict(temperature_K=600.0, steps=20, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
-                  threshold=1e9, abort_threshold=2e9, max_candidates=5)
+    kwargs = dict(
+        temperature_K=600.0,
+        steps=20,
+        timestep_fs=4.0,
+        friction_per_fs=0.01,
+        check_interval=5,
+        threshold=1e9,
+        abort_threshold=2e9,
+        max_candidates=5,
+    )
     first = explore(start, EMTWithFixedSpread(0.0), rng=np.random.default_rng(0), **kwargs)
     assert first.calm and first.final is not None and np.abs(first.final.get_momenta()).sum() > 0
     assert np.abs(first.final.positions - start.positions).max() > 0.01
@@ -183,15 +204,25 @@ def test_explore_continues_a_trajectory_from_its_final_frame():
 def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
     from ase_mlmat.active import explore
 
-    kwargs = dict(temperature_K=600.0, steps=40, timestep_fs=4.0, friction_per_fs=0.01, check_interval=5,
-                  threshold=0.5, abort_threshold=5.0, max_candidates=10, rng=np.random.default_rng(0))
+    kwargs = dict(
+        temperature_K=600.0,
+        steps=40,
+        timestep_fs=4.0,
+        friction_per_fs=0.01,
+        check_interval=5,
+        threshold=0.5,
+        abort_threshold=5.0,
+        max_candidates=10,
+        rng=np.random.default_rng(0),
+    )
     # every check is above the threshold: 20 burn-in steps give none, then one candidate per 10 steps
     run = explore(_start(), EMTWithFixedSpread(1.0), equilibration_steps=20, candidate_spacing=10, **kwargs)
     assert run.steps == 60 and len(run.candidates) == 4 and run.stop_reason == ""
     assert run.mean_force_std == pytest.approx(1.0)
     # a continued trajectory is already equilibrated: no burn-in
-    run = explore(run.final, EMTWithFixedSpread(1.0), thermalize=False, equilibration_steps=20,
-                  candidate_spacing=10, **kwargs)
+    run = explore(
+        run.final, EMTWithFixedSpread(1.0), thermalize=False, equilibration_steps=20, candidate_spacing=10, **kwargs
+    )
     assert run.steps == 40 and len(run.candidates) == 4
     # uncertain only during the burn-in: calm, the burn-in's frames are not candidates
     run = explore(_start(), EMTWithFixedSpread(1.0, calm_after=15), equilibration_steps=20, **kwargs)
@@ -207,9 +238,17 @@ def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
 
 
 def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=10,
-                                                continue_md=True, selection="weighted",
-                                                temperature_schedule="all"))
+    config = ActiveConfig.from_dict(
+        _options(
+            tmp_path,
+            threshold=1e-4,
+            abort_threshold=10.0,
+            max_labels=10,
+            continue_md=True,
+            selection="weighted",
+            temperature_schedule="all",
+        )
+    )
     result = run_active_learning(config, structure=_start(), log=None)
     assert result.reason.startswith("label budget spent") and result.labels == 10
     state = ActiveStore(config.db).state()
@@ -228,8 +267,17 @@ def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
     slab = fcc100("Cu", size=(2, 2, 3), vacuum=4.0)
     slab.pbc = True
     starts = [_start(), slab]
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=10,
-                                                continue_md=True, temperature_schedule="all", selection="d-optimal"))
+    config = ActiveConfig.from_dict(
+        _options(
+            tmp_path,
+            threshold=1e-4,
+            abort_threshold=10.0,
+            max_labels=10,
+            continue_md=True,
+            temperature_schedule="all",
+            selection="d-optimal",
+        )
+    )
     result = run_active_learning(config, structure=starts, log=None)
     assert result.labels == 10
     store = ActiveStore(config.db)
@@ -252,9 +300,18 @@ def test_stratified_selection_shares_labels_over_segments(tmp_path):
 
     slab = fcc100("Cu", size=(2, 2, 3), vacuum=4.0)
     slab.pbc = True
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=12,
-                                                labels_per_iteration=4, continue_md=True,
-                                                temperature_schedule="all", selection="stratified"))
+    config = ActiveConfig.from_dict(
+        _options(
+            tmp_path,
+            threshold=1e-4,
+            abort_threshold=10.0,
+            max_labels=12,
+            labels_per_iteration=4,
+            continue_md=True,
+            temperature_schedule="all",
+            selection="stratified",
+        )
+    )
     result = run_active_learning(config, structure=[_start(), slab], log=None)
     assert result.labels == 12
     store = ActiveStore(config.db)
@@ -270,9 +327,15 @@ def test_stratified_selection_shares_labels_over_segments(tmp_path):
 def test_config_names_several_start_files(tmp_path):
     write(tmp_path / "bulk.extxyz", _start())
     write(tmp_path / "two.extxyz", [bulk("Cu"), bulk("Cu", cubic=True)])
-    config = ActiveConfig.from_dict(_options(tmp_path, structure=[str(tmp_path / "bulk.extxyz"),
-                                                                  f"{tmp_path / 'two.extxyz'}@1"],
-                                             num_seed=2, max_labels=2, threshold=1e3))
+    config = ActiveConfig.from_dict(
+        _options(
+            tmp_path,
+            structure=[str(tmp_path / "bulk.extxyz"), f"{tmp_path / 'two.extxyz'}@1"],
+            num_seed=2,
+            max_labels=2,
+            threshold=1e3,
+        )
+    )
     result = run_active_learning(config, log=None)
     assert result.reason.startswith("label budget spent") and result.labels == 2
     assert [len(a) for a in ActiveStore(config.db).start_structures()] == [16, 4]

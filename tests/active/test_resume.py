@@ -43,16 +43,36 @@ run_active_learning(ActiveConfig.from_dict(options), structure=bulk("Cu", cubic=
 
 
 def _options(db: Path) -> dict:
-    return dict(db=str(db), num_seed=4, committee_size=2, model=TINY, train_steps=150, finetune_steps=40,
-                temperatures_K=[300.0], timestep_fs=4.0, calm_steps=60, check_interval=5, threshold=1e-4,
-                abort_threshold=10.0, labels_per_iteration=3, max_candidates=6, max_labels=13, seed=3,
-                equilibration_steps=10, candidate_spacing=5)
+    return dict(
+        db=str(db),
+        num_seed=4,
+        committee_size=2,
+        model=TINY,
+        train_steps=150,
+        finetune_steps=40,
+        temperatures_K=[300.0],
+        timestep_fs=4.0,
+        calm_steps=60,
+        check_interval=5,
+        threshold=1e-4,
+        abort_threshold=10.0,
+        labels_per_iteration=3,
+        max_candidates=6,
+        max_labels=13,
+        seed=3,
+        equilibration_steps=10,
+        candidate_spacing=5,
+    )
 
 
 def _start_child(options: dict, calls: Path, pause: float) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-c", SCRIPT, json.dumps(options), str(calls), str(pause)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, json.dumps(options), str(calls), str(pause)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _kill_when(child: subprocess.Popen, ready, timeout: float = 90.0) -> None:
@@ -115,6 +135,10 @@ def test_killed_run_resumes_without_loss_or_duplicates(tmp_path):
 
     # An uninterrupted run spends the same label budget (exact trajectories depend on thread count).
     LoggingEMT.calls = tmp_path / "calls_clean.txt"
-    clean = run_active_learning(ActiveConfig.from_dict(_options(tmp_path / "clean.db")),
-                                structure=bulk("Cu", cubic=True) * (2, 2, 1), reference=LoggingEMT, log=None)
+    clean = run_active_learning(
+        ActiveConfig.from_dict(_options(tmp_path / "clean.db")),
+        structure=bulk("Cu", cubic=True) * (2, 2, 1),
+        reference=LoggingEMT,
+        log=None,
+    )
     assert len(ActiveStore(str(tmp_path / "clean.db")).labelled()[2]) == len(uids) == clean.labels

@@ -104,8 +104,9 @@ def test_select_stratified_shares_labels_and_avoids_what_is_labelled():
     # "hot" already holds its share: the label goes to "cold"
     assert select_stratified(frames, spread, strata, 1, scores=scores, labelled_per_stratum={"hot": 5}) == [3]
     # a labelled twin of frame 0 makes frame 0 (and its near-copy 2) worth little
-    picked = select_stratified(frames, spread, strata, 1, scores=scores, labelled_per_stratum={},
-                               labelled=[frames[0].copy()])
+    picked = select_stratified(
+        frames, spread, strata, 1, scores=scores, labelled_per_stratum={}, labelled=[frames[0].copy()]
+    )
     assert picked == [1]
     assert select_stratified([], [], [], 3, scores=scores, labelled_per_stratum={}) == []
 
@@ -121,9 +122,15 @@ def test_select_stratified_equals_one_weighted_pick_per_label():
     chosen: list[int] = []
     for key in allocate_labels(scores, counts, {k: strata[:-2].count(k) for k in scores}, 9):
         members = [i for i in range(22) if strata[i] == key and i not in chosen]
-        picked = select_diverse([frames[i] for i in members], [spread[i] for i in members], 1,
-                                labelled=[*labelled, *(frames[i] for i in chosen)], weighted=True)
+        picked = select_diverse(
+            [frames[i] for i in members],
+            [spread[i] for i in members],
+            1,
+            labelled=[*labelled, *(frames[i] for i in chosen)],
+            weighted=True,
+        )
         chosen += [members[i] for i in picked]
-    fast = select_stratified(frames[:-2], spread[:-2], strata[:-2], 9, scores=scores, labelled_per_stratum=counts,
-                             labelled=labelled)
+    fast = select_stratified(
+        frames[:-2], spread[:-2], strata[:-2], 9, scores=scores, labelled_per_stratum=counts, labelled=labelled
+    )
     assert fast == chosen and len(fast) == 9 and len(set(fast)) == 9

@@ -74,7 +74,7 @@ def test_record_label_is_atomic(tmp_path, monkeypatch):
     start, frames = _frames(1)
     store = ActiveStore(str(tmp_path / "al.db"))
     store.initialize(start, frames, [], {})
-    (row_id, atoms), = store.pending()
+    ((row_id, atoms),) = store.pending()
 
     def crash(ids):
         raise KeyboardInterrupt("killed between write and delete")

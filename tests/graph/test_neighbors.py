@@ -79,8 +79,9 @@ def test_cell_list_checks_a_bounded_number_of_candidates():
 
     cell_list._images = spy
     try:
-        i, _, _ = cell_list.cell_list_pairs(torch.tensor(atoms.positions), torch.tensor(atoms.cell.array),
-                                            torch.tensor(atoms.pbc), 4.0)
+        i, _, _ = cell_list.cell_list_pairs(
+            torch.tensor(atoms.positions), torch.tensor(atoms.cell.array), torch.tensor(atoms.pbc), 4.0
+        )
     finally:
         cell_list._images = original
     assert len(i) == 2048 * 18  # 12 + 6 neighbours within 4 Å in fcc Cu
@@ -102,4 +103,4 @@ def test_collate_offsets_indices():
     batch = collate([ga, gb])
     assert batch[keys.BATCH].tolist() == [0, 0, 1, 1, 1]
     assert batch[keys.EDGE_INDEX].shape[1] == ga[keys.EDGE_INDEX].shape[1] + gb[keys.EDGE_INDEX].shape[1]
-    assert batch[keys.EDGE_INDEX][:, ga[keys.EDGE_INDEX].shape[1]:].min() >= 2
+    assert batch[keys.EDGE_INDEX][:, ga[keys.EDGE_INDEX].shape[1] :].min() >= 2

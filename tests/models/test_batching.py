@@ -23,11 +23,13 @@ def test_batch_equals_single(potential):
         n = len(structures[k])
         assert batched[keys.ENERGY][k].item() == pytest.approx(single[keys.ENERGY].item(), rel=1e-12)
         force_scale = single[keys.FORCES].abs().max().item()
-        torch.testing.assert_close(batched[keys.FORCES][offset : offset + n], single[keys.FORCES],
-                                   rtol=1e-10, atol=1e-9 + 1e-12 * force_scale)
+        torch.testing.assert_close(
+            batched[keys.FORCES][offset : offset + n], single[keys.FORCES], rtol=1e-10, atol=1e-9 + 1e-12 * force_scale
+        )
         stress_scale = single[keys.STRESS].abs().max().item()
-        torch.testing.assert_close(batched[keys.STRESS][k], single[keys.STRESS][0], rtol=1e-10,
-                                   atol=1e-10 + 1e-12 * stress_scale)
+        torch.testing.assert_close(
+            batched[keys.STRESS][k], single[keys.STRESS][0], rtol=1e-10, atol=1e-10 + 1e-12 * stress_scale
+        )
         offset += n
 
 

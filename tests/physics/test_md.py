@@ -18,8 +18,9 @@ def test_nve_energy_conservation():
     """
     atoms = bulk("Si", "diamond", a=5.468, cubic=True) * (2, 2, 2)
     atoms.calc = MLCalculator("mlearn-Si", dtype="float64")
-    result = run_md(atoms, ensemble="nve", temperature_K=300, timestep_fs=1.0, steps=2000, interval=10,
-                    rng=np.random.default_rng(1))
+    result = run_md(
+        atoms, ensemble="nve", temperature_K=300, timestep_fs=1.0, steps=2000, interval=10, rng=np.random.default_rng(1)
+    )
     fluctuation = np.ptp(result.total_eV_per_atom) * 1000  # meV/atom
     drift = result.drift_meV_per_atom_per_ps
     print(f"NVE drift {drift:.4f} meV/atom/ps, total-energy range {fluctuation:.3f} meV/atom")

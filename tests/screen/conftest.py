@@ -31,9 +31,20 @@ def moduli_slice():
 
 
 def small_config(tmp_path, **overrides) -> PropertyTrainConfig:
-    base = dict(data=str(MODULI_DATA), limit=400, model=SMALL_MODEL, max_neighbors=8, epochs=30, batch_size=32,
-                learning_rate=5e-3, val_fraction=0.2, early_stopping_patience=30, progress=False, plots=False,
-                output=str(tmp_path / "small.pt"))
+    base = dict(
+        data=str(MODULI_DATA),
+        limit=400,
+        model=SMALL_MODEL,
+        max_neighbors=8,
+        epochs=30,
+        batch_size=32,
+        learning_rate=5e-3,
+        val_fraction=0.2,
+        early_stopping_patience=30,
+        progress=False,
+        plots=False,
+        output=str(tmp_path / "small.pt"),
+    )
     base.update(overrides)
     return PropertyTrainConfig.from_dict(base)
 

@@ -22,8 +22,9 @@ from .conftest import SMALL_MODEL
 
 def _model(elements=("B", "C", "N", "Si"), seed=0):
     torch.manual_seed(seed)
-    return PropertyModel("cgcnn", SMALL_MODEL, list(elements), ["log10_K_VRH_GPa", "log10_G_VRH_GPa"],
-                         [2.0, 1.5], [0.4, 0.45]).eval()
+    return PropertyModel(
+        "cgcnn", SMALL_MODEL, list(elements), ["log10_K_VRH_GPa", "log10_G_VRH_GPa"], [2.0, 1.5], [0.4, 0.45]
+    ).eval()
 
 
 def _predict(model, structures):
@@ -95,8 +96,7 @@ def test_checkpoint_round_trip(trained_small, moduli_slice, tmp_path):
     assert all(b.log10_bulk_modulus_std > 0 for b in before)  # two members disagree somewhat
     assert loaded.metadata["num_train"] == 320 and loaded.metadata["dropped_non_positive"] == 0
     resaved = save_property_model(loaded, tmp_path / "again.pt")
-    assert [p.as_row() for p in predict_moduli(load_property_model(resaved), structures)] == [
-        a.as_row() for a in after]
+    assert [p.as_row() for p in predict_moduli(load_property_model(resaved), structures)] == [a.as_row() for a in after]
     torch.save({"format": "ase-mlmat-property/1", "payload": Atoms()}, tmp_path / "evil.pt")
     with pytest.raises(CheckpointError, match="refused"):
         load_property_model(tmp_path / "evil.pt")

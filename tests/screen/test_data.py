@@ -24,8 +24,13 @@ def _raw_records() -> list[dict]:
 def _record(atoms, K, G, mp_id):
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    return {"mp_id": mp_id, "formula": atoms.get_chemical_formula(), "bulk_modulus_vrh": K, "shear_modulus_vrh": G,
-            "structure": AseAtomsAdaptor.get_structure(atoms).as_dict()}
+    return {
+        "mp_id": mp_id,
+        "formula": atoms.get_chemical_formula(),
+        "bulk_modulus_vrh": K,
+        "shear_modulus_vrh": G,
+        "structure": AseAtomsAdaptor.get_structure(atoms).as_dict(),
+    }
 
 
 def test_full_set_reads_with_log_targets(moduli_slice):
@@ -36,7 +41,8 @@ def test_full_set_reads_with_log_targets(moduli_slice):
     assert np.allclose(10 ** data.targets[:, 0], [r["bulk_modulus_vrh"] for r in raw])
     assert data.ids == [r["mp_id"] for r in raw]
     assert [a.get_chemical_formula(empirical=True) for a in data.structures[:20]] == [
-        a.get_chemical_formula(empirical=True) for a in read_pymatgen_json(MODULI_DATA)[:20]]
+        a.get_chemical_formula(empirical=True) for a in read_pymatgen_json(MODULI_DATA)[:20]
+    ]
 
 
 def test_structure_matches_pymatgen(moduli_slice):
@@ -51,8 +57,12 @@ def test_structure_matches_pymatgen(moduli_slice):
 
 
 def test_non_positive_moduli_are_dropped_and_counted(tmp_path):
-    records = [_record(bulk("Si"), 97.8, 66.5, "a"), _record(bulk("Cu"), 140.0, 0.0, "b"),
-               _record(bulk("Al"), -5.0, 26.0, "c"), _record(bulk("MgO", "rocksalt", a=4.21), 162.0, 130.0, "d")]
+    records = [
+        _record(bulk("Si"), 97.8, 66.5, "a"),
+        _record(bulk("Cu"), 140.0, 0.0, "b"),
+        _record(bulk("Al"), -5.0, 26.0, "c"),
+        _record(bulk("MgO", "rocksalt", a=4.21), 162.0, 130.0, "d"),
+    ]
     path = tmp_path / "set.json.gz"
     with gzip.open(path, "wt") as handle:
         json.dump(records, handle)

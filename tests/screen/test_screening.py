@@ -32,14 +32,18 @@ def inputs(tmp_path_factory, moduli_slice, trained_small):
     for k, atoms in enumerate(structures[20:30]):
         write(folder / f"s{k:02d}.vasp", atoms, format="vasp")
     (folder / "broken.cif").write_text("this is not a CIF file\n")
-    records = [{"mp_id": f"x-{k}", "structure": AseAtomsAdaptor.get_structure(a).as_dict()}
-               for k, a in enumerate(structures[30:])]
+    records = [
+        {"mp_id": f"x-{k}", "structure": AseAtomsAdaptor.get_structure(a).as_dict()}
+        for k, a in enumerate(structures[30:])
+    ]
     (root / "list.json").write_text(json.dumps(records))
     model = trained_small[0].model
     element = model.elements[0]
     unknown = next(e for e in ("Og", "Lr", "No", "Es", "Fm") if e not in model.elements)
-    bad = [Atoms(f"{unknown}2", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[5, 5, 5], pbc=True),
-           Atoms(f"{element}2", positions=[[0, 0, 0], [0, 0, 20.0]], cell=[30, 30, 30], pbc=True)]
+    bad = [
+        Atoms(f"{unknown}2", positions=[[0, 0, 0], [2.5, 0, 0]], cell=[5, 5, 5], pbc=True),
+        Atoms(f"{element}2", positions=[[0, 0, 0], [0, 0, 20.0]], cell=[30, 30, 30], pbc=True),
+    ]
     write(root / "bad.extxyz", bad)
     return [str(root / "many.extxyz"), str(folder), str(root / "list.json"), str(root / "bad.extxyz")]
 
@@ -75,16 +79,22 @@ def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):
     rows = _rows(tmp_path / "s.db")
     failed = {key: kvp for key, (kvp, _) in rows.items() if not kvp["ok"]}
     assert sorted(failed) == sorted([inputs[1] + "/broken.cif@0", inputs[3] + "@0", inputs[3] + "@1"])
-    assert failed[inputs[3] + "@0"]["error_type"] == "StructureError" and "not in the model" in failed[
-        inputs[3] + "@0"]["error"]
+    assert (
+        failed[inputs[3] + "@0"]["error_type"] == "StructureError"
+        and "not in the model" in failed[inputs[3] + "@0"]["error"]
+    )
     assert "isolated" in failed[inputs[3] + "@1"]["error"] and failed[inputs[3] + "@1"]["failed_stage"] == "ml"
     assert failed[inputs[1] + "/broken.cif@0"]["failed_stage"] == "read"
     assert [rows[f"{inputs[2]}@{k}"][0]["mp_id"] for k in range(6)] == [f"x-{k}" for k in range(6)]
     good = [kvp for kvp, _ in rows.values() if kvp["ok"]]
     for kvp in good:
         assert kvp["bulk_modulus_GPa"] > 0 and kvp["shear_modulus_std_GPa"] >= 0
-        E = 9 * kvp["bulk_modulus_GPa"] * kvp["shear_modulus_GPa"] / (3 * kvp["bulk_modulus_GPa"]
-                                                                      + kvp["shear_modulus_GPa"])
+        E = (
+            9
+            * kvp["bulk_modulus_GPa"]
+            * kvp["shear_modulus_GPa"]
+            / (3 * kvp["bulk_modulus_GPa"] + kvp["shear_modulus_GPa"])
+        )
         assert kvp["youngs_modulus_GPa"] == pytest.approx(E)
         assert kvp["vickers_hardness_GPa"] > 0 and kvp["fracture_toughness_MPa_m05"] > 0
         assert kvp["debye_temperature_K"] > 0 and kvp["alpha_bound_per_K"] > kvp["alpha_300K_per_K"] > 0
@@ -94,10 +104,13 @@ def test_serial_and_dask_give_identical_rows(inputs, trained_small, tmp_path):
     from distributed import Client, LocalCluster
 
     screen(inputs, str(tmp_path / "serial.db"), model=trained_small[1], batch_size=8, progress=False)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        summary = screen(inputs, str(tmp_path / "dask.db"), model=trained_small[1], batch_size=8, client=client,
-                         progress=False)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        summary = screen(
+            inputs, str(tmp_path / "dask.db"), model=trained_small[1], batch_size=8, client=client, progress=False
+        )
     assert summary.screened == NUM_GOOD + 3
     serial, dask = _rows(tmp_path / "serial.db"), _rows(tmp_path / "dask.db")
     assert list(serial) == list(dask)  # same keys, same order
@@ -136,14 +149,23 @@ def test_promotion_to_elastic_and_qha_tiers(tmp_path):
     from ase_mlmat.workflows.screening.store import write_records
 
     db = connect(str(tmp_path / "p.db"))
-    candidates = [("Cu", bulk("Cu", a=3.6), 3.0), ("Al", bulk("Al", a=4.05), 1.0), ("Ni", bulk("Ni", a=3.52), 2.0),
-                  ("Au", bulk("Au", a=4.08), 0.5)]
-    write_records(db, [(name, atoms, {"ok": True, "tier": "ml", "vickers_hardness_GPa": h})
-                       for name, atoms, h in candidates])
+    candidates = [
+        ("Cu", bulk("Cu", a=3.6), 3.0),
+        ("Al", bulk("Al", a=4.05), 1.0),
+        ("Ni", bulk("Ni", a=3.52), 2.0),
+        ("Au", bulk("Au", a=4.08), 0.5),
+    ]
+    write_records(
+        db, [(name, atoms, {"ok": True, "tier": "ml", "vickers_hardness_GPa": h}) for name, atoms, h in candidates]
+    )
     write_records(db, [("bad", None, {"ok": False, "error": "unreadable"})])
     fast = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
-    qha = {"supercell": (2, 2, 2), "mesh": (7, 7, 7), "volume_strains": np.linspace(-0.03, 0.05, 5),
-           "temperatures_K": np.arange(0.0, 401.0, 50.0)}
+    qha = {
+        "supercell": (2, 2, 2),
+        "mesh": (7, 7, 7),
+        "volume_strains": np.linspace(-0.03, 0.05, 5),
+        "temperatures_K": np.arange(0.0, 401.0, 50.0),
+    }
     summary = promote(db, EMT(), top_elastic=2, top_qha=1, elastic_options=fast, qha_options=qha, progress=False)
     assert summary.elastic_done == 2 and summary.qha_done == 1
     rows = {row[KEY]: row for row in db.select()}
@@ -160,8 +182,24 @@ def test_promotion_to_elastic_and_qha_tiers(tmp_path):
 
 def test_cli_screen_with_ashby(inputs, trained_small, tmp_path, capsys):
     db, png = str(tmp_path / "c.db"), str(tmp_path / "ashby.png")
-    assert mlmat(["screen", *inputs, "--db", db, "--model", str(trained_small[1]), "--batch-size", "16",
-                  "--ashby", png, "--no-progress"]) == 0
+    assert (
+        mlmat(
+            [
+                "screen",
+                *inputs,
+                "--db",
+                db,
+                "--model",
+                str(trained_small[1]),
+                "--batch-size",
+                "16",
+                "--ashby",
+                png,
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"{NUM_GOOD + 3} screened (3 flagged)" in out and "structures/hour" in out
     with open(png, "rb") as handle:

@@ -16,8 +16,10 @@ def test_loads_by_name_with_an_ensemble_spread():
     assert len(model) >= 2 and model.targets[:2] == ["log10_K_VRH_GPa", "log10_G_VRH_GPa"]
     assert model.metadata["config"]["data"].endswith("mp-binary-pbe-elasticity-2025.1.json.gz")
     prediction = MLModuli("mp-binary-kg").predict(bulk("SiC", "zincblende", a=4.38))
-    print(f"SiC (zincblende): K {prediction.bulk_modulus_GPa:.0f} ± {prediction.bulk_modulus_std_GPa:.0f} GPa, "
-          f"G {prediction.shear_modulus_GPa:.0f} ± {prediction.shear_modulus_std_GPa:.0f} GPa (PBE ≈ 212, 187)")
+    print(
+        f"SiC (zincblende): K {prediction.bulk_modulus_GPa:.0f} ± {prediction.bulk_modulus_std_GPa:.0f} GPa, "
+        f"G {prediction.shear_modulus_GPa:.0f} ± {prediction.shear_modulus_std_GPa:.0f} GPa (PBE ≈ 212, 187)"
+    )
     assert 150 < prediction.bulk_modulus_GPa < 300 and 110 < prediction.shear_modulus_GPa < 280
     assert prediction.bulk_modulus_std_GPa > 0
 

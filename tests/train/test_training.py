@@ -29,8 +29,18 @@ def si_small(tmp_path_factory):
 
 
 def _config(path, **kw):
-    base = dict(data=[str(path)], model=TINY, epochs=40, batch_size=4, learning_rate=5e-3,
-                scheduler="cosine", val_fraction=0.2, progress=False, device="cpu", plots=False)
+    base = dict(
+        data=[str(path)],
+        model=TINY,
+        epochs=40,
+        batch_size=4,
+        learning_rate=5e-3,
+        scheduler="cosine",
+        val_fraction=0.2,
+        progress=False,
+        device="cpu",
+        plots=False,
+    )
     base.update(kw)
     return TrainConfig.from_dict(base)
 
@@ -115,8 +125,11 @@ def test_dataset_errors(tmp_path):
 
 def test_cli_train_and_eval(si_small, tmp_path, capsys):
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"data": [str(si_small)], "model": TINY, "epochs": 2, "plots": False,
-                                      "progress": False, "device": "cpu"}))
+    config.write_text(
+        yaml.safe_dump(
+            {"data": [str(si_small)], "model": TINY, "epochs": 2, "plots": False, "progress": False, "device": "cpu"}
+        )
+    )
     out = tmp_path / "cli.pt"
     assert mlmat(["train", "--config", str(config), "--output", str(out)]) == 0
     assert out.exists()

@@ -49,11 +49,26 @@ def ashby_diagram(
         wanted = frozenset(combination)
         mask = good & np.array([s == wanted for s in element_sets])
         if mask.any():
-            ax.scatter(x[mask], y[mask], s=40, marker="D", facecolors="none", edgecolors=colours[k % len(colours)],
-                       linewidths=1.2, label=f"{'–'.join(combination)} ({int(mask.sum())})", zorder=3)
+            ax.scatter(
+                x[mask],
+                y[mask],
+                s=40,
+                marker="D",
+                facecolors="none",
+                edgecolors=colours[k % len(colours)],
+                linewidths=1.2,
+                label=f"{'–'.join(combination)} ({int(mask.sum())})",
+                zorder=3,
+            )
     ax.axhline(SUPERHARD_GPa, color="k", linestyle="--", linewidth=0.8)
-    ax.text(0.01, SUPERHARD_GPa, f" superhard ($H_v$ ≥ {SUPERHARD_GPa:g} GPa)", transform=ax.get_yaxis_transform(),
-            va="bottom", fontsize=8)
+    ax.text(
+        0.01,
+        SUPERHARD_GPa,
+        f" superhard ($H_v$ ≥ {SUPERHARD_GPa:g} GPa)",
+        transform=ax.get_yaxis_transform(),
+        va="bottom",
+        fontsize=8,
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("fracture toughness $K_{IC}$ (MPa·m$^{1/2}$)")

@@ -1,7 +1,7 @@
 """``mlmat screen``: fast ML tier for every structure, then the elastic and QHA tiers for the best.
 
-    mlmat screen structures/ more.extxyz mp.json.gz --db screen.db --ashby ashby.png
-    mlmat screen cands.db --db screen.db --workers 4 --calc mlearn-Si --top-elastic 20 --top-qha 3
+mlmat screen structures/ more.extxyz mp.json.gz --db screen.db --ashby ashby.png
+mlmat screen cands.db --db screen.db --workers 4 --calc mlearn-Si --top-elastic 20 --top-qha 3
 """
 
 from __future__ import annotations
@@ -45,23 +45,42 @@ def run_cli(args: argparse.Namespace) -> int:
 
     client = _client(args)
     try:
-        summary = screen(args.inputs, args.db, model=args.model, batch_size=args.batch_size, client=client,
-                         progress=not args.no_progress, device=args.device)
+        summary = screen(
+            args.inputs,
+            args.db,
+            model=args.model,
+            batch_size=args.batch_size,
+            client=client,
+            progress=not args.no_progress,
+            device=args.device,
+        )
     finally:
         if client is not None:
             client.close()
-    print(f"{summary.found} structures: {summary.skipped} already in {args.db}, {summary.screened} screened "
-          f"({summary.failed} flagged) in {summary.seconds:.1f} s = {summary.structures_per_hour:.0f} structures/hour")
+    print(
+        f"{summary.found} structures: {summary.skipped} already in {args.db}, {summary.screened} screened "
+        f"({summary.failed} flagged) in {summary.seconds:.1f} s = {summary.structures_per_hour:.0f} structures/hour"
+    )
     db = connect(args.db)
     if args.top_elastic or args.top_qha:
         from ...properties import calculator_from_spec
 
         calculator = calculator_from_spec(args.calc) if args.calc else None
-        result = promote(db, calculator, top_elastic=args.top_elastic, top_qha=args.top_qha, rank_by=args.rank_by,
-                         descending=not args.ascending, elastic_options=parse_key_value_options(args.elastic_option),
-                         qha_options=parse_key_value_options(args.qha_option), progress=not args.no_progress)
-        print(f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
-              f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed")
+        result = promote(
+            db,
+            calculator,
+            top_elastic=args.top_elastic,
+            top_qha=args.top_qha,
+            rank_by=args.rank_by,
+            descending=not args.ascending,
+            elastic_options=parse_key_value_options(args.elastic_option),
+            qha_options=parse_key_value_options(args.qha_option),
+            progress=not args.no_progress,
+        )
+        print(
+            f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
+            f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed"
+        )
     if args.ashby:
         ashby_from_db(db, args.ashby)
         print(f"Ashby diagram written to {args.ashby}")

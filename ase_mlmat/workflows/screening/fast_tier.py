@@ -20,8 +20,12 @@ Record = tuple[str, Atoms | None, dict[str, Any]]  # key, structure (None if unr
 
 
 def screen_batch(
-    items: Sequence[tuple[str, Atoms | Exception]], model: str | os.PathLike, *, graph_batch_size: int = 256,
-    threads: int | None = 1, device: str = "cpu",
+    items: Sequence[tuple[str, Atoms | Exception]],
+    model: str | os.PathLike,
+    *,
+    graph_batch_size: int = 256,
+    threads: int | None = 1,
+    device: str = "cpu",
 ) -> list[Record]:
     """Rows of the fast tier for ``items`` (key, Atoms or a reading error), in order.
 

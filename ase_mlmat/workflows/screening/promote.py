@@ -46,13 +46,20 @@ def elastic_columns(atoms, calculator, options: Mapping[str, Any]) -> dict[str, 
         result = ElasticPredictor(**dict(options)).predict(atoms, calculator)
         if not result.born_stable:
             return {"elastic_ok": False, "elastic_born_stable": False, "elastic_error": result.warnings[:500]}
-        hardness = hardness_from_moduli(result.bulk_modulus_GPa, result.shear_modulus_GPa, result.volume_per_atom_A3,
-                                        elements=atoms.get_chemical_symbols(), moduli_source="elastic")
+        hardness = hardness_from_moduli(
+            result.bulk_modulus_GPa,
+            result.shear_modulus_GPa,
+            result.volume_per_atom_A3,
+            elements=atoms.get_chemical_symbols(),
+            moduli_source="elastic",
+        )
     except Exception as err:  # one structure's failure does not stop the tier
         return {"elastic_ok": False, **_prefixed(failure_row(err, "elastic"), "elastic_")}
     return {
-        "elastic_ok": True, "elastic_born_stable": True,
-        "elastic_bulk_modulus_GPa": hardness.bulk_modulus_GPa, "elastic_shear_modulus_GPa": hardness.shear_modulus_GPa,
+        "elastic_ok": True,
+        "elastic_born_stable": True,
+        "elastic_bulk_modulus_GPa": hardness.bulk_modulus_GPa,
+        "elastic_shear_modulus_GPa": hardness.shear_modulus_GPa,
         "elastic_vickers_hardness_GPa": hardness.vickers_hardness_GPa,
         "elastic_fracture_toughness_MPa_m05": hardness.fracture_toughness_MPa_m05,
         "elastic_debye_temperature_K": result.debye_temperature_K,
@@ -67,14 +74,24 @@ def qha_columns(atoms, calculator, options: Mapping[str, Any]) -> dict[str, Any]
         result = quasi_harmonic_expansion(atoms, calculator, **dict(options))
     except Exception as err:
         return {"qha_ok": False, **_prefixed(failure_row(err, "qha"), "qha_")}
-    return {"qha_ok": True, "qha_alpha_300K_per_K": result.alpha_300K_per_K,
-            "qha_has_imaginary_modes": bool(result.has_imaginary_modes)}
+    return {
+        "qha_ok": True,
+        "qha_alpha_300K_per_K": result.alpha_300K_per_K,
+        "qha_has_imaginary_modes": bool(result.has_imaginary_modes),
+    }
 
 
 def promote(
-    db, calculator, *, top_elastic: int = 0, top_qha: int = 0, rank_by: str = "vickers_hardness_GPa",
-    descending: bool = True, elastic_options: Mapping[str, Any] | None = None,
-    qha_options: Mapping[str, Any] | None = None, progress: bool = True,
+    db,
+    calculator,
+    *,
+    top_elastic: int = 0,
+    top_qha: int = 0,
+    rank_by: str = "vickers_hardness_GPa",
+    descending: bool = True,
+    elastic_options: Mapping[str, Any] | None = None,
+    qha_options: Mapping[str, Any] | None = None,
+    progress: bool = True,
 ) -> PromotionSummary:
     """Run the elastic tier on the top ``top_elastic`` rows and QHA on the top ``top_qha`` of those.
 

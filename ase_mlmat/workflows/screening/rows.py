@@ -40,8 +40,9 @@ def fast_row(atoms: Atoms, prediction: ModuliPrediction) -> dict[str, Any]:
     K, G = prediction.bulk_modulus_GPa, prediction.shear_modulus_GPa
     row: dict[str, Any] = {"ok": True, "tier": "ml", **prediction.as_row()}
     try:
-        hardness = hardness_from_moduli(K, G, atoms.get_volume() / len(atoms), elements=atoms.get_chemical_symbols(),
-                                        moduli_source="ml")
+        hardness = hardness_from_moduli(
+            K, G, atoms.get_volume() / len(atoms), elements=atoms.get_chemical_symbols(), moduli_source="ml"
+        )
         estimate = expansion_estimate(atoms, K, G)
     except Exception as err:  # moduli are kept; the row says what could not be derived
         return {**row, **failure_row(err, "derived")}

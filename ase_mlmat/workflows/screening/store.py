@@ -47,8 +47,9 @@ def write_records(db, records: Iterable[tuple[str, Atoms | None, dict[str, Any]]
     with db:
         for key, atoms, row in records:
             structure = Atoms() if atoms is None else atoms
-            identifiers = {name: structure.info[name] for name in IDENTIFIERS
-                           if isinstance(structure.info.get(name), (str, int))}
+            identifiers = {
+                name: structure.info[name] for name in IDENTIFIERS if isinstance(structure.info.get(name), (str, int))
+            }
             db.write(structure, key_value_pairs=clean_pairs({KEY: key, **identifiers, **row}))
             count += 1
     return count

@@ -139,9 +139,13 @@ def _warnings(result: ElasticResult, asymmetry_GPa: float, reference_stress_GPa:
     scale = np.abs(result.elastic_tensor_GPa).max()
     notes = [result.warnings] if result.warnings else []
     if asymmetry_GPa > ASYMMETRY_WARNING * scale:
-        notes.append(f"C_ij and C_ji differed by up to {asymmetry_GPa:.3g} GPa before symmetrisation "
-                     "(strains beyond the linear range, or a stressed reference structure)")
+        notes.append(
+            f"C_ij and C_ji differed by up to {asymmetry_GPa:.3g} GPa before symmetrisation "
+            "(strains beyond the linear range, or a stressed reference structure)"
+        )
     if np.abs(reference_stress_GPa).max() > PRESTRESS_WARNING * scale:
-        notes.append(f"the reference structure is under stress up to {np.abs(reference_stress_GPa).max():.3g} GPa; "
-                     "C is the stress–strain slope at that stress")
+        notes.append(
+            f"the reference structure is under stress up to {np.abs(reference_stress_GPa).max():.3g} GPa; "
+            "C is the stress–strain slope at that stress"
+        )
     return "; ".join(notes)

@@ -43,9 +43,7 @@ def stress(atoms: Atoms, calculator, label: str) -> np.ndarray:
     return value
 
 
-def relax(
-    atoms: Atoms, calculator, *, cell: bool, fmax: float, max_steps: int, optimizer: str, label: str
-) -> None:
+def relax(atoms: Atoms, calculator, *, cell: bool, fmax: float, max_steps: int, optimizer: str, label: str) -> None:
     """Relax ``atoms`` in place: positions, and the cell too if ``cell`` (FrechetCellFilter).
 
     Args:

@@ -94,7 +94,11 @@ class ElasticResult(PropertyResult):
 
     @classmethod
     def from_tensor(
-        cls, C_GPa: ArrayLike, atoms: Atoms | None = None, *, density_kg_m3: float | None = None,
+        cls,
+        C_GPa: ArrayLike,
+        atoms: Atoms | None = None,
+        *,
+        density_kg_m3: float | None = None,
         volume_per_atom_A3: float | None = None,
     ) -> ElasticResult:
         """Result of a known stiffness tensor, no calculator needed.
@@ -114,19 +118,34 @@ class ElasticResult(PropertyResult):
         density, volume = _density_and_volume(atoms, density_kg_m3, volume_per_atom_A3)
         if not stable:
             return cls(
-                C, False, eigenvalues, None, density_kg_m3=density, volume_per_atom_A3=volume,
+                C,
+                False,
+                eigenvalues,
+                None,
+                density_kg_m3=density,
+                volume_per_atom_A3=volume,
                 warnings=f"mechanically unstable: smallest eigenvalue of C is {eigenvalues.min():.4g} GPa ≤ 0; "
                 "moduli, sound velocities and Debye temperature are not reported",
             )
         moduli = isotropic_moduli(C)
         return cls(
-            C, True, eigenvalues, moduli, density_kg_m3=density, volume_per_atom_A3=volume,
+            C,
+            True,
+            eigenvalues,
+            moduli,
+            density_kg_m3=density,
+            volume_per_atom_A3=volume,
             **_acoustics(moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa, density, volume),
         )
 
     @classmethod
     def from_moduli(
-        cls, K_GPa: float, G_GPa: float, atoms: Atoms | None = None, *, density_kg_m3: float | None = None,
+        cls,
+        K_GPa: float,
+        G_GPa: float,
+        atoms: Atoms | None = None,
+        *,
+        density_kg_m3: float | None = None,
         volume_per_atom_A3: float | None = None,
     ) -> ElasticResult:
         """Result of known isotropic moduli (no tensor): E, ν, sound velocities, θ_D.
@@ -146,13 +165,26 @@ class ElasticResult(PropertyResult):
         check_moduli(K, G)
         nan = math.nan
         moduli = IsotropicModuli(
-            bulk_modulus_voigt_GPa=nan, bulk_modulus_reuss_GPa=nan, bulk_modulus_GPa=K,
-            shear_modulus_voigt_GPa=nan, shear_modulus_reuss_GPa=nan, shear_modulus_GPa=G,
-            youngs_modulus_GPa=youngs_modulus(K, G), poisson_ratio=poisson_ratio(K, G), universal_anisotropy=nan,
+            bulk_modulus_voigt_GPa=nan,
+            bulk_modulus_reuss_GPa=nan,
+            bulk_modulus_GPa=K,
+            shear_modulus_voigt_GPa=nan,
+            shear_modulus_reuss_GPa=nan,
+            shear_modulus_GPa=G,
+            youngs_modulus_GPa=youngs_modulus(K, G),
+            poisson_ratio=poisson_ratio(K, G),
+            universal_anisotropy=nan,
         )
         density, volume = _density_and_volume(atoms, density_kg_m3, volume_per_atom_A3)
-        return cls(None, True, None, moduli, density_kg_m3=density, volume_per_atom_A3=volume,
-                   **_acoustics(K, G, density, volume))
+        return cls(
+            None,
+            True,
+            None,
+            moduli,
+            density_kg_m3=density,
+            volume_per_atom_A3=volume,
+            **_acoustics(K, G, density, volume),
+        )
 
 
 def _density_and_volume(
@@ -166,8 +198,10 @@ def _density_and_volume(
     for name, value in (("density_kg_m3", density_kg_m3), ("volume_per_atom_A3", volume_per_atom_A3)):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise PropertyError(f"{name} must be finite and positive, got {value}")
-    return (None if density_kg_m3 is None else float(density_kg_m3),
-            None if volume_per_atom_A3 is None else float(volume_per_atom_A3))
+    return (
+        None if density_kg_m3 is None else float(density_kg_m3),
+        None if volume_per_atom_A3 is None else float(volume_per_atom_A3),
+    )
 
 
 def _acoustics(K: float, G: float, density: float | None, volume: float | None) -> dict[str, float | None]:
@@ -176,5 +210,9 @@ def _acoustics(K: float, G: float, density: float | None, volume: float | None) 
         return {}
     v_l, v_t, v_m = sound_velocities(K, G, density)
     theta = None if volume is None else debye_temperature(v_m, 1.0 / (volume * 1e-30))
-    return {"longitudinal_velocity_m_s": v_l, "transverse_velocity_m_s": v_t, "mean_sound_velocity_m_s": v_m,
-            "debye_temperature_K": theta}
+    return {
+        "longitudinal_velocity_m_s": v_l,
+        "transverse_velocity_m_s": v_t,
+        "mean_sound_velocity_m_s": v_m,
+        "debye_temperature_K": theta,
+    }

@@ -51,8 +51,10 @@ def test_cubic_constants_match_energy_curvature(emt_result):
     symbol, result = emt_result
     C = result.elastic_tensor_GPa
     c11, c12, c44 = energy_curvature_constants(symbol)
-    print(f"{symbol}: stress fit C11 {C[0, 0]:.2f} C12 {C[0, 1]:.2f} C44 {C[3, 3]:.2f}; "
-          f"energy curvature {c11:.2f} {c12:.2f} {c44:.2f} GPa")
+    print(
+        f"{symbol}: stress fit C11 {C[0, 0]:.2f} C12 {C[0, 1]:.2f} C44 {C[3, 3]:.2f}; "
+        f"energy curvature {c11:.2f} {c12:.2f} {c44:.2f} GPa"
+    )
     assert C[0, 0] == pytest.approx(c11, rel=0.01)
     assert C[0, 1] == pytest.approx(c12, rel=0.01)
     assert C[3, 3] == pytest.approx(c44, rel=0.01)
@@ -92,8 +94,9 @@ def test_rotated_cell_gives_the_rotated_cubic_tensor():
     C_rotated = ElasticPredictor(**SMALL).predict(rotated, EMT()).elastic_tensor_GPa
     assert np.abs(C_rotated - C).max() > 10.0  # the lab-frame tensor really is different
     w = np.sqrt([1.0, 1.0, 1.0, 2.0, 2.0, 2.0])  # Kelvin–Mandel form: eigenvalues are rotation invariants
-    np.testing.assert_allclose(np.linalg.eigvalsh(C_rotated * np.outer(w, w)), np.linalg.eigvalsh(C * np.outer(w, w)),
-                               atol=0.05)
+    np.testing.assert_allclose(
+        np.linalg.eigvalsh(C_rotated * np.outer(w, w)), np.linalg.eigvalsh(C * np.outer(w, w)), atol=0.05
+    )
     np.testing.assert_allclose(rotate_elastic_tensor(C_rotated, R.T), C, atol=0.05)
 
 

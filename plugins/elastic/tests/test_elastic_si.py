@@ -22,8 +22,10 @@ def si_tensors() -> tuple[np.ndarray, np.ndarray]:
 
 def test_internal_relaxation_softens_c44(si_tensors):
     relaxed, clamped = si_tensors
-    print(f"mlearn-Si C11 {relaxed[0, 0]:.1f} C12 {relaxed[0, 1]:.1f} GPa; "
-          f"C44 relaxed-ion {relaxed[3, 3]:.1f}, clamped-ion {clamped[3, 3]:.1f} GPa")
+    print(
+        f"mlearn-Si C11 {relaxed[0, 0]:.1f} C12 {relaxed[0, 1]:.1f} GPa; "
+        f"C44 relaxed-ion {relaxed[3, 3]:.1f}, clamped-ion {clamped[3, 3]:.1f} GPa"
+    )
     assert 0.0 < relaxed[3, 3] < clamped[3, 3] - 10.0  # GPa
     assert clamped[3, 3] > 1.15 * relaxed[3, 3]
 

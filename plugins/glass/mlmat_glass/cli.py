@@ -38,8 +38,10 @@ def _predict(args: argparse.Namespace) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             out = folder / (Path(path).stem + ".propensity.npy")
             np.save(out, result.propensity_sigma)
-        print(f"{path}: N={result.n_particles}  mean predicted propensity (A) {result.mean_propensity_A_sigma:.3f} σ"
-              + (f"  -> {out}" if out else ""))
+        print(
+            f"{path}: N={result.n_particles}  mean predicted propensity (A) {result.mean_propensity_A_sigma:.3f} σ"
+            + (f"  -> {out}" if out else "")
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,8 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     predict.add_argument("--symmetrize", action="store_true", help="average over the 48 cube symmetries")
     predict.add_argument("--device", default="auto", help="where the network runs: auto, cpu, cuda or cuda:N")
     predict.add_argument("--save", action="store_true", help="write <file stem>.propensity.npy")
-    predict.add_argument("--out-dir", type=Path, default=None,
-                         help="folder for --save (default: beside each input file)")
+    predict.add_argument(
+        "--out-dir", type=Path, default=None, help="folder for --save (default: beside each input file)"
+    )
     args = parser.parse_args(argv)
     if args.command == "generate":
         run_from_args(args)

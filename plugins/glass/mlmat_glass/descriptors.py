@@ -30,11 +30,13 @@ def _radial_energy(positions, types, box, inherent):
 
 
 def _inherent_radial(positions, types, box, inherent):
-    return np.hstack([
-        _radial_energy(inherent, types, box, None),
-        np.linalg.norm(np.asarray(positions) - inherent, axis=1)[:, None],
-        _radial_energy(positions, types, box, None),
-    ])
+    return np.hstack(
+        [
+            _radial_energy(inherent, types, box, None),
+            np.linalg.norm(np.asarray(positions) - inherent, axis=1)[:, None],
+            _radial_energy(positions, types, box, None),
+        ]
+    )
 
 
 def coarse_grained(values: np.ndarray, positions: np.ndarray, box, radius: float) -> np.ndarray:

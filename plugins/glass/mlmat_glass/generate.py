@@ -50,8 +50,12 @@ def _nvt(state: MDState, temperature: float, duration: float, dt: float, engine:
             lmp.set_state(state.positions, state.velocities)
             lmp.run_nvt(n_steps // 2, temperature, seed=int(rng.integers(1, 900_000_000)))
             n_samples = max(1, min(50, (n_steps - n_steps // 2) // 10))
-            samples = lmp.sample_nvt(n_samples, max(1, (n_steps - n_steps // 2) // n_samples), temperature,
-                                     seed=int(rng.integers(1, 900_000_000)))
+            samples = lmp.sample_nvt(
+                n_samples,
+                max(1, (n_steps - n_steps // 2) // n_samples),
+                temperature,
+                seed=int(rng.integers(1, 900_000_000)),
+            )
             state.positions, state.velocities = lmp.positions_velocities()
         state.compute_forces()
         return {"e_pot": float(samples["e_pot"].mean()), "pressure": float(samples["pressure"].mean())}
@@ -93,18 +97,29 @@ def generate(
     state = lattice_start(n_particles, max(temperature, 2.0), rng, density=density)
     equilibrate(state, max(temperature, 2.0), 2.0, dt=dt, rng=rng)
     thermo = _nvt(state, temperature, equilibration, dt, engine, rng)
-    log(f"equilibrated N={n_particles} T={temperature} ({engine}): "
-        f"e_pot {thermo['e_pot']:.4f}, P {thermo['pressure']:.3f}")
+    log(
+        f"equilibrated N={n_particles} T={temperature} ({engine}): "
+        f"e_pot {thermo['e_pot']:.4f}, P {thermo['pressure']:.3f}"
+    )
     out = Path(out)
     files, fs_all, thermo_all = [], [], [thermo]
     for c in range(n_configs):
         if c > 0:
             thermo_all.append(_nvt(state, temperature, spacing, dt, engine, rng))
-        result = run_isoconfig(state.positions, state.types, state.box, temperature, times, n_runs, dt=dt, rng=rng,
-                               engine=engine)
+        result = run_isoconfig(
+            state.positions, state.types, state.box, temperature, times, n_runs, dt=dt, rng=rng, engine=engine
+        )
         sample = GlassSample(
-            state.positions, state.types, state.box, temperature, result.times, result.propensity, result.fs_a,
-            WAVENUMBER, n_runs, f"mlmat-glass generate seed={seed} engine={engine} dt={dt} config={c}",
+            state.positions,
+            state.types,
+            state.box,
+            temperature,
+            result.times,
+            result.propensity,
+            result.fs_a,
+            WAVENUMBER,
+            n_runs,
+            f"mlmat-glass generate seed={seed} engine={engine} dt={dt} config={c}",
             result.positions,
         )
         path = save_sample(sample, out / f"config_{c:03d}.npz")
@@ -154,9 +169,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_from_args(args: argparse.Namespace) -> dict:
     return generate(
-        n_particles=args.n_particles, temperature=args.temperature, n_configs=args.n_configs, n_runs=args.n_runs,
-        t_min=args.t_min, t_max=args.t_max, n_times=args.n_times, equilibration=args.equilibration,
-        spacing=args.spacing, out=args.out, dt=args.dt, engine=args.engine, seed=args.seed,
+        n_particles=args.n_particles,
+        temperature=args.temperature,
+        n_configs=args.n_configs,
+        n_runs=args.n_runs,
+        t_min=args.t_min,
+        t_max=args.t_max,
+        n_times=args.n_times,
+        equilibration=args.equilibration,
+        spacing=args.spacing,
+        out=args.out,
+        dt=args.dt,
+        engine=args.engine,
+        seed=args.seed,
     )
 
 

@@ -56,8 +56,13 @@ def inherent_structure(
     # One BLAS thread: L-BFGS's small vector operations run 5-10x slower when BLAS threads compete for
     # cores with other work.
     with threadpool_limits(limits=1):
-        result = minimize(energy_and_gradient, start.ravel(), jac=True, method="L-BFGS-B",
-                          options={"maxiter": max_iterations, "gtol": force_tolerance, "ftol": 1e-15, "maxcor": 30})
+        result = minimize(
+            energy_and_gradient,
+            start.ravel(),
+            jac=True,
+            method="L-BFGS-B",
+            options={"maxiter": max_iterations, "gtol": force_tolerance, "ftol": 1e-15, "maxcor": 30},
+        )
     largest = float(np.abs(energy_and_gradient(result.x)[1]).max())
     if largest > force_tolerance * 10:
         raise MinimisationError(

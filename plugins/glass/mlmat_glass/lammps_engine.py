@@ -120,8 +120,10 @@ class LammpsKobAndersen:
     ) -> dict[str, np.ndarray]:
         """Bussi NVT, recording e_pot per particle, pressure and kinetic temperature every ``steps_between`` steps."""
         n = len(self.types)
-        self.lmp.command(f"fix bussi all temp/csvr {float(temperature)!r} {float(temperature)!r} "
-                         f"{float(thermostat_time)!r} {int(seed)}")
+        self.lmp.command(
+            f"fix bussi all temp/csvr {float(temperature)!r} {float(temperature)!r} "
+            f"{float(thermostat_time)!r} {int(seed)}"
+        )
         records = {"e_pot": [], "pressure": [], "temperature": []}
         for _ in range(n_samples):
             self.lmp.command(f"run {int(steps_between)} pre no post no")

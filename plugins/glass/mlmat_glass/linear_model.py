@@ -28,11 +28,17 @@ class DescriptorLinearModel(nn.Module):
         graph_positions: unused by the model; kept for the shared inputs.
     """
 
-    def __init__(self, *, descriptors: str, n_descriptors: int, cutoff: float = EDGE_CUTOFF,
-                 graph_positions: str = "thermal"):
+    def __init__(
+        self, *, descriptors: str, n_descriptors: int, cutoff: float = EDGE_CUTOFF, graph_positions: str = "thermal"
+    ):
         super().__init__()
-        self.config = {"kind": "linear", "descriptors": descriptors, "n_descriptors": n_descriptors,
-                       "cutoff": cutoff, "graph_positions": graph_positions}
+        self.config = {
+            "kind": "linear",
+            "descriptors": descriptors,
+            "n_descriptors": n_descriptors,
+            "cutoff": cutoff,
+            "graph_positions": graph_positions,
+        }
         self.register_buffer("descriptor_mean", torch.zeros(n_descriptors))
         self.register_buffer("descriptor_std", torch.ones(n_descriptors))
         self.register_buffer("weights", torch.zeros(n_descriptors))
@@ -43,14 +49,16 @@ class DescriptorLinearModel(nn.Module):
         scaled = (graph["descriptors"] - self.descriptor_mean) / self.descriptor_std
         return scaled.to(self.weights.dtype) @ self.weights + self.bias
 
-    def fit(self, features: Sequence[np.ndarray], targets: Sequence[np.ndarray], *, ridge: float = 1e-3
-            ) -> DescriptorLinearModel:
+    def fit(
+        self, features: Sequence[np.ndarray], targets: Sequence[np.ndarray], *, ridge: float = 1e-3
+    ) -> DescriptorLinearModel:
         """Closed-form ridge fit on rows of ``features`` (each (N_k, F)) against ``targets`` (each (N_k,)).
 
         ``ridge`` is the penalty per sample on standardised inputs (the intercept is not penalised).
         """
-        fit = LinearBaseline(ridge).fit(np.concatenate(features).astype(np.float64),
-                                        np.concatenate(targets).astype(np.float64))
+        fit = LinearBaseline(ridge).fit(
+            np.concatenate(features).astype(np.float64), np.concatenate(targets).astype(np.float64)
+        )
         self.descriptor_mean.copy_(torch.as_tensor(fit.mean))
         self.descriptor_std.copy_(torch.as_tensor(fit.scale))
         self.weights.copy_(torch.as_tensor(fit.coef[:-1]))

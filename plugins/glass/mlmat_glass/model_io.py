@@ -37,6 +37,7 @@ def build_model(config: dict) -> nn.Module:
         return PropensityEnsemble([build_model(member) for member in config["members"]])
     return MODEL_KINDS[kind](**config)
 
+
 FORMAT = "mlmat-glass-model/1"
 
 
@@ -44,8 +45,9 @@ class GlassModelError(ValueError):
     """A glass-model file is missing, corrupt, of another format or does not match its architecture."""
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, *, target_mean: float, target_std: float,
-               card: dict | None = None) -> Path:
+def save_model(
+    model: nn.Module, path: str | os.PathLike, *, target_mean: float, target_std: float, card: dict | None = None
+) -> Path:
     """Write the model, its output scaling (σ) and its model card to one file."""
     from . import __version__
 

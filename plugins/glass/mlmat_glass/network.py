@@ -57,15 +57,32 @@ class GlassGraphNetwork(nn.Module):
             (the network then learns a correction to a linear model; see :func:`mlmat_glass.training.train_network`).
     """
 
-    def __init__(self, *, width: int = 64, n_steps: int = 7, n_types: int = 2, cutoff: float = 2.0,
-                 descriptors: str | None = None, n_descriptors: int = 0, graph_positions: str = "thermal",
-                 linear_readout: bool = False):
+    def __init__(
+        self,
+        *,
+        width: int = 64,
+        n_steps: int = 7,
+        n_types: int = 2,
+        cutoff: float = 2.0,
+        descriptors: str | None = None,
+        n_descriptors: int = 0,
+        graph_positions: str = "thermal",
+        linear_readout: bool = False,
+    ):
         super().__init__()
         if linear_readout and not n_descriptors:
             raise ValueError("linear_readout needs node descriptors")
-        self.config = {"kind": "graph_network", "width": width, "n_steps": n_steps, "n_types": n_types,
-                       "cutoff": cutoff, "descriptors": descriptors, "n_descriptors": n_descriptors,
-                       "graph_positions": graph_positions, "linear_readout": linear_readout}
+        self.config = {
+            "kind": "graph_network",
+            "width": width,
+            "n_steps": n_steps,
+            "n_types": n_types,
+            "cutoff": cutoff,
+            "descriptors": descriptors,
+            "n_descriptors": n_descriptors,
+            "graph_positions": graph_positions,
+            "linear_readout": linear_readout,
+        }
         self.n_types = n_types
         self.register_buffer("descriptor_mean", torch.zeros(n_descriptors))
         self.register_buffer("descriptor_std", torch.ones(n_descriptors))

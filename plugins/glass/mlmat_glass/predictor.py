@@ -72,8 +72,14 @@ class GlassMobilityPredictor(PropertyPredictor):
     name: ClassVar[str] = "glass_mobility"
     needs_calculator: ClassVar[bool] = False
 
-    def __init__(self, model: str | Path = DEFAULT_MODEL, *, symmetrize: bool = False, density_tolerance: float = 0.1,
-                 device: str | torch.device = "auto"):
+    def __init__(
+        self,
+        model: str | Path = DEFAULT_MODEL,
+        *,
+        symmetrize: bool = False,
+        density_tolerance: float = 0.1,
+        device: str | torch.device = "auto",
+    ):
         shipped = shipped_models()
         path = shipped.get(str(model), Path(model))
         if str(model) not in shipped and not path.is_file():

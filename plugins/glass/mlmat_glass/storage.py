@@ -130,8 +130,16 @@ def load_sample(
     data = _read_npz(path)
     if "format" in data and str(data["format"]) == FORMAT:
         return GlassSample(
-            data["initial_positions"], data["types"], data["box"], float(data["temperature"]), data["times"],
-            data["propensity"], data["fs_a"], float(data["wavenumber"]), int(data["n_runs"]), str(data["source"]),
+            data["initial_positions"],
+            data["types"],
+            data["box"],
+            float(data["temperature"]),
+            data["times"],
+            data["propensity"],
+            data["fs_a"],
+            float(data["wavenumber"]),
+            int(data["n_runs"]),
+            str(data["source"]),
             data.get("positions"),
         )
     if {"types", "initial_positions", "positions"} <= set(data):
@@ -170,8 +178,16 @@ def from_botan(
     is_a = types == 0
     fs = self_intermediate_scattering(runs[:, is_a] - initial[is_a])
     return GlassSample(
-        initial, types, length, temperature, [np.nan if time is None else time], propensity(runs, initial)[None],
-        [fs], WAVENUMBER, runs.shape[0], f"BOTAN {path.name}",
+        initial,
+        types,
+        length,
+        temperature,
+        [np.nan if time is None else time],
+        propensity(runs, initial)[None],
+        [fs],
+        WAVENUMBER,
+        runs.shape[0],
+        f"BOTAN {path.name}",
     )
 
 
@@ -179,9 +195,13 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     """Unpickler that builds numpy arrays and builtin containers and refuses every other global."""
 
     _ALLOWED: ClassVar[set[tuple[str, str]]] = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"), ("collections", "OrderedDict"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("collections", "OrderedDict"),
     }
 
     def find_class(self, module: str, name: str):
@@ -212,7 +232,14 @@ def from_bapst(path: str | Path, *, temperature: float | None = None) -> GlassSa
     is_a = types == 0
     fs = [self_intermediate_scattering(t[:, is_a] - initial[is_a]) for t in targets]
     return GlassSample(
-        initial, types, np.asarray(data["box"], dtype=float), float(temperature), times,
-        np.stack([propensity(t, initial) for t in targets]), fs, WAVENUMBER, targets[0].shape[0],
+        initial,
+        types,
+        np.asarray(data["box"], dtype=float),
+        float(temperature),
+        times,
+        np.stack([propensity(t, initial) for t in targets]),
+        fs,
+        WAVENUMBER,
+        targets[0].shape[0],
         f"Bapst {path.name}",
     )

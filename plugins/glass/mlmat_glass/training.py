@@ -63,11 +63,18 @@ def prepare(
         target = np.asarray(sample.propensity[time_index], dtype=float)
         is_a = sample.types == 0
         z = (target - target[is_a].mean()) / target[is_a].std()
-        graph = model_inputs(sample.initial_positions, sample.types, sample.box, descriptors=descriptors,
-                             graph_positions=graph_positions, cutoff=cutoff)
+        graph = model_inputs(
+            sample.initial_positions,
+            sample.types,
+            sample.box,
+            descriptors=descriptors,
+            graph_positions=graph_positions,
+            cutoff=cutoff,
+        )
         target_z = torch.as_tensor(z, dtype=torch.float32)
-        items.append(TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff,
-                                  graph_positions))
+        items.append(
+            TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff, graph_positions)
+        )
     return items
 
 
@@ -111,8 +118,12 @@ def train_network(
     torch.manual_seed(seed)
     descriptors = items[0].graph.get("descriptors")
     model = GlassGraphNetwork(
-        width=width, n_steps=n_steps, cutoff=items[0].cutoff, descriptors=items[0].descriptors,
-        n_descriptors=0 if descriptors is None else descriptors.shape[1], graph_positions=items[0].graph_positions,
+        width=width,
+        n_steps=n_steps,
+        cutoff=items[0].cutoff,
+        descriptors=items[0].descriptors,
+        n_descriptors=0 if descriptors is None else descriptors.shape[1],
+        graph_positions=items[0].graph_positions,
         linear_readout=linear_readout,
     )
     if descriptors is not None:
@@ -123,7 +134,7 @@ def train_network(
         linear = fit_linear(items, ridge=ridge)
         with torch.no_grad():
             # the readout acts on inputs standardised with the network's statistics; re-express the fit
-            scale = (model.descriptor_std.double() / linear.descriptor_std.double())
+            scale = model.descriptor_std.double() / linear.descriptor_std.double()
             weights = linear.weights.double() * scale
             shift = (model.descriptor_mean.double() - linear.descriptor_mean.double()) / linear.descriptor_std.double()
             model.readout.weight.copy_(weights[None, :])
@@ -172,9 +183,12 @@ def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> Descrip
     """Ridge model on the items' node descriptors, fitted to their standardised A-particle targets."""
     if items[0].descriptors is None:
         raise ValueError("a linear model needs node descriptors: prepare the items with descriptors=...")
-    model = DescriptorLinearModel(descriptors=items[0].descriptors,
-                                  n_descriptors=items[0].graph["descriptors"].shape[1],
-                                  cutoff=items[0].cutoff, graph_positions=items[0].graph_positions)
+    model = DescriptorLinearModel(
+        descriptors=items[0].descriptors,
+        n_descriptors=items[0].graph["descriptors"].shape[1],
+        cutoff=items[0].cutoff,
+        graph_positions=items[0].graph_positions,
+    )
     features = [it.graph["descriptors"].numpy()[it.mask.numpy()] for it in items]
     targets = [it.target.numpy()[it.mask.numpy()] for it in items]
     return model.fit(features, targets, ridge=ridge).eval()

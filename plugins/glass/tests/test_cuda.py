@@ -33,8 +33,10 @@ def test_shipped_network_gives_the_cpu_numbers_on_cuda(shared_file):
 
 def test_network_trains_on_cuda_like_on_cpu(shared_file):
     items = prepare([load_sample(shared_file(i)) for i in (3, 4)])
-    runs = {device: train_network(items, width=16, n_steps=2, epochs=3, learning_rate=5e-3, seed=0, log=None,
-                                  device=device) for device in ("cpu", "cuda")}
+    runs = {
+        device: train_network(items, width=16, n_steps=2, epochs=3, learning_rate=5e-3, seed=0, log=None, device=device)
+        for device in ("cpu", "cuda")
+    }
     cpu_history, (gpu_model, gpu_history) = runs["cpu"][1], runs["cuda"]
     assert module_device(gpu_model).type == "cpu"  # returned on the CPU, as documented
     # same seeds, same rotations: the two devices follow one optimisation up to float32 rounding

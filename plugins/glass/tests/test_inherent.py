@@ -59,7 +59,8 @@ def test_coarse_graining_averages_over_the_neighbourhood(liquid):
     spike[5] = 1.0
     smooth = coarse_grained(spike, liquid.positions, liquid.box, 1.5)[:, 0]
     distances = np.linalg.norm(
-        (liquid.positions - liquid.positions[5] + liquid.box / 2) % liquid.box - liquid.box / 2, axis=1)
+        (liquid.positions - liquid.positions[5] + liquid.box / 2) % liquid.box - liquid.box / 2, axis=1
+    )
     assert np.all(smooth[distances > 1.5] == 0.0)
     assert np.all(smooth[distances < 1.5] > 0.0)
 
@@ -76,8 +77,9 @@ def test_descriptor_sets_have_their_documented_sizes(liquid, minimum):
 
 
 def test_linear_model_recovers_a_linear_target_and_round_trips(tmp_path, liquid, minimum):
-    graph = model_inputs(liquid.positions, liquid.types, liquid.box, descriptors="inherent_radial",
-                         graph_positions="inherent")
+    graph = model_inputs(
+        liquid.positions, liquid.types, liquid.box, descriptors="inherent_radial", graph_positions="inherent"
+    )
     x = graph["descriptors"].numpy().astype(np.float64)
     coefficients = np.random.default_rng(1).standard_normal(x.shape[1])
     target = ((x - x.mean(0)) / (x.std(0) + 1e-12)) @ coefficients
@@ -98,11 +100,19 @@ def test_linear_readout_network_starts_as_the_ridge_model(liquid):
     from mlmat_glass.training import fit_linear, predict_z, prepare, train_network
 
     rng = np.random.default_rng(2)
-    sample = GlassSample(liquid.positions, liquid.types, liquid.box, 0.8, np.array([1.0]),
-                         rng.random((1, len(liquid.types))).astype(np.float32), np.array([0.5]))
+    sample = GlassSample(
+        liquid.positions,
+        liquid.types,
+        liquid.box,
+        0.8,
+        np.array([1.0]),
+        rng.random((1, len(liquid.types))).astype(np.float32),
+        np.array([0.5]),
+    )
     items = prepare([sample], descriptors="inherent_radial", graph_positions="inherent")
-    network, _ = train_network(items, width=8, n_steps=1, epochs=1, learning_rate=0.0, linear_readout=True,
-                               ridge=0.03, log=None)
+    network, _ = train_network(
+        items, width=8, n_steps=1, epochs=1, learning_rate=0.0, linear_readout=True, ridge=0.03, log=None
+    )
     linear = fit_linear(items, ridge=0.03)
     np.testing.assert_allclose(predict_z(network, items[0].graph), predict_z(linear, items[0].graph), atol=1e-4)
 
@@ -111,11 +121,13 @@ def test_ensemble_averages_members_and_round_trips(tmp_path, liquid):
     from mlmat_glass.ensemble import PropensityEnsemble
     from mlmat_glass.network import GlassGraphNetwork
 
-    graph = model_inputs(liquid.positions, liquid.types, liquid.box, descriptors="inherent_radial",
-                         graph_positions="inherent")
+    graph = model_inputs(
+        liquid.positions, liquid.types, liquid.box, descriptors="inherent_radial", graph_positions="inherent"
+    )
     torch.manual_seed(0)
-    network = GlassGraphNetwork(width=8, n_steps=1, descriptors="inherent_radial", n_descriptors=115,
-                                graph_positions="inherent").eval()
+    network = GlassGraphNetwork(
+        width=8, n_steps=1, descriptors="inherent_radial", n_descriptors=115, graph_positions="inherent"
+    ).eval()
     linear = DescriptorLinearModel(descriptors="inherent_radial", n_descriptors=115, graph_positions="inherent")
     x = graph["descriptors"].numpy()
     linear.fit([x], [x[:, 0]])

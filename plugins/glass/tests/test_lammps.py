@@ -62,8 +62,10 @@ def test_literature_state_point_T1_with_lammps():
     e_pot, p, temperature = (float(samples[k].mean()) for k in ("e_pot", "pressure", "temperature"))
     e_err = float(blocks["e_pot"].std(ddof=1) / np.sqrt(10))
     p_err = float(blocks["pressure"].std(ddof=1) / np.sqrt(10))
-    print(f"LAMMPS KA N=1000 T=1.0: e_pot {e_pot:.4f} ± {e_err:.4f} (lit. -6.010), "
-          f"P {p:.3f} ± {p_err:.3f} (lit. 9.91), <T> {temperature:.4f}")
+    print(
+        f"LAMMPS KA N=1000 T=1.0: e_pot {e_pot:.4f} ± {e_err:.4f} (lit. -6.010), "
+        f"P {p:.3f} ± {p_err:.3f} (lit. 9.91), <T> {temperature:.4f}"
+    )
     assert temperature == pytest.approx(1.0, abs=0.01)
     assert e_pot == pytest.approx(-6.010, abs=0.02)
     assert p == pytest.approx(9.91, abs=0.2)

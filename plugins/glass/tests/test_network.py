@@ -57,11 +57,19 @@ def test_symmetrised_output_is_invariant_to_cube_operations(liquid, network):
 
 
 def test_descriptor_network_round_trips_through_checkpoint(tmp_path, liquid):
-    sample = GlassSample(liquid.positions, liquid.types, liquid.box, 1.0, [1.0],
-                         np.random.default_rng(0).random((1, len(liquid.types))), [0.5])
+    sample = GlassSample(
+        liquid.positions,
+        liquid.types,
+        liquid.box,
+        1.0,
+        [1.0],
+        np.random.default_rng(0).random((1, len(liquid.types))),
+        [0.5],
+    )
     item = prepare([sample], descriptors="radial_energy")[0]
-    model = GlassGraphNetwork(width=8, n_steps=2, descriptors="radial_energy",
-                              n_descriptors=item.graph["descriptors"].shape[1]).eval()
+    model = GlassGraphNetwork(
+        width=8, n_steps=2, descriptors="radial_energy", n_descriptors=item.graph["descriptors"].shape[1]
+    ).eval()
     model.descriptor_mean.fill_(0.5)
     path = save_model(model, tmp_path / "m.pt", target_mean=0.5, target_std=0.2, card={"temperature": 1.0})
     loaded, info = load_model(path)

@@ -29,8 +29,12 @@ def test_botan_conversion_is_invariant_to_particle_order(tmp_path, shared_file):
     data = dict(np.load(shared_file(1)))
     order = np.random.default_rng(1).permutation(len(data["types"]))
     shuffled = tmp_path / "isoconfig_N4096T0.44_1_tc07.npz"
-    np.savez(shuffled, types=data["types"][order], initial_positions=data["initial_positions"][order],
-             positions=data["positions"][:, order])
+    np.savez(
+        shuffled,
+        types=data["types"][order],
+        initial_positions=data["initial_positions"][order],
+        positions=data["positions"][:, order],
+    )
     original = from_botan(shared_file(1))
     converted = from_botan(shuffled)
     np.testing.assert_allclose(converted.propensity[0], original.propensity[0][order], rtol=1e-6)

@@ -31,9 +31,18 @@ def test_bapst_box_is_accepted(tmp_path, shared_file):
 
 def test_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    sample = GlassSample(rng.random((30, 3)) * 6, np.arange(30) % 2, 6.0, 0.8, [0.1, 1.0],
-                         rng.random((2, 30)), [0.8, 0.3], n_runs=4, source="test",
-                         positions=rng.random((2, 4, 30, 3)))
+    sample = GlassSample(
+        rng.random((30, 3)) * 6,
+        np.arange(30) % 2,
+        6.0,
+        0.8,
+        [0.1, 1.0],
+        rng.random((2, 30)),
+        [0.8, 0.3],
+        n_runs=4,
+        source="test",
+        positions=rng.random((2, 4, 30, 3)),
+    )
     path = save_sample(sample, tmp_path / "s.npz", with_positions=True)
     back = load_sample(path)
     np.testing.assert_allclose(back.propensity, sample.propensity)
@@ -44,10 +53,16 @@ def test_round_trip(tmp_path):
 def _bapst_dict(rng):
     initial = rng.random((40, 3)) * 6
     targets = [initial[None] + rng.normal(scale=s, size=(3, 40, 3)) for s in (0.1, 0.5)]
-    return {"positions": initial, "types": (np.arange(40) % 5 == 0).astype(np.int32), "box": np.full(3, 6.0),
-            "time": np.array([0.0, 1.0, 2.0, 40.0]), "time_indices": np.array([1, 3]),
-            "is_values": np.array([0.9, 0.4]), "trajectory_target_positions": targets,
-            "metadata": {"temperature": 0.44, "pressure": 2.93, "fluid": "Kob-Andersen"}}
+    return {
+        "positions": initial,
+        "types": (np.arange(40) % 5 == 0).astype(np.int32),
+        "box": np.full(3, 6.0),
+        "time": np.array([0.0, 1.0, 2.0, 40.0]),
+        "time_indices": np.array([1, 3]),
+        "is_values": np.array([0.9, 0.4]),
+        "trajectory_target_positions": targets,
+        "metadata": {"temperature": 0.44, "pressure": 2.93, "fluid": "Kob-Andersen"},
+    }
 
 
 def test_bapst_pickle_converts(tmp_path):
@@ -75,8 +90,21 @@ def test_bapst_pickle_with_code_is_refused(tmp_path):
 
 
 def test_generator_writes_a_small_real_set(tmp_path):
-    summary = generate(n_particles=160, temperature=1.5, n_configs=2, n_runs=3, t_min=0.02, t_max=0.6, n_times=5,
-                       equilibration=0.5, spacing=0.2, out=tmp_path, engine="python", seed=3, log=None)
+    summary = generate(
+        n_particles=160,
+        temperature=1.5,
+        n_configs=2,
+        n_runs=3,
+        t_min=0.02,
+        t_max=0.6,
+        n_times=5,
+        equilibration=0.5,
+        spacing=0.2,
+        out=tmp_path,
+        engine="python",
+        seed=3,
+        log=None,
+    )
     files = sorted(p.name for p in tmp_path.glob("config_*.npz"))
     assert files == ["config_000.npz", "config_001.npz"]
     stored = json.loads((tmp_path / "summary.json").read_text())

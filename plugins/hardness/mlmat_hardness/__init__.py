@@ -1,12 +1,12 @@
 """Hardness and fracture toughness for ase-mlmat (entry point ``hardness`` of ``ase_mlmat.properties``).
 
-    from ase.build import bulk
-    from ase.calculators.emt import EMT
-    from mlmat_hardness import HardnessPredictor, ashby_plot
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from mlmat_hardness import HardnessPredictor, ashby_plot
 
-    result = HardnessPredictor().predict(bulk("Cu"), EMT())       # elastic tensor, then the models
-    result.vickers_hardness_GPa, result.reliable, result.warnings   # Cu: reliable=False (a metal)
-    HardnessPredictor.from_moduli(442.3, 535.5, 5.67, elements=["C"])  # diamond from known K, G
+result = HardnessPredictor().predict(bulk("Cu"), EMT())       # elastic tensor, then the models
+result.vickers_hardness_GPa, result.reliable, result.warnings   # Cu: reliable=False (a metal)
+HardnessPredictor.from_moduli(442.3, 535.5, 5.67, elements=["C"])  # diamond from known K, G
 """
 
 from __future__ import annotations

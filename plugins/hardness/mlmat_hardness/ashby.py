@@ -9,9 +9,7 @@ from pathlib import Path
 from .result import HardnessResult, SUPERHARD_GPa
 
 
-def ashby_plot(
-    results: Iterable[object], path: str | Path, labels: Sequence[str] | None = None
-) -> Path:
+def ashby_plot(results: Iterable[object], path: str | Path, labels: Sequence[str] | None = None) -> Path:
     """Write H_v (GPa, y) against K_IC (MPa·m^½, x) on log axes, with the superhard line H_v = 40 GPa.
 
     Metals and intermetallics are drawn as open grey squares (the model is not meant for them), other
@@ -30,30 +28,51 @@ def ashby_plot(
     results = list(results)
     if labels is not None and len(labels) != len(results):
         raise ValueError(f"{len(labels)} labels for {len(results)} results")
-    points = [(r, r.label if labels is None else labels[k])
-              for k, r in enumerate(results) if isinstance(r, HardnessResult)]
+    points = [
+        (r, r.label if labels is None else labels[k]) for k, r in enumerate(results) if isinstance(r, HardnessResult)
+    ]
     if not points:
         raise ValueError("no hardness results to plot")
     fig = Figure(figsize=(6.0, 4.5), layout="constrained")
     ax = fig.subplots()
     styles = {  # kind → marker style and legend entry
         "reliable": {"marker": "o", "color": "tab:blue", "label": "non-metal"},
-        "metal": {"marker": "s", "facecolors": "none", "edgecolors": "tab:gray",
-                  "label": "metal / intermetallic (outside the model)"},
+        "metal": {
+            "marker": "s",
+            "facecolors": "none",
+            "edgecolors": "tab:gray",
+            "label": "metal / intermetallic (outside the model)",
+        },
         "unreliable": {"marker": "o", "facecolors": "none", "edgecolors": "tab:orange", "label": "other, unreliable"},
     }
     for kind, style in styles.items():
         chosen = [(r, label) for r, label in points if _kind(r) == kind]
         if not chosen:
             continue
-        ax.scatter([r.fracture_toughness_MPa_m05 for r, _ in chosen], [r.vickers_hardness_GPa for r, _ in chosen],
-                   s=36, zorder=3, **style)
+        ax.scatter(
+            [r.fracture_toughness_MPa_m05 for r, _ in chosen],
+            [r.vickers_hardness_GPa for r, _ in chosen],
+            s=36,
+            zorder=3,
+            **style,
+        )
         for r, label in chosen:
-            ax.annotate(label, (r.fracture_toughness_MPa_m05, r.vickers_hardness_GPa), xytext=(4, 3),
-                        textcoords="offset points", fontsize=8)
+            ax.annotate(
+                label,
+                (r.fracture_toughness_MPa_m05, r.vickers_hardness_GPa),
+                xytext=(4, 3),
+                textcoords="offset points",
+                fontsize=8,
+            )
     ax.axhline(SUPERHARD_GPa, color="k", linestyle="--", linewidth=0.8)
-    ax.text(0.01, SUPERHARD_GPa, f" superhard ($H_v$ ≥ {SUPERHARD_GPa:g} GPa)", transform=ax.get_yaxis_transform(),
-            va="bottom", fontsize=8)
+    ax.text(
+        0.01,
+        SUPERHARD_GPa,
+        f" superhard ($H_v$ ≥ {SUPERHARD_GPa:g} GPa)",
+        transform=ax.get_yaxis_transform(),
+        va="bottom",
+        fontsize=8,
+    )
     ax.set_xscale("log")
     ax.set_yscale("log")
     for axis in (ax.xaxis, ax.yaxis):  # plain numbers: matplotlib's "3×10⁻¹" minor labels run into each other

@@ -51,7 +51,10 @@ class HardnessPredictor(PropertyPredictor):
     needs_calculator: ClassVar[bool] = True  # unless a moduli_model is given
 
     def __init__(
-        self, *, elastic_options: Mapping[str, Any] | None = None, moduli_model: ModuliModel | str | None = None,
+        self,
+        *,
+        elastic_options: Mapping[str, Any] | None = None,
+        moduli_model: ModuliModel | str | None = None,
         fast_model: str | None = "mp-binary-kg",
     ) -> None:
         self.elastic = ElasticPredictor(**dict(elastic_options or {}))
@@ -61,7 +64,11 @@ class HardnessPredictor(PropertyPredictor):
 
     @staticmethod
     def from_moduli(
-        K_GPa: float, G_GPa: float, volume_per_atom_A3: float, *, label: str = "",
+        K_GPa: float,
+        G_GPa: float,
+        volume_per_atom_A3: float,
+        *,
+        label: str = "",
         elements: Iterable[str] | None = None,
     ) -> HardnessResult:
         """Hardness of known moduli: K, G in GPa, volume per atom in Å³, chemical symbols for the metal flag.
@@ -82,12 +89,14 @@ class HardnessPredictor(PropertyPredictor):
         elements = atoms.get_chemical_symbols()
         if self.moduli_model is not None:
             K, G = self._model_moduli(atoms, label)
-            return hardness_from_moduli(K, G, atoms.get_volume() / len(atoms), label=label, elements=elements,
-                                        moduli_source="moduli_model")
+            return hardness_from_moduli(
+                K, G, atoms.get_volume() / len(atoms), label=label, elements=elements, moduli_source="moduli_model"
+            )
         if calculator is None and self.fast_model is not None:
             K, G = self._fast_ml_moduli(atoms, label)
-            return hardness_from_moduli(K, G, atoms.get_volume() / len(atoms), label=label, elements=elements,
-                                        moduli_source="fast_ml")
+            return hardness_from_moduli(
+                K, G, atoms.get_volume() / len(atoms), label=label, elements=elements, moduli_source="fast_ml"
+            )
         if calculator is None:
             raise PropertyError(
                 f"hardness of {label} needs a calculator (for the elastic tensor) or a property model "
@@ -97,8 +106,13 @@ class HardnessPredictor(PropertyPredictor):
         if not elastic.born_stable:
             raise PropertyError(f"no hardness for {label}: {elastic.warnings}")
         return hardness_from_moduli(
-            elastic.bulk_modulus_GPa, elastic.shear_modulus_GPa, elastic.volume_per_atom_A3, label=label,
-            elements=elements, moduli_source="elastic", elastic=elastic,
+            elastic.bulk_modulus_GPa,
+            elastic.shear_modulus_GPa,
+            elastic.volume_per_atom_A3,
+            label=label,
+            elements=elements,
+            moduli_source="elastic",
+            elastic=elastic,
         )
 
     def _fast_ml_moduli(self, atoms: Atoms, label: str) -> tuple[float, float]:

@@ -66,8 +66,14 @@ class HardnessResult(PropertyResult):
 
 
 def hardness_from_moduli(
-    K_GPa: float, G_GPa: float, volume_per_atom_A3: float, *, label: str = "", elements: Iterable[str] | None = None,
-    moduli_source: str = "given", elastic: ElasticResult | None = None,
+    K_GPa: float,
+    G_GPa: float,
+    volume_per_atom_A3: float,
+    *,
+    label: str = "",
+    elements: Iterable[str] | None = None,
+    moduli_source: str = "given",
+    elastic: ElasticResult | None = None,
 ) -> HardnessResult:
     """All hardness models for given isotropic moduli.
 
@@ -99,8 +105,10 @@ def hardness_from_moduli(
     if metallic is None:
         notes.append("composition not given: the metal check was skipped")
     elif metallic:
-        notes.append("all elements are metals: the Mazhnik–Oganov model is not meant for metals and intermetallics "
-                     "(their toughness needs an electronic enhancement factor, Niu, Niu & Oganov 2019)")
+        notes.append(
+            "all elements are metals: the Mazhnik–Oganov model is not meant for metals and intermetallics "
+            "(their toughness needs an electronic enhancement factor, Niu, Niu & Oganov 2019)"
+        )
     low, high = RELIABLE_POISSON_RANGE
     in_range = low <= nu <= high
     if not in_range:

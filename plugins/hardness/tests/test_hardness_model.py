@@ -39,12 +39,15 @@ WORKED = {
 def test_worked_figures_from_experimental_elastic_constants(name):
     constants, volume, elements, hardness, toughness = WORKED[name]
     moduli = ElasticResult.from_tensor(cubic(*constants)).moduli
-    result = HardnessPredictor.from_moduli(moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa, volume,
-                                           label=name, elements=elements)
-    print(f"{name}: K {moduli.bulk_modulus_GPa:.1f} G {moduli.shear_modulus_GPa:.1f} E {result.youngs_modulus_GPa:.1f}"
-          f" GPa, ν {result.poisson_ratio:.4f}: H_v {result.vickers_hardness_GPa:.2f} GPa, "
-          f"K_IC {result.fracture_toughness_MPa_m05:.2f} MPa·m^½, Chen {result.chen_hardness_GPa:.1f}, "
-          f"Tian {result.tian_hardness_GPa:.1f} GPa")
+    result = HardnessPredictor.from_moduli(
+        moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa, volume, label=name, elements=elements
+    )
+    print(
+        f"{name}: K {moduli.bulk_modulus_GPa:.1f} G {moduli.shear_modulus_GPa:.1f} E {result.youngs_modulus_GPa:.1f}"
+        f" GPa, ν {result.poisson_ratio:.4f}: H_v {result.vickers_hardness_GPa:.2f} GPa, "
+        f"K_IC {result.fracture_toughness_MPa_m05:.2f} MPa·m^½, Chen {result.chen_hardness_GPa:.1f}, "
+        f"Tian {result.tian_hardness_GPa:.1f} GPa"
+    )
     assert result.vickers_hardness_GPa == pytest.approx(hardness, abs=0.1)
     if toughness is not None:
         assert result.fracture_toughness_MPa_m05 == pytest.approx(toughness, abs=0.1)
@@ -75,8 +78,15 @@ def test_chen_and_tian_by_hand():
 
 @pytest.mark.parametrize(
     ("E", "nu", "message"),
-    [(100.0, 0.5, "Poisson"), (100.0, 0.7, "Poisson"), (100.0, -1.0, "Poisson"), (100.0, math.nan, "finite"),
-     (0.0, 0.2, "positive"), (-5.0, 0.2, "positive"), (math.inf, 0.2, "finite")],
+    [
+        (100.0, 0.5, "Poisson"),
+        (100.0, 0.7, "Poisson"),
+        (100.0, -1.0, "Poisson"),
+        (100.0, math.nan, "finite"),
+        (0.0, 0.2, "positive"),
+        (-5.0, 0.2, "positive"),
+        (math.inf, 0.2, "finite"),
+    ],
 )
 def test_mazhnik_oganov_refuses_nonsense(E, nu, message):
     with pytest.raises(PropertyError, match=message):
@@ -87,8 +97,14 @@ def test_mazhnik_oganov_refuses_nonsense(E, nu, message):
 
 @pytest.mark.parametrize(
     ("K", "G", "volume"),
-    [(-10.0, 5.0, 10.0), (100.0, 0.0, 10.0), (100.0, -3.0, 10.0), (math.nan, 50.0, 10.0), (100.0, 50.0, 0.0),
-     (100.0, 50.0, math.inf)],
+    [
+        (-10.0, 5.0, 10.0),
+        (100.0, 0.0, 10.0),
+        (100.0, -3.0, 10.0),
+        (math.nan, 50.0, 10.0),
+        (100.0, 50.0, 0.0),
+        (100.0, 50.0, math.inf),
+    ],
     ids=["K<0 (nu=0.8)", "G=0 (nu=0.5)", "G<0", "nan", "zero volume", "infinite volume"],
 )
 def test_from_moduli_refuses_nonsense(K, G, volume):

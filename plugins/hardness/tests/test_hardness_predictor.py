@@ -22,8 +22,10 @@ def table_model(atoms):
 
 def test_emt_copper_is_computed_and_flagged_metallic():
     result = HardnessPredictor(elastic_options=FAST).predict(bulk("Cu"), EMT())
-    print(f"EMT Cu: K {result.bulk_modulus_GPa:.1f} G {result.shear_modulus_GPa:.1f} GPa ν {result.poisson_ratio:.3f}"
-          f" H_v {result.vickers_hardness_GPa:.2f} GPa K_IC {result.fracture_toughness_MPa_m05:.2f} MPa·m^½")
+    print(
+        f"EMT Cu: K {result.bulk_modulus_GPa:.1f} G {result.shear_modulus_GPa:.1f} GPa ν {result.poisson_ratio:.3f}"
+        f" H_v {result.vickers_hardness_GPa:.2f} GPa K_IC {result.fracture_toughness_MPa_m05:.2f} MPa·m^½"
+    )
     assert isinstance(result, HardnessResult) and result.moduli_source == "elastic"
     assert result.metallic is True and result.reliable is False
     assert "not meant for metals" in result.warnings
@@ -68,8 +70,13 @@ def test_unstable_structure_gets_no_hardness():
 
 
 def test_batch_and_ashby_plot(tmp_path):
-    structures = [bulk("C", "diamond", a=3.567), bulk("Si", "diamond", a=5.431), bulk("MgO", "rocksalt", a=4.212),
-                  bulk("Cu", a=3.615), bulk("Al")]
+    structures = [
+        bulk("C", "diamond", a=3.567),
+        bulk("Si", "diamond", a=5.431),
+        bulk("MgO", "rocksalt", a=4.212),
+        bulk("Cu", a=3.615),
+        bulk("Al"),
+    ]
     results = HardnessPredictor(moduli_model=table_model).predict_many(structures, progress=False)
     assert [type(r).__name__ for r in results] == ["HardnessResult"] * 4 + ["PredictionFailure"]
     assert isinstance(results[-1], PredictionFailure) and "Al" in results[-1].message
@@ -106,8 +113,14 @@ def test_ashby_tick_labels_do_not_overlap(tmp_path, monkeypatch):
         return savefig(self, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", keep)
-    results = [HardnessPredictor.from_moduli(K, G, V, label=name, elements=elements) for name, K, G, V, elements in (
-        ("diamond", 442.3, 535.5, 5.67, ["C"]), ("Si", 97.8, 66.5, 20.0, ["Si"]), ("Al", 39.7, 21.8, 15.9, ["Al"]))]
+    results = [
+        HardnessPredictor.from_moduli(K, G, V, label=name, elements=elements)
+        for name, K, G, V, elements in (
+            ("diamond", 442.3, 535.5, 5.67, ["C"]),
+            ("Si", 97.8, 66.5, 20.0, ["Si"]),
+            ("Al", 39.7, 21.8, 15.9, ["Al"]),
+        )
+    ]
     ashby_plot(results, tmp_path / "ashby.png")
     (fig,) = figures
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -118,9 +131,12 @@ def test_ashby_tick_labels_do_not_overlap(tmp_path, monkeypatch):
         ticks = axis.get_majorticklabels() + axis.get_minorticklabels()
         labels = [t for t in ticks if t.get_visible() and t.get_text()]
         lo, hi = sorted(axis.get_view_interval())
-        boxes = [t.get_window_extent(renderer) for t, value in
-                 ((t, t.get_position()[0 if axis is fig.axes[0].xaxis else 1]) for t in labels) if lo <= value <= hi]
+        boxes = [
+            t.get_window_extent(renderer)
+            for t, value in ((t, t.get_position()[0 if axis is fig.axes[0].xaxis else 1]) for t in labels)
+            if lo <= value <= hi
+        ]
         assert len(boxes) >= 2, "a log axis needs at least two labelled ticks"
         for k, a in enumerate(boxes):
-            for b in boxes[k + 1:]:
+            for b in boxes[k + 1 :]:
                 assert not a.overlaps(b), f"overlapping tick labels: {[t.get_text() for t in labels]}"

@@ -41,8 +41,12 @@ def _positive(name: str, value: float) -> float:
 
 
 def alpha_upper_bound(
-    youngs_modulus_GPa: float, poisson_ratio: float, heat_capacity_J_per_kgK: float, density_kg_m3: float,
-    *, prefactor: float = LECTURE_PREFACTOR,
+    youngs_modulus_GPa: float,
+    poisson_ratio: float,
+    heat_capacity_J_per_kgK: float,
+    density_kg_m3: float,
+    *,
+    prefactor: float = LECTURE_PREFACTOR,
 ) -> float:
     """Largest linear expansion the bound allows, α_L ≤ f(ν) c_V ρ / E, in 1/K."""
     E = _positive("Young's modulus (GPa)", youngs_modulus_GPa) * GPA
@@ -52,8 +56,13 @@ def alpha_upper_bound(
 
 
 def bound_position(
-    alpha_linear_per_K: float, youngs_modulus_GPa: float, poisson_ratio: float,
-    heat_capacity_J_per_kgK: float, density_kg_m3: float, *, prefactor: float = LECTURE_PREFACTOR,
+    alpha_linear_per_K: float,
+    youngs_modulus_GPa: float,
+    poisson_ratio: float,
+    heat_capacity_J_per_kgK: float,
+    density_kg_m3: float,
+    *,
+    prefactor: float = LECTURE_PREFACTOR,
 ) -> BoundPosition:
     """Ratio α_L E / (f(ν) c_V ρ) for a measured or predicted α_L, with the bound that was used.
 
@@ -71,13 +80,20 @@ def bound_position(
     alpha = float(alpha_linear_per_K)
     if not math.isfinite(alpha):
         raise PropertyError(f"thermal expansion must be finite, got {alpha}")
-    alpha_bound = alpha_upper_bound(youngs_modulus_GPa, poisson_ratio, heat_capacity_J_per_kgK, density_kg_m3,
-                                    prefactor=prefactor)
+    alpha_bound = alpha_upper_bound(
+        youngs_modulus_GPa, poisson_ratio, heat_capacity_J_per_kgK, density_kg_m3, prefactor=prefactor
+    )
     ratio = alpha / alpha_bound
     return BoundPosition(
-        alpha_linear_per_K=alpha, ratio_to_bound=ratio, alpha_bound_per_K=alpha_bound, bound_prefactor=float(prefactor),
+        alpha_linear_per_K=alpha,
+        ratio_to_bound=ratio,
+        alpha_bound_per_K=alpha_bound,
+        bound_prefactor=float(prefactor),
         bound_factor=float(expansion_bound_factor(poisson_ratio, prefactor)),
-        bound_factor_max=bound_maximum(prefactor)[1], poisson_ratio=float(poisson_ratio),
-        youngs_modulus_GPa=float(youngs_modulus_GPa), heat_capacity_J_per_kgK=float(heat_capacity_J_per_kgK),
-        density_kg_m3=float(density_kg_m3), within_bound=bool(ratio <= 1.0),
+        bound_factor_max=bound_maximum(prefactor)[1],
+        poisson_ratio=float(poisson_ratio),
+        youngs_modulus_GPa=float(youngs_modulus_GPa),
+        heat_capacity_J_per_kgK=float(heat_capacity_J_per_kgK),
+        density_kg_m3=float(density_kg_m3),
+        within_bound=bool(ratio <= 1.0),
     )

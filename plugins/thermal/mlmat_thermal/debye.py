@@ -111,9 +111,14 @@ def debye_solid(atoms: Atoms, bulk_modulus_GPa: float, shear_modulus_GPa: float)
     density, number_density = density_and_number_density(atoms)
     _, _, v_m = sound_velocities(K, G, density)
     return DebyeSolid(
-        bulk_modulus_GPa=K, shear_modulus_GPa=G, youngs_modulus_GPa=youngs_modulus(K, G),
-        poisson_ratio=poisson_ratio(K, G), density_kg_m3=density, atoms_per_m3=number_density,
-        mean_atomic_mass_amu=float(atoms.get_masses().mean()), mean_sound_velocity_m_s=v_m,
+        bulk_modulus_GPa=K,
+        shear_modulus_GPa=G,
+        youngs_modulus_GPa=youngs_modulus(K, G),
+        poisson_ratio=poisson_ratio(K, G),
+        density_kg_m3=density,
+        atoms_per_m3=number_density,
+        mean_atomic_mass_amu=float(atoms.get_masses().mean()),
+        mean_sound_velocity_m_s=v_m,
         debye_temperature_K=debye_temperature(v_m, number_density),
     )
 
@@ -140,7 +145,11 @@ def debye_gruneisen_alpha(
 
 
 def debye_gruneisen_expansion(
-    atoms: Atoms, bulk_modulus_GPa: float, shear_modulus_GPa: float, *, gruneisen: float | None = None,
+    atoms: Atoms,
+    bulk_modulus_GPa: float,
+    shear_modulus_GPa: float,
+    *,
+    gruneisen: float | None = None,
     temperatures_K: ArrayLike = DEFAULT_TEMPERATURES_K,
 ) -> DebyeGruneisenResult:
     """Debye–Grüneisen α_L(T) of ``atoms`` (as given: relax it first) with isotropic moduli K, G.
@@ -167,8 +176,12 @@ def debye_gruneisen_expansion(
     c_V_300 = float(solid.heat_capacity(300.0))
     alpha = debye_gruneisen_alpha(c_V, solid.density_kg_m3, solid.bulk_modulus_GPa, gamma)
     return DebyeGruneisenResult(
-        solid=solid, gruneisen=gamma, gruneisen_source=source,
+        solid=solid,
+        gruneisen=gamma,
+        gruneisen_source=source,
         alpha_300K_per_K=float(debye_gruneisen_alpha(c_V_300, solid.density_kg_m3, solid.bulk_modulus_GPa, gamma)),
-        heat_capacity_300K_J_per_kgK=c_V_300, temperatures_K=T, heat_capacity_J_per_kgK=c_V,
+        heat_capacity_300K_J_per_kgK=c_V_300,
+        temperatures_K=T,
+        heat_capacity_J_per_kgK=c_V,
         alpha_linear_per_K=alpha,
     )

@@ -33,8 +33,13 @@ class ExpansionEstimate(PropertyResult):
 
 
 def expansion_estimate(
-    atoms: Atoms, bulk_modulus_GPa: float, shear_modulus_GPa: float, *, temperature_K: float = 300.0,
-    gruneisen: float | None = None, bound_prefactor: float = LECTURE_PREFACTOR,
+    atoms: Atoms,
+    bulk_modulus_GPa: float,
+    shear_modulus_GPa: float,
+    *,
+    temperature_K: float = 300.0,
+    gruneisen: float | None = None,
+    bound_prefactor: float = LECTURE_PREFACTOR,
 ) -> ExpansionEstimate:
     """Debye–Grüneisen α_L(T) at one temperature and its position relative to the bound.
 
@@ -55,9 +60,15 @@ def expansion_estimate(
         raise PropertyError(f"Grüneisen parameter must be finite, got {gruneisen}")
     c_V = float(solid.heat_capacity(temperature_K))
     alpha = float(debye_gruneisen_alpha(c_V, solid.density_kg_m3, solid.bulk_modulus_GPa, gamma))
-    position = bound_position(alpha, solid.youngs_modulus_GPa, solid.poisson_ratio, c_V, solid.density_kg_m3,
-                              prefactor=bound_prefactor)
+    position = bound_position(
+        alpha, solid.youngs_modulus_GPa, solid.poisson_ratio, c_V, solid.density_kg_m3, prefactor=bound_prefactor
+    )
     return ExpansionEstimate(
-        temperature_K=float(temperature_K), alpha_linear_per_K=alpha, gruneisen=gamma, gruneisen_source=source,
-        heat_capacity_J_per_kgK=c_V, solid=solid, bound=position,
+        temperature_K=float(temperature_K),
+        alpha_linear_per_K=alpha,
+        gruneisen=gamma,
+        gruneisen_source=source,
+        heat_capacity_J_per_kgK=c_V,
+        solid=solid,
+        bound=position,
     )

@@ -68,11 +68,18 @@ def _failed(record: HierarchyRecord, tier: str, err: Exception) -> HierarchyReco
 
 
 def thermal_hierarchy(
-    structures: Sequence[Atoms], calculator=None, *,
-    moduli: Sequence[Any] | ModuliProvider | None = None, top_n_debye: int = 100, top_m_qha: int = 10,
-    rank_by: str | Callable[[ExpansionEstimate], float] = "alpha_300K", descending: bool = True,
-    gruneisen: float | None = None, bound_prefactor: float = LECTURE_PREFACTOR,
-    temperatures_K: ArrayLike = DEFAULT_TEMPERATURES_K, qha_options: Mapping[str, Any] | None = None,
+    structures: Sequence[Atoms],
+    calculator=None,
+    *,
+    moduli: Sequence[Any] | ModuliProvider | None = None,
+    top_n_debye: int = 100,
+    top_m_qha: int = 10,
+    rank_by: str | Callable[[ExpansionEstimate], float] = "alpha_300K",
+    descending: bool = True,
+    gruneisen: float | None = None,
+    bound_prefactor: float = LECTURE_PREFACTOR,
+    temperatures_K: ArrayLike = DEFAULT_TEMPERATURES_K,
+    qha_options: Mapping[str, Any] | None = None,
 ) -> list[HierarchyRecord]:
     """Estimate α_L at 300 K for all structures, Debye α(T) for the top N, QHA for the top M.
 
@@ -112,8 +119,13 @@ def thermal_hierarchy(
             K, G, source = resolve_moduli(atoms, calculator, moduli=given, provider=provider)
             estimate = expansion_estimate(atoms, K, G, gruneisen=gruneisen, bound_prefactor=bound_prefactor)
             moduli_used[index] = (K, G)
-            record = replace(record, tier_reached="bound", alpha_300K_per_K=estimate.alpha_linear_per_K,
-                             moduli_source=source, estimate=estimate)
+            record = replace(
+                record,
+                tier_reached="bound",
+                alpha_300K_per_K=estimate.alpha_linear_per_K,
+                moduli_source=source,
+                estimate=estimate,
+            )
         except Exception as err:  # recorded per structure; the screening continues
             record = _failed(record, "bound", err)
         records.append(record)
@@ -124,10 +136,12 @@ def thermal_hierarchy(
 
     for index in ranked[:top_n_debye]:
         try:
-            debye = debye_gruneisen_expansion(structures[index], *moduli_used[index], gruneisen=gruneisen,
-                                              temperatures_K=temps)
-            records[index] = replace(records[index], tier_reached="debye", debye=debye,
-                                     alpha_300K_per_K=debye.alpha_300K_per_K)
+            debye = debye_gruneisen_expansion(
+                structures[index], *moduli_used[index], gruneisen=gruneisen, temperatures_K=temps
+            )
+            records[index] = replace(
+                records[index], tier_reached="debye", debye=debye, alpha_300K_per_K=debye.alpha_300K_per_K
+            )
         except Exception as err:
             records[index] = _failed(records[index], "debye", err)
 

@@ -108,7 +108,11 @@ def elastic_plugin_provider(atoms: Atoms, calculator: Any) -> tuple[float, float
 
 
 def resolve_moduli(
-    atoms: Atoms, calculator: Any = None, *, moduli: Any = None, provider: ModuliProvider | None = None,
+    atoms: Atoms,
+    calculator: Any = None,
+    *,
+    moduli: Any = None,
+    provider: ModuliProvider | None = None,
     use_elastic_plugin: bool = True,
 ) -> tuple[float, float, str] | None:
     """(K_GPa, G_GPa, source) by the precedence in the module docstring.

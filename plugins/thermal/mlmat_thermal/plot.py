@@ -10,7 +10,10 @@ from numpy.typing import ArrayLike
 
 
 def plot_alpha(
-    curves: Mapping[str, tuple[ArrayLike, ArrayLike]], path: str | Path, *, title: str | None = None,
+    curves: Mapping[str, tuple[ArrayLike, ArrayLike]],
+    path: str | Path,
+    *,
+    title: str | None = None,
     experiment: Mapping[str, tuple[float, float]] | None = None,
 ) -> Path:
     """Plot α_L(T) curves and write a PNG.

@@ -67,9 +67,15 @@ class ThermalExpansionPredictor(PropertyPredictor):
     name: ClassVar[str] = "thermal_expansion"
 
     def __init__(
-        self, tier: str = "debye", *, moduli: Any = None, moduli_provider: ModuliProvider | None = None,
-        gruneisen: float | None = None, bound_prefactor: float = LECTURE_PREFACTOR,
-        temperatures_K: ArrayLike | None = None, qha_options: Mapping[str, Any] | None = None,
+        self,
+        tier: str = "debye",
+        *,
+        moduli: Any = None,
+        moduli_provider: ModuliProvider | None = None,
+        gruneisen: float | None = None,
+        bound_prefactor: float = LECTURE_PREFACTOR,
+        temperatures_K: ArrayLike | None = None,
+        qha_options: Mapping[str, Any] | None = None,
     ) -> None:
         if tier not in TIERS:
             raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
@@ -80,23 +86,26 @@ class ThermalExpansionPredictor(PropertyPredictor):
         self.moduli_provider = moduli_provider
         self.gruneisen = None if gruneisen is None else float(gruneisen)
         self.bound_prefactor = float(bound_prefactor)
-        self.temperatures_K = np.asarray(DEFAULT_TEMPERATURES_K if temperatures_K is None else temperatures_K,
-                                         dtype=float)
+        self.temperatures_K = np.asarray(
+            DEFAULT_TEMPERATURES_K if temperatures_K is None else temperatures_K, dtype=float
+        )
         self.qha_options = dict(qha_options or {})
 
     def predict(self, atoms: Atoms, calculator=None) -> ThermalExpansionResult:
         """α_L of ``atoms`` in the configured tier; PropertyError for unphysical input."""
         if self.tier == "qha" and calculator is None:
             raise PropertyError("the qha tier needs a calculator")
-        moduli = resolve_moduli(atoms, calculator, moduli=self.moduli, provider=self.moduli_provider,
-                                use_elastic_plugin=self.tier != "qha")
+        moduli = resolve_moduli(
+            atoms, calculator, moduli=self.moduli, provider=self.moduli_provider, use_elastic_plugin=self.tier != "qha"
+        )
         estimate = debye = qha = None
         if moduli is not None:
             K, G, _ = moduli
             estimate = expansion_estimate(atoms, K, G, gruneisen=self.gruneisen, bound_prefactor=self.bound_prefactor)
             if self.tier != "bound":
-                debye = debye_gruneisen_expansion(atoms, K, G, gruneisen=self.gruneisen,
-                                                  temperatures_K=self.temperatures_K)
+                debye = debye_gruneisen_expansion(
+                    atoms, K, G, gruneisen=self.gruneisen, temperatures_K=self.temperatures_K
+                )
         if self.tier == "qha":
             options = {"temperatures_K": self.temperatures_K, **self.qha_options}
             qha = quasi_harmonic_expansion(atoms, calculator, **options)
@@ -104,8 +113,11 @@ class ThermalExpansionPredictor(PropertyPredictor):
 
 
 def assemble_result(
-    tier: str, moduli_source: str | None, estimate: ExpansionEstimate | None,
-    debye: DebyeGruneisenResult | None, qha: QuasiHarmonicResult | None,
+    tier: str,
+    moduli_source: str | None,
+    estimate: ExpansionEstimate | None,
+    debye: DebyeGruneisenResult | None,
+    qha: QuasiHarmonicResult | None,
 ) -> ThermalExpansionResult:
     """A :class:`ThermalExpansionResult` whose headline numbers come from the highest tier present."""
     top = qha if qha is not None else debye
@@ -116,8 +128,13 @@ def assemble_result(
     else:
         raise PropertyError("no tier produced a result")
     return ThermalExpansionResult(
-        tier=tier, alpha_300K_per_K=alpha_300,
+        tier=tier,
+        alpha_300K_per_K=alpha_300,
         negative_alpha_below_K=qha.negative_alpha_below_K if qha is not None else None,
-        moduli_source=moduli_source, estimate=estimate, debye=debye, qha=qha, temperatures_K=T,
+        moduli_source=moduli_source,
+        estimate=estimate,
+        debye=debye,
+        qha=qha,
+        temperatures_K=T,
         alpha_linear_per_K=alpha,
     )

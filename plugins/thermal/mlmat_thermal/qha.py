@@ -96,8 +96,14 @@ def _run_qha(phonons: list, energies_eV: np.ndarray, temperatures_K: np.ndarray,
     with warnings.catch_warnings():  # the caller warns about V_eq(T) outside the scan, in terms of α
         warnings.filterwarnings("ignore", message="Lattice parameters are extrapolated")
         # Γ-point acoustic modes (≈ 0 THz, numerically ±1e-8) would add a noisy k_B T ln(hν/k_B T) to F(V)
-        return run_qha(phonons, temperatures_K, internal_energies=energies_eV, mesh=list(mesh), eos=eos,
-                       exclude_gamma_acoustic=True)
+        return run_qha(
+            phonons,
+            temperatures_K,
+            internal_energies=energies_eV,
+            mesh=list(mesh),
+            eos=eos,
+            exclude_gamma_acoustic=True,
+        )
 
 
 def _check_inputs(volume_strains: np.ndarray, temperatures_K: np.ndarray) -> None:
@@ -114,10 +120,18 @@ def _check_inputs(volume_strains: np.ndarray, temperatures_K: np.ndarray) -> Non
 
 
 def quasi_harmonic_expansion(
-    atoms: Atoms, calculator, *, volume_strains: ArrayLike = DEFAULT_VOLUME_STRAINS,
-    supercell: Sequence[int] | None = None, temperatures_K: ArrayLike = DEFAULT_TEMPERATURES_K,
-    mesh: Sequence[int] = (21, 21, 21), eos: str = "vinet", fmax_eV_per_A: float = 1e-3,
-    relax_structure: bool = True, displacement_A: float = 0.01, imaginary_tolerance_THz: float = 0.1,
+    atoms: Atoms,
+    calculator,
+    *,
+    volume_strains: ArrayLike = DEFAULT_VOLUME_STRAINS,
+    supercell: Sequence[int] | None = None,
+    temperatures_K: ArrayLike = DEFAULT_TEMPERATURES_K,
+    mesh: Sequence[int] = (21, 21, 21),
+    eos: str = "vinet",
+    fmax_eV_per_A: float = 1e-3,
+    relax_structure: bool = True,
+    displacement_A: float = 0.01,
+    imaginary_tolerance_THz: float = 0.1,
     on_imaginary: str = "warn",
 ) -> QuasiHarmonicResult:
     """Linear thermal expansion α_L(T) = α_V(T)/3 in the quasi-harmonic approximation.
@@ -158,8 +172,11 @@ def quasi_harmonic_expansion(
     if relax_structure:
         _, converged = relax(reference, fmax_eV_per_A=fmax_eV_per_A, relax_cell=True)
         if not converged:
-            warnings.warn("cell relaxation did not converge; the volume scan is centred on its last step",
-                          RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                "cell relaxation did not converge; the volume scan is centred on its last step",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     phonons, energies, min_frequencies = [], [], []
     for strain in strains:
@@ -175,15 +192,21 @@ def quasi_harmonic_expansion(
         away_from_gamma = np.linalg.norm(qpoints, axis=1) > 1e-8
         min_frequencies.append(float(frequencies[away_from_gamma].min()))
         if on_imaginary == "raise" and min_frequencies[-1] < -abs(imaginary_tolerance_THz):
-            raise PropertyError(f"imaginary phonon modes (down to {min_frequencies[-1]:.3f} THz) at volume "
-                                f"strain {strain:+.4f}: dynamically unstable, no quasi-harmonic free energy")
+            raise PropertyError(
+                f"imaginary phonon modes (down to {min_frequencies[-1]:.3f} THz) at volume "
+                f"strain {strain:+.4f}: dynamically unstable, no quasi-harmonic free energy"
+            )
         phonons.append(phonon)
     min_frequencies = np.array(min_frequencies)
     imaginary = min_frequencies < -abs(imaginary_tolerance_THz)
     if imaginary.any():
-        warnings.warn(f"imaginary phonon modes (down to {min_frequencies.min():.3f} THz) at volume strains "
-                      f"{strains[imaginary].round(4).tolist()}; the QHA free energy ignores them, so α is "
-                      "unreliable (flagged has_imaginary_modes)", ImaginaryModeWarning, stacklevel=2)
+        warnings.warn(
+            f"imaginary phonon modes (down to {min_frequencies.min():.3f} THz) at volume strains "
+            f"{strains[imaginary].round(4).tolist()}; the QHA free energy ignores them, so α is "
+            "unreliable (flagged has_imaginary_modes)",
+            ImaginaryModeWarning,
+            stacklevel=2,
+        )
 
     step = temps[-1] - temps[-2]
     qha = _run_qha(phonons, np.array(energies), np.append(temps, temps[-1] + step), mesh, eos)
@@ -197,18 +220,34 @@ def quasi_harmonic_expansion(
     first_outside = int(np.argmin(inside))
     bracketed_up_to = float(T[-1]) if inside.all() else float(T[first_outside - 1]) if first_outside else math.nan
     if not inside.all():
-        warnings.warn(f"V_eq(T) leaves the scanned volumes above {bracketed_up_to:.0f} K; α there is "
-                      "extrapolated by the EOS fit (widen volume_strains)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"V_eq(T) leaves the scanned volumes above {bracketed_up_to:.0f} K; α there is "
+            "extrapolated by the EOS fit (widen volume_strains)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     stretch = negative_alpha_stretch(T, alpha_L)
     alpha_300 = float(np.interp(300.0, T, alpha_L)) if T[0] <= 300.0 <= T[-1] else math.nan
     return QuasiHarmonicResult(
-        alpha_300K_per_K=alpha_300, negative_alpha_below_K=None if stretch is None else stretch[1],
-        negative_alpha_range_K=stretch, has_imaginary_modes=bool(imaginary.any()),
-        min_frequency_THz=float(min_frequencies.min()), volume_bracketed_up_to_K=bracketed_up_to,
+        alpha_300K_per_K=alpha_300,
+        negative_alpha_below_K=None if stretch is None else stretch[1],
+        negative_alpha_range_K=stretch,
+        has_imaginary_modes=bool(imaginary.any()),
+        min_frequency_THz=float(min_frequencies.min()),
+        volume_bracketed_up_to_K=bracketed_up_to,
         static_volume_A3=float(reference.get_volume() * len(phonons[0].primitive) / len(reference)),
-        n_atoms_primitive=len(phonons[0].primitive), relax_converged=bool(converged), supercell=supercell,
-        mesh=mesh, eos=eos, temperatures_K=T, alpha_linear_per_K=alpha_L, alpha_volumetric_per_K=alpha_V,
-        equilibrium_volumes_A3=v_eq, bulk_modulus_GPa=np.array(qha.bulk_moduli) * EV_PER_A3_TO_GPA,
-        gruneisen=np.array(qha.gruneisen_parameters), volumes_A3=volumes, energies_eV=np.array(energies),
+        n_atoms_primitive=len(phonons[0].primitive),
+        relax_converged=bool(converged),
+        supercell=supercell,
+        mesh=mesh,
+        eos=eos,
+        temperatures_K=T,
+        alpha_linear_per_K=alpha_L,
+        alpha_volumetric_per_K=alpha_V,
+        equilibrium_volumes_A3=v_eq,
+        bulk_modulus_GPa=np.array(qha.bulk_moduli) * EV_PER_A3_TO_GPA,
+        gruneisen=np.array(qha.gruneisen_parameters),
+        volumes_A3=volumes,
+        energies_eV=np.array(energies),
         min_frequencies_THz=min_frequencies,
     )

@@ -22,8 +22,12 @@ from ase_mlmat.properties import PropertyError
 
 
 def _numerical_maximum(prefactor: float) -> tuple[float, float]:
-    result = minimize_scalar(lambda nu: -expansion_bound_factor(nu, prefactor), bounds=(-0.99, 0.499),
-                             method="bounded", options={"xatol": 1e-10})
+    result = minimize_scalar(
+        lambda nu: -expansion_bound_factor(nu, prefactor),
+        bounds=(-0.99, 0.499),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     return float(result.x), float(-result.fun)
 
 
@@ -61,7 +65,8 @@ def test_bound_position_units():
     assert position.bound_prefactor == 2.0 and position.bound_factor_max == pytest.approx(1.0390, abs=1e-4)
     assert position.within_bound
     assert bound_position(16.5e-6, 130.0, 0.34, 385.0, 8960.0, prefactor=1.5).ratio_to_bound == pytest.approx(
-        position.ratio_to_bound * 2.0 / 1.5)
+        position.ratio_to_bound * 2.0 / 1.5
+    )
 
 
 @pytest.mark.parametrize("nu", [0.5, 0.6, -1.0, -1.5, math.nan, math.inf])
@@ -72,8 +77,10 @@ def test_unphysical_poisson_ratio_is_refused(nu):
         gruneisen_from_poisson(nu)
 
 
-@pytest.mark.parametrize(("E", "c_V", "rho"), [(-130.0, 385.0, 8960.0), (130.0, 0.0, 8960.0),
-                                               (130.0, 385.0, math.nan), (math.inf, 385.0, 8960.0)])
+@pytest.mark.parametrize(
+    ("E", "c_V", "rho"),
+    [(-130.0, 385.0, 8960.0), (130.0, 0.0, 8960.0), (130.0, 385.0, math.nan), (math.inf, 385.0, 8960.0)],
+)
 def test_unphysical_bound_inputs_are_refused(E, c_V, rho):
     with pytest.raises(PropertyError, match="finite and positive"):
         bound_position(1e-5, E, 0.3, c_V, rho)

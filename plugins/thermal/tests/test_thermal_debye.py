@@ -60,8 +60,10 @@ def test_heat_capacity_follows_t_cubed_at_low_temperature():
 def test_debye_temperature_from_experimental_elastic_constants(symbol, a, C, expected):
     moduli = isotropic_moduli(C)
     solid = debye_solid(bulk(symbol, "fcc", a=a, cubic=True), moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa)
-    print(f"{symbol}: K = {solid.bulk_modulus_GPa:.1f} GPa, G = {solid.shear_modulus_GPa:.1f} GPa, "
-          f"ρ = {solid.density_kg_m3:.0f} kg/m³, θ_D = {solid.debye_temperature_K:.1f} K (physics.md ≈ {expected})")
+    print(
+        f"{symbol}: K = {solid.bulk_modulus_GPa:.1f} GPa, G = {solid.shear_modulus_GPa:.1f} GPa, "
+        f"ρ = {solid.density_kg_m3:.0f} kg/m³, θ_D = {solid.debye_temperature_K:.1f} K (physics.md ≈ {expected})"
+    )
     assert solid.debye_temperature_K == pytest.approx(expected, rel=0.01)
     # the primitive cell gives the same Debye solid
     primitive = debye_solid(bulk(symbol, "fcc", a=a), moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa)
@@ -72,8 +74,10 @@ def test_debye_gruneisen_alpha_for_copper():
     K, G = moduli_from(CU_C)
     atoms = bulk("Cu", "fcc", a=3.615)
     result = debye_gruneisen_expansion(atoms, K, G)
-    print(f"Cu Debye–Grüneisen: γ = {result.gruneisen:.3f}, α(300 K) = {result.alpha_300K_per_K:.3e} /K "
-          "(experiment 16.5e-6)")
+    print(
+        f"Cu Debye–Grüneisen: γ = {result.gruneisen:.3f}, α(300 K) = {result.alpha_300K_per_K:.3e} /K "
+        "(experiment 16.5e-6)"
+    )
     assert result.gruneisen_source == "poisson"
     assert 8e-6 < result.alpha_300K_per_K < 33e-6  # within a factor 2 of experiment
     assert result.alpha_linear_per_K[0] == 0.0
@@ -103,8 +107,19 @@ def test_moduli_input_forms():
     assert resolve_moduli(bulk("Cu"), use_elastic_plugin=False) is None
 
 
-@pytest.mark.parametrize("moduli", [(-10.0, 40.0), (100.0, -1.0), (100.0, 0.0), (math.nan, 40.0), (100.0, math.inf),
-                                    cubic_tensor(100.0, 120.0, 30.0), np.full((6, 6), math.nan), (1.0, 2.0, 3.0)])
+@pytest.mark.parametrize(
+    "moduli",
+    [
+        (-10.0, 40.0),
+        (100.0, -1.0),
+        (100.0, 0.0),
+        (math.nan, 40.0),
+        (100.0, math.inf),
+        cubic_tensor(100.0, 120.0, 30.0),
+        np.full((6, 6), math.nan),
+        (1.0, 2.0, 3.0),
+    ],
+)
 def test_unphysical_moduli_are_refused(moduli):
     with pytest.raises(PropertyError):
         moduli_from(moduli)

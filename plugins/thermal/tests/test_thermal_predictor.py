@@ -74,13 +74,24 @@ def test_qha_tier_with_moduli_has_all_tiers():
 
 
 def test_hierarchy_records_failures_and_continues():
-    structures = [bulk("Cu", "fcc", a=3.6), bulk("Al", "fcc", a=4.05), bulk("Ni", "fcc", a=3.52),
-                  bulk("Cu", "fcc", a=3.6)]
+    structures = [
+        bulk("Cu", "fcc", a=3.6),
+        bulk("Al", "fcc", a=4.05),
+        bulk("Ni", "fcc", a=3.52),
+        bulk("Cu", "fcc", a=3.6),
+    ]
     structures[3].info["label"] = "Cu-bad-moduli"
     moduli = [CU_MODULI, AL_MODULI, NI_MODULI, (137.1, -5.0)]
     # rank by α at 300 K, largest first: Al (2.1e-5) > Cu (1.7e-5) > Ni
-    records = thermal_hierarchy(structures, FailsForAluminium(), moduli=moduli, top_n_debye=2, top_m_qha=2,
-                                temperatures_K=FAST_T, qha_options=FAST_QHA)
+    records = thermal_hierarchy(
+        structures,
+        FailsForAluminium(),
+        moduli=moduli,
+        top_n_debye=2,
+        top_m_qha=2,
+        temperatures_K=FAST_T,
+        qha_options=FAST_QHA,
+    )
     by_label = {r.label: r for r in records}
     assert [r.index for r in records] == [0, 1, 2, 3]
     al, cu, ni, bad = by_label["Al"], by_label["Cu"], by_label["Ni"], by_label["Cu-bad-moduli"]
@@ -102,8 +113,9 @@ def test_hierarchy_with_a_provider_that_raises():
             raise RuntimeError("no elastic data for Ni")
         return CU_MODULI
 
-    records = thermal_hierarchy([bulk("Cu", "fcc", a=3.615), bulk("Ni", "fcc", a=3.52)], moduli=provider,
-                                top_n_debye=5, top_m_qha=0)
+    records = thermal_hierarchy(
+        [bulk("Cu", "fcc", a=3.615), bulk("Ni", "fcc", a=3.52)], moduli=provider, top_n_debye=5, top_m_qha=0
+    )
     assert records[0].tier_reached == "debye" and records[0].moduli_source == "provider"
     assert records[1].tier_reached == "none" and records[1].error_type == "RuntimeError"
     with pytest.raises(ValueError, match="rank_by"):

@@ -20,9 +20,11 @@ def test_emt_copper_alpha_at_300K():
     start = time.perf_counter()
     atoms = bulk("Cu", "fcc", a=3.6)
     result = quasi_harmonic_expansion(atoms, EMT(), supercell=(3, 3, 3), temperatures_K=np.arange(0.0, 801.0, 10.0))
-    print(f"EMT Cu QHA: α(300 K) = {result.alpha_300K_per_K:.3e} /K (experiment {CU_EXPERIMENT_300K:.3g}), "
-          f"B(0 K) = {result.bulk_modulus_GPa[0]:.1f} GPa, bracketed to {result.volume_bracketed_up_to_K:.0f} K, "
-          f"{time.perf_counter() - start:.1f} s")
+    print(
+        f"EMT Cu QHA: α(300 K) = {result.alpha_300K_per_K:.3e} /K (experiment {CU_EXPERIMENT_300K:.3g}), "
+        f"B(0 K) = {result.bulk_modulus_GPa[0]:.1f} GPa, bracketed to {result.volume_bracketed_up_to_K:.0f} K, "
+        f"{time.perf_counter() - start:.1f} s"
+    )
     assert atoms.cell.cellpar()[0] == pytest.approx(3.6 / np.sqrt(2))  # input untouched
     assert result.relax_converged and not result.has_imaginary_modes
     assert result.n_atoms_primitive == 1 and result.volumes_A3.shape == (13,)
@@ -39,8 +41,12 @@ def test_emt_copper_alpha_at_300K():
 def test_imaginary_modes_are_flagged_or_refused():
     # bcc Cu is dynamically unstable with EMT (imaginary modes about −1 THz)
     atoms = bulk("Cu", "bcc", a=2.87)
-    options = {"supercell": (3, 3, 3), "mesh": (9, 9, 9), "volume_strains": np.linspace(-0.02, 0.02, 5),
-               "temperatures_K": np.arange(0.0, 301.0, 50.0)}
+    options = {
+        "supercell": (3, 3, 3),
+        "mesh": (9, 9, 9),
+        "volume_strains": np.linspace(-0.02, 0.02, 5),
+        "temperatures_K": np.arange(0.0, 301.0, 50.0),
+    }
     with pytest.warns(ImaginaryModeWarning, match="imaginary"):
         result = quasi_harmonic_expansion(atoms, EMT(), **options)
     assert result.has_imaginary_modes and result.min_frequency_THz < -0.5
