@@ -85,6 +85,12 @@ class PaiNN(nn.Module):
         num_outputs: int = 1,
     ):
         super().__init__()
+        if not cutoff > 0 or min(num_features, num_basis, num_outputs) < 1 or num_interactions < 0:
+            raise ValueError(
+                f"PaiNN needs cutoff > 0 Å and num_features, num_basis, num_outputs >= 1, num_interactions >= 0; "
+                f"got cutoff={cutoff}, num_features={num_features}, num_basis={num_basis}, "
+                f"num_outputs={num_outputs}, num_interactions={num_interactions}"
+            )
         self.cutoff = float(cutoff)
         self.num_features = num_features
         self.embedding = nn.Embedding(num_species, num_features)

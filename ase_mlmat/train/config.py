@@ -6,7 +6,8 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from ..devices import resolve_device
-from ..yaml_config import check_known_keys, read_mapping
+from ..models.registry import get_architecture
+from ..yaml_config import ConfigError, read_mapping, typed_builder_options, typed_fields
 
 
 @dataclass
@@ -53,10 +54,9 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> TrainConfig:
-        check_known_keys(cls, raw, "training")
-        config = cls(**raw)
-        if isinstance(config.data, str):
-            config.data = [config.data]
+        if isinstance(raw.get("data"), str):  # one file may be given as a string
+            raw = {**raw, "data": [raw["data"]]}
+        config = cls(**typed_fields(cls, raw, "training"))
         config.validate()
         return config
 
@@ -73,6 +73,11 @@ class TrainConfig:
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if self.scheduler not in ("plateau", "cosine"):
             raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
+        self.model = typed_builder_options(
+            get_architecture(self.architecture), self.model, "model", fixed=("num_species",)
+        )
+        if not self.model.get("cutoff", 0.0) > 0:
+            raise ConfigError(f"model option 'cutoff' must be a positive radius in Å, got {self.model.get('cutoff')}")
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
 
     def to_dict(self) -> dict:

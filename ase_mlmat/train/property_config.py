@@ -6,7 +6,8 @@ import os
 from dataclasses import asdict, dataclass, field
 
 from ..devices import resolve_device
-from ..yaml_config import check_known_keys, read_mapping
+from ..models.registry import get_architecture
+from ..yaml_config import ConfigError, read_mapping, typed_builder_options, typed_fields
 
 
 @dataclass
@@ -51,8 +52,7 @@ class PropertyTrainConfig:
 
     @classmethod
     def from_dict(cls, raw: dict) -> PropertyTrainConfig:
-        check_known_keys(cls, raw, "property-training")
-        config = cls(**raw)
+        config = cls(**typed_fields(cls, raw, "property-training"))
         config.validate()
         return config
 
@@ -68,9 +68,12 @@ class PropertyTrainConfig:
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        self.model = typed_builder_options(
+            get_architecture(self.architecture), self.model, "model", fixed=("num_species", "elements", "num_outputs")
+        )
+        if not self.model.get("cutoff", 0.0) > 0:
+            raise ConfigError(f"model option 'cutoff' must be a positive radius in Å, got {self.model.get('cutoff')}")
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
-        if "cutoff" not in self.model:
-            raise ValueError("model needs a 'cutoff' in Å")
 
     def to_dict(self) -> dict:
         return asdict(self)
