@@ -58,7 +58,7 @@ class CGCNN(nn.Module):
             Without it each species gets a learned embedding instead.
         cutoff: neighbour cutoff, Å (the last Gaussian centre).
         num_features: atom channels F.
-        num_interactions: convolutions (4–5 is where more stops helping, physics.md).
+        num_interactions: convolutions (beyond 4–5 more stop helping: docs/physics.md, "CGCNN").
         gaussian_step: spacing and width of the Gaussian edge expansion, Å.
         num_hidden: width of the MLP heads.
         num_hidden_layers: hidden layers of the MLP heads.

@@ -1,4 +1,8 @@
-"""Isotropic moduli, stability and Debye temperature from an elastic tensor (physics.md).
+"""Isotropic moduli, stability and Debye temperature from an elastic tensor.
+
+Voigt–Reuss–Hill averages (Hill, Proc. Phys. Soc. A 1952), Born stability as positive definiteness
+(Mouhat & Coudert, Phys. Rev. B 2014), θ_D from the mean sound velocity (Anderson, J. Phys. Chem.
+Solids 1963); formulas in docs/physics.md.
 
 Everything in GPa, m/s, kg/m³, K. The Voigt 6×6 convention uses engineering shear strain,
 so C44 is the shear modulus of a cubic crystal.

@@ -1,4 +1,4 @@
-"""VRH averages, Born stability and Debye temperatures against physics.md cross-check figures."""
+"""VRH averages, Born stability and Debye temperatures against the cross-check figures of docs/physics.md."""
 
 from __future__ import annotations
 

@@ -88,7 +88,7 @@ def test_rotation_of_the_stiffness_tensor():
     assert rotate_elastic_tensor(tetragonal, quarter_turn)[1, 1] == pytest.approx(150.0)
 
 
-# experimental C11, C12, C44 (GPa), lattice constant (Å), θ_D (K) quoted in physics.md
+# experimental C11, C12, C44 (GPa), lattice constant (Å), θ_D (K) quoted in docs/physics.md
 EXPERIMENT = {
     "C": ((1079.0, 124.0, 578.0), bulk("C", "diamond", a=3.567), 2246.0),
     "Si": ((165.7, 63.9, 79.6), bulk("Si", "diamond", a=5.431), 648.0),

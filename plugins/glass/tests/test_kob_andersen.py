@@ -1,5 +1,5 @@
 """The Kob–Andersen engine: forces are −∇E, the virial is −dE/dlnL, NVE conserves energy, and the
-standard state point ρ = 1.2, T = 2.0 is reproduced (physics.md: LAMMPS, N = 1000, truncated and shifted)."""
+standard state point ρ = 1.2, T = 2.0 is reproduced (docs/physics.md: LAMMPS, N = 1000, truncated and shifted)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ def test_nve_trajectories_agree(liquid):
 
 
 def test_literature_state_point_T1_with_lammps():
-    """The literature system itself: N = 1000, ρ = 1.2, T = 1.0 → e_pot = −6.010, P = 9.91 (physics.md).
+    """The literature system itself: N = 1000, ρ = 1.2, T = 1.0 → e_pot = −6.010, P = 9.91 (docs/physics.md).
 
     20 τ equilibration from a melt, 40 τ sampled. Tolerance 0.02 ε and 0.2 in P: about three standard
     errors of a 40 τ average at N = 1000 (block-average estimate) — tight enough to see a 1 % error in T."""

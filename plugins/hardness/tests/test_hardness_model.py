@@ -1,4 +1,4 @@
-"""The hardness formulas: physics.md's worked figures, hand calculations, and refused input."""
+"""The hardness formulas: the worked figures of docs/physics.md, hand calculations, and refused input."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def cubic(c11: float, c12: float, c44: float) -> np.ndarray:
     return np.block([[C, np.zeros((3, 3))], [np.zeros((3, 3)), c44 * np.eye(3)]])
 
 
-# Experimental C11, C12, C44 (GPa) and volume per atom (Å³); physics.md's H_v (GPa) and K_IC (MPa·m^½).
+# Experimental C11, C12, C44 (GPa) and volume per atom (Å³); H_v (GPa) and K_IC (MPa·m^½) of docs/physics.md.
 # MgO: C = 297.0/95.2/155.7 gives H_v = 18.61, 0.11 above the quoted 18.5; the rounded set 297/95/155
 # (GPa) gives 18.53, so that is the one used here.
 WORKED = {

@@ -1,4 +1,4 @@
-"""Thermal expansion for ase-mlmat, in three tiers of cost and accuracy (physics.md, "Thermal expansion").
+"""Thermal expansion for ase-mlmat, in three tiers of cost and accuracy (docs/physics.md, "Thermal expansion").
 
 * bound — Debye–Grüneisen α_L at 300 K from K, G and the density, placed against the bound
   α_L E ≤ f(ν) c_V ρ (:mod:`.gruneisen`, :mod:`.bound`, :mod:`.estimate`);

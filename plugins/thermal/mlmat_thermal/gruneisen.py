@@ -1,12 +1,12 @@
-"""Grüneisen parameter from Poisson's ratio and the α_L·E bound it implies (physics.md, "Thermal expansion").
+"""Grüneisen parameter from Poisson's ratio and the α_L·E bound it implies (docs/physics.md).
 
 The Grüneisen relation α_V = γ ρ c_V / K with α_L = α_V / 3 and E = 3K(1 − 2ν) gives
 
     α_L · E = γ (1 − 2ν) · c_V ρ.
 
 With γ(ν) = 3(1+ν) / (2(2−3ν)) (Belomestnykh & Tesleva, Tech. Phys. 49, 1098, 2004) the right-hand
-factor is f(ν) = (3/2)(1+ν)(1−2ν)/(2−3ν); the lecture states the bound with prefactor 2,
-f(ν) = 2(1+ν)(1−2ν)/(2−3ν). Both peak at ν* = (4 − √10)/6 ≈ 0.1396, where
+factor is f(ν) = (3/2)(1+ν)(1−2ν)/(2−3ν); E. Mazhnik's lecture notes ("the lecture" below) state the bound
+with prefactor 2, f(ν) = 2(1+ν)(1−2ν)/(2−3ν). Both peak at ν* = (4 − √10)/6 ≈ 0.1396, where
 f = prefactor · (11 − 2√10)/9 (≈ 1.0390 for prefactor 2, ≈ 0.779 for 3/2).
 """
 

@@ -1,4 +1,4 @@
-"""The α_L·E bound and the Grüneisen parameter from Poisson's ratio (physics.md, "Thermal expansion")."""
+"""The α_L·E bound and the Grüneisen parameter from Poisson's ratio (docs/physics.md, "Thermal expansion")."""
 
 from __future__ import annotations
 

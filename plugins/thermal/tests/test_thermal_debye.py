@@ -62,7 +62,7 @@ def test_debye_temperature_from_experimental_elastic_constants(symbol, a, C, exp
     solid = debye_solid(bulk(symbol, "fcc", a=a, cubic=True), moduli.bulk_modulus_GPa, moduli.shear_modulus_GPa)
     print(
         f"{symbol}: K = {solid.bulk_modulus_GPa:.1f} GPa, G = {solid.shear_modulus_GPa:.1f} GPa, "
-        f"ρ = {solid.density_kg_m3:.0f} kg/m³, θ_D = {solid.debye_temperature_K:.1f} K (physics.md ≈ {expected})"
+        f"ρ = {solid.density_kg_m3:.0f} kg/m³, θ_D = {solid.debye_temperature_K:.1f} K (docs/physics.md ≈ {expected})"
     )
     assert solid.debye_temperature_K == pytest.approx(expected, rel=0.01)
     # the primitive cell gives the same Debye solid
