@@ -71,5 +71,5 @@ def test_promotion_without_the_elastic_plugin_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(registry, "_entry_points", lambda: {})
     db = connect(str(tmp_path / "p.db"))
     write_records(db, [("Cu", bulk("Cu"), {"ok": True, "tier": "ml", "bulk_modulus_GPa": 140.0})])
-    with pytest.raises(ValueError, match="needs the 'elastic' property predictor"):
+    with pytest.raises(ValueError, match="elastic tier needs the 'elastic' property predictor"):
         promote(db, EMT(), top_elastic=1, rank_by="bulk_modulus_GPa", progress=False)

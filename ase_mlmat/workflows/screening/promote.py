@@ -90,9 +90,9 @@ def _run_tier(db, rows: Sequence, name: str, columns: Callable[[Atoms], dict[str
     return counts
 
 
-def _require(name: str) -> None:
+def _require(tier: str, name: str) -> None:
     if name not in available():
-        raise ValueError(f"this tier needs the {name!r} property predictor; installed: {sorted(available())}")
+        raise ValueError(f"the {tier} tier needs the {name!r} property predictor; installed: {sorted(available())}")
 
 
 def promote(
@@ -123,9 +123,9 @@ def promote(
     if (top_elastic or top_qha) and calculator is None:
         raise ValueError("promotion to the elastic and QHA tiers needs a calculator")
     if top_elastic:
-        _require(ELASTIC)
+        _require("elastic", ELASTIC)
     if top_qha:
-        _require(QHA)
+        _require("QHA", QHA)
     ranked = ranked_rows(db, rank_by, descending)[:top_elastic]
     elastic, consumers = (create(ELASTIC, **dict(elastic_options or {})), moduli_consumers()) if ranked else (None, {})
     e_done, e_failed = _run_tier(
