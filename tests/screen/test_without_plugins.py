@@ -73,3 +73,6 @@ def test_promotion_without_the_elastic_plugin_is_refused(tmp_path, monkeypatch):
     write_records(db, [("Cu", bulk("Cu"), {"ok": True, "tier": "ml", "bulk_modulus_GPa": 140.0})])
     with pytest.raises(ValueError, match="elastic tier needs the 'elastic' property predictor"):
         promote(db, EMT(), top_elastic=1, rank_by="bulk_modulus_GPa", progress=False)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="no screened row has 'vickers_hardness_GPa'"):
+        promote(db, EMT(), top_elastic=1, progress=False)  # the default ranking column needs hardness

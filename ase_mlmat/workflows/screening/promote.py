@@ -33,8 +33,16 @@ class PromotionSummary:
 
 
 def ranked_rows(db, rank_by: str, descending: bool = True) -> list:
-    """ok rows that have ``rank_by``, best first."""
-    rows = [row for row in db.select("ok=True", include_data=False) if row.get(rank_by) is not None]
+    """ok rows that have ``rank_by``, best first.
+
+    Raises:
+        ValueError: there are ok rows but none has ``rank_by`` (a misspelt column, or the predictor
+            that gives it is not installed, e.g. hardness for the default ``vickers_hardness_GPa``).
+    """
+    ok = list(db.select("ok=True", include_data=False))
+    rows = [row for row in ok if row.get(rank_by) is not None]
+    if ok and not rows:
+        raise ValueError(f"no screened row has {rank_by!r} to rank by (is the predictor that gives it installed?)")
     return sorted(rows, key=lambda row: row.get(rank_by), reverse=descending)
 
 

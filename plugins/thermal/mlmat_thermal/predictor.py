@@ -71,8 +71,8 @@ class ThermalExpansionResult(PropertyResult):
 class ThermalExpansionPredictor(PropertyPredictor):
     """Linear thermal expansion α_L (1/K) in one of three tiers of cost and accuracy.
 
-    ``tier="auto"`` (default) takes "qha" when a calculator is given and "debye" otherwise; the result's
-    ``tier`` and ``tier_reason`` say which and why.
+    ``tier="auto"`` (default) takes "qha" when a calculator is given and "debye" otherwise ("bound" in
+    :meth:`predict_from_moduli`); the result's ``tier`` and ``tier_reason`` say which and why.
 
     * ``"bound"``: Debye–Grüneisen α_L at 300 K from K, G and the density, with its position relative
       to α_L E ≤ f(ν) c_V ρ — no calculator needed when the moduli are known;
@@ -80,13 +80,13 @@ class ThermalExpansionPredictor(PropertyPredictor):
     * ``"qha"``: quasi-harmonic phonons with the calculator (minutes per structure); the cheaper tiers are
       added when moduli are at hand (given, in ``atoms.info`` or from ``moduli_provider``).
 
-    Moduli (bound, debye) come from ``moduli`` (``(K_GPa, G_GPa)`` or a 6×6 C in GPa), else
-    ``atoms.info``, else ``moduli_provider(atoms, calculator)``, else the ``elastic`` plugin
-    (see :mod:`mlmat_thermal.moduli_source`).
+    Moduli (bound, debye) come from ``moduli`` (``(K_GPa, G_GPa)``, a 6×6 C in GPa or a moduli source),
+    else ``atoms.info``, else ``moduli_provider(atoms, calculator)``, else the registered ``elastic``
+    predictor (see :mod:`mlmat_thermal.moduli_source`).
 
     Args:
         tier: "auto", "bound", "debye" or "qha".
-        moduli: K, G (GPa) or a 6×6 stiffness tensor (GPa), used for every structure.
+        moduli: K, G (GPa), a 6×6 stiffness tensor (GPa) or a moduli source, used for every structure.
         moduli_provider: callable (atoms, calculator) → moduli, e.g. a wrapper around an elastic predictor.
         gruneisen: γ for the Debye–Grüneisen tiers; default γ(ν) of Belomestnykh & Tesleva.
         bound_prefactor: 2 (lecture's bound) or 1.5 (Belomestnykh–Tesleva).
@@ -144,9 +144,18 @@ class ThermalExpansionPredictor(PropertyPredictor):
         return assemble_result(tier, reason, None if moduli is None else moduli[2], estimate, debye, qha)
 
     def predict_from_moduli(self, atoms: Atoms, moduli: ModuliSource) -> ThermalExpansionResult:
-        """The bound (and, unless ``tier="bound"``, Debye) α_L from a moduli source; no calculator, so no QHA."""
-        tier = "bound" if self.tier == "bound" else "debye"
-        reason = REASON_REQUESTED if self.tier == tier else "from moduli alone (no calculator for QHA)"
+        """α_L from a moduli source (no calculator, so no QHA): the chaining and screening path.
+
+        ``tier="auto"`` gives the bound tier here: α_L at 300 K and its bound, about 0.1 ms per structure
+        (the Debye tier's α at 300 K is the same number; its α(T) grid costs about 8× more); "debye" adds α(T).
+        """
+        tier = "debye" if self.tier in ("debye", "qha") else "bound"
+        if self.tier == tier:
+            reason = REASON_REQUESTED
+        elif self.tier == AUTO:
+            reason = "auto: from moduli alone, α_L at 300 K and its bound"
+        else:
+            reason = "qha requested, but from moduli alone there is no calculator for phonons"
         estimate, debye = self._from_moduli(atoms, moduli_from(moduli), tier)
         name = type(moduli).__name__
         return assemble_result(tier, reason, SOURCE_NAMES.get(name, name), estimate, debye, None)

@@ -105,12 +105,16 @@ def test_from_any_moduli_source():
     atoms = bulk("Cu", "fcc", a=3.615)
     predictor = ThermalExpansionPredictor(temperatures_K=FAST_T)
     given = predictor.predict_from_moduli(atoms, GivenModuli(*CU_MODULI))
-    assert given.tier == "debye" and given.moduli_source == "given" and given.qha is None
+    assert given.tier == "bound" and given.moduli_source == "given" and given.qha is None
+    assert given.tier_reason.startswith("auto")
     reference = ThermalExpansionPredictor("debye", moduli=CU_MODULI, temperatures_K=FAST_T).predict(atoms)
     assert given.alpha_300K_per_K == pytest.approx(reference.alpha_300K_per_K)
     row = given.summary_row()
-    assert row["alpha_bound_per_K"] > row["alpha_300K_per_K"] > 0 and row["thermal_tier"] == "debye"
-    bound = ThermalExpansionPredictor("bound").predict_from_moduli(atoms, GivenModuli(*CU_MODULI))
-    assert bound.tier == "bound" and bound.debye is None
+    assert row["alpha_bound_per_K"] > row["alpha_300K_per_K"] > 0 and row["thermal_tier"] == "bound"
+    debye = ThermalExpansionPredictor("debye", temperatures_K=FAST_T).predict_from_moduli(
+        atoms, GivenModuli(*CU_MODULI)
+    )
+    assert debye.tier == "debye" and debye.debye is not None and debye.tier_reason == "requested"
+    assert debye.alpha_300K_per_K == pytest.approx(given.alpha_300K_per_K)
     with pytest.raises(PropertyError, match="positive"):
         predictor.predict_from_moduli(atoms, GivenModuli(137.1, -5.0))
