@@ -90,7 +90,9 @@ def _cubic(c11: float, c12: float, c44: float) -> np.ndarray:
 
 def cmd_ashby(args: argparse.Namespace) -> int:
     from mlmat_elastic import ElasticResult
-    from mlmat_hardness import HardnessPredictor, ashby_plot
+    from mlmat_hardness import HardnessPredictor
+
+    from ase_mlmat.workflows.screening import ashby_from_results
 
     results, labels, rows = [], [], []
     for item in args.results:  # FILE.json or FILE.json:TAG (TAG, e.g. the calculator, goes into the labels)
@@ -134,7 +136,7 @@ def cmd_ashby(args: argparse.Namespace) -> int:
             f"{label:28s} H_v {result.vickers_hardness_GPa:7.2f} GPa  K_IC {result.fracture_toughness_MPa_m05:6.2f} "
             f"MPa·m^½  reliable={result.reliable}"
         )
-    path = ashby_plot(results, args.out, labels=labels)
+    path = ashby_from_results(results, args.out, labels=labels)
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1) + "\n")
     print(f"Ashby plot written to {path}")
     return 0

@@ -1,4 +1,4 @@
-"""Property predictors: protocol, entry-point registry, shared elastic-moduli physics.
+"""Property predictors: protocol, entry-point registry, chaining through moduli, shared elastic-moduli physics.
 
 Plugins register classes in the ``ase_mlmat.properties`` entry-point group; see
 :mod:`ase_mlmat.properties.registry`.
@@ -6,9 +6,14 @@ Plugins register classes in the ``ase_mlmat.properties`` entry-point group; see
 
 from .base import PredictionFailure, PropertyError, PropertyPredictor, PropertyResult
 from .calculators import calculator_from_spec
-from .registry import available, create, get_predictor
+from .chain import ChainedPredictor
+from .moduli_source import GivenModuli, ModuliSource, moduli_of
+from .registry import available, create, get_predictor, moduli_consumers
 
 __all__ = [
+    "ChainedPredictor",
+    "GivenModuli",
+    "ModuliSource",
     "PredictionFailure",
     "PropertyError",
     "PropertyPredictor",
@@ -17,4 +22,6 @@ __all__ = [
     "calculator_from_spec",
     "create",
     "get_predictor",
+    "moduli_consumers",
+    "moduli_of",
 ]

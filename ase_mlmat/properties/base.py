@@ -54,18 +54,42 @@ class PropertyResult:
                     row[key] = number
         return row
 
+    def summary_row(self) -> dict[str, Any]:
+        """The headline scalars a screening row keeps (default: all of :meth:`as_row`)."""
+        return self.as_row()
+
 
 @dataclasses.dataclass(frozen=True)
 class PredictionFailure:
-    """Why one structure of a batch failed."""
+    """Why one structure failed: the one failure record of predictors, screening and their tiers.
+
+    ``stage`` names the step that raised (e.g. "read", "ml", a predictor's name); "" when there is one step.
+    """
 
     index: int
     label: str
     error_type: str
     message: str
+    stage: str = ""
+
+    @classmethod
+    def from_exception(
+        cls, err: BaseException, *, index: int = 0, label: str = "", stage: str = ""
+    ) -> PredictionFailure:
+        return cls(index, label, type(err).__name__, str(err), stage)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def as_row(self, prefix: str = "", max_message: int = 500) -> dict[str, Any]:
+        """Flat row: ``ok=False``, ``failed_stage``, ``error_type``, ``error`` (message cut to ``max_message``)."""
+        row = {
+            "ok": False,
+            "failed_stage": self.stage,
+            "error_type": self.error_type,
+            "error": self.message[:max_message],
+        }
+        return {prefix + key: value for key, value in row.items()}
 
 
 class PropertyPredictor:
@@ -73,9 +97,18 @@ class PropertyPredictor:
 
     name: ClassVar[str] = ""
     needs_calculator: ClassVar[bool] = False
+    # True when the property follows from isotropic moduli alone (see predict_from_moduli)
+    consumes_moduli: ClassVar[bool] = False
 
     def predict(self, atoms: Atoms, calculator=None) -> PropertyResult:
         raise NotImplementedError
+
+    def predict_from_moduli(self, atoms: Atoms, moduli) -> PropertyResult:
+        """The property of ``atoms`` from a :class:`~.moduli_source.ModuliSource` (set ``consumes_moduli``).
+
+        The chaining point: the moduli may come from the elastic tensor, the ML model or known values.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not derive its property from moduli")
 
     def __call__(self, atoms: Atoms, calculator=None) -> PropertyResult:
         return self.predict(atoms, calculator)
@@ -104,4 +137,4 @@ class PropertyPredictor:
                 if not allow_errors:
                     raise
                 label = str(atoms.info.get("label", atoms.get_chemical_formula()))
-                yield PredictionFailure(index, label, type(err).__name__, str(err))
+                yield PredictionFailure.from_exception(err, index=index, label=label)

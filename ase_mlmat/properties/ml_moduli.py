@@ -3,7 +3,7 @@
 The model (default: the shipped ``mp-binary-kg``, a CGCNN ensemble) predicts log10 K_VRH and
 log10 G_VRH in GPa; K = 10^mean. The ensemble spread σ of the log10 values is the uncertainty; in GPa
 it is reported to first order as σ_K ≈ K ln(10) σ. ``MLModuli`` is a callable ``(atoms) → (K, G)``,
-what :class:`mlmat_hardness.HardnessPredictor` accepts as ``moduli_model``.
+a moduli model a hardness or thermal predictor can take; :class:`ModuliPrediction` is a moduli source.
 """
 
 from __future__ import annotations

@@ -40,3 +40,23 @@ def get_predictor(name: str) -> type[PropertyPredictor]:
 def create(name: str, **options) -> PropertyPredictor:
     """An instance of predictor ``name`` built with ``options``."""
     return get_predictor(name)(**options)
+
+
+def moduli_consumers(**options_by_name) -> dict[str, PropertyPredictor]:
+    """An instance of every installed predictor that derives its property from moduli, by name.
+
+    ``options_by_name`` maps a predictor name to its constructor options. A plugin that fails to load
+    is skipped with a warning: one broken plugin does not stop a screening run.
+    """
+    import warnings
+
+    out = {}
+    for name in sorted(_entry_points()):
+        try:
+            cls = get_predictor(name)
+        except Exception as err:  # a broken plugin is reported, not fatal
+            warnings.warn(f"property plugin {name!r} could not be loaded: {err}", RuntimeWarning, stacklevel=2)
+            continue
+        if cls.consumes_moduli:
+            out[name] = cls(**options_by_name.get(name, {}))
+    return out

@@ -1,10 +1,11 @@
 """Hierarchical screening of many structures (``mlmat screen``).
 
-fast tier (ML moduli → E, ν, H_v, K_IC, θ_D, α bound) for all → elastic tensor for the top N →
-quasi-harmonic expansion for the top M; every row in an ase.db, resumable; Dask for scale-out.
+fast tier (ML moduli → E, ν, θ_D in the core; H_v, K_IC, α… from the installed predictors that take moduli)
+for all → elastic tensor for the top N → quasi-harmonic expansion for the top M; every row in an ase.db,
+resumable; Dask for scale-out.
 """
 
-from .ashby import KNOWN_HARD_PAIRS, ashby_diagram, ashby_from_db
+from .ashby import KNOWN_HARD_PAIRS, ashby_diagram, ashby_from_db, ashby_from_results
 from .fast_tier import screen_batch
 from .promote import PromotionSummary, promote
 from .run import ScreenSummary, screen
@@ -18,6 +19,7 @@ __all__ = [
     "ScreenSummary",
     "ashby_diagram",
     "ashby_from_db",
+    "ashby_from_results",
     "connect",
     "done_keys",
     "iter_structures",

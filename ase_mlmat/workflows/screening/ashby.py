@@ -1,8 +1,14 @@
-"""Ashby diagram of many structures: Vickers hardness against fracture toughness, known hard binaries marked."""
+"""The Ashby diagram: Vickers hardness H_v (GPa) against fracture toughness K_IC (MPa·m^½), log axes.
+
+One plot for the screening database (:func:`ashby_from_db`), for a list of hardness results
+(:func:`ashby_from_results`) and for plain arrays (:func:`ashby_diagram`); known hard binaries can be
+marked, metals are drawn grey (the Mazhnik–Oganov model is not meant for them).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -10,44 +16,51 @@ import numpy as np
 SUPERHARD_GPa = 40.0
 # Element pairs of well-known hard binaries (c-BN, SiC, WC, B4C, TiN)
 KNOWN_HARD_PAIRS = (("B", "N"), ("Si", "C"), ("W", "C"), ("B", "C"), ("Ti", "N"))
+COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "black", "tab:brown", "tab:pink")
 
 
 def ashby_diagram(
     toughness_MPa_m05: Sequence[float],
     hardness_GPa: Sequence[float],
-    element_sets: Sequence[frozenset[str]],
+    element_sets: Sequence[frozenset[str]] | None,
     path: str | Path,
     *,
-    metallic: Sequence[bool] | None = None,
+    metallic: Sequence[bool | None] | None = None,
+    labels: Sequence[str] | None = None,
     highlight: Sequence[tuple[str, ...]] = KNOWN_HARD_PAIRS,
     title: str = "Mazhnik–Oganov hardness and toughness",
 ) -> Path:
-    """Scatter H_v (GPa) against K_IC (MPa·m^½) on log axes; structures of the ``highlight`` element sets marked.
+    """Scatter H_v (GPa) against K_IC (MPa·m^½) on log axes, with the superhard line H_v = 40 GPa.
 
     Args:
-        toughness_MPa_m05, hardness_GPa: one value per structure.
-        element_sets: the elements of each structure.
-        path: image file (format from the suffix).
+        toughness_MPa_m05, hardness_GPa: one value per structure; non-finite or non-positive ones are skipped.
+        path: image file (format from the suffix: png, pdf, svg).
+        element_sets: the elements of each structure, for ``highlight``; None: nothing highlighted.
         metallic: per structure, drawn grey (the model is not meant for metals); None: all alike.
+        labels: per structure, written next to its point (for a few structures); None: no labels.
         highlight: element combinations to mark, each in its own colour.
+
+    Returns:
+        ``path`` as a Path.
     """
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
     x, y = np.asarray(toughness_MPa_m05, dtype=float), np.asarray(hardness_GPa, dtype=float)
-    if not (len(x) == len(y) == len(element_sets)):
-        raise ValueError("toughness, hardness and element_sets need one entry per structure")
+    for name, values in (("element_sets", element_sets), ("metallic", metallic), ("labels", labels)):
+        if values is not None and len(values) != len(x):
+            raise ValueError(f"{len(values)} {name} for {len(x)} structures")
+    if len(x) != len(y):
+        raise ValueError("toughness and hardness need one entry per structure")
     good = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     if not good.any():
         raise ValueError("no finite positive hardness/toughness pairs to plot")
-    metal = np.zeros(len(x), bool) if metallic is None else np.asarray(metallic, dtype=bool)
+    metal = np.zeros(len(x), bool) if metallic is None else np.array([bool(m) for m in metallic])
     fig = Figure(figsize=(7.0, 5.2), layout="constrained")
     ax = fig.subplots()
-    ax.scatter(x[good & metal], y[good & metal], s=5, color="0.75", label="metallic (outside the model)", zorder=1)
-    ax.scatter(x[good & ~metal], y[good & ~metal], s=5, color="tab:blue", alpha=0.5, label="non-metallic", zorder=2)
-    colours = ["tab:red", "tab:orange", "tab:green", "tab:purple", "black", "tab:brown", "tab:pink"]
-    for k, combination in enumerate(highlight):
-        wanted = frozenset(combination)
-        mask = good & np.array([s == wanted for s in element_sets])
+    ax.scatter(x[good & metal], y[good & metal], s=12, color="0.6", label="metallic (outside the model)", zorder=1)
+    ax.scatter(x[good & ~metal], y[good & ~metal], s=12, color="tab:blue", alpha=0.6, label="non-metallic", zorder=2)
+    for k, combination in enumerate(highlight if element_sets is not None else ()):
+        mask = good & np.array([s == frozenset(combination) for s in element_sets])
         if mask.any():
             ax.scatter(
                 x[mask],
@@ -55,11 +68,13 @@ def ashby_diagram(
                 s=40,
                 marker="D",
                 facecolors="none",
-                edgecolors=colours[k % len(colours)],
+                edgecolors=COLOURS[k % len(COLOURS)],
                 linewidths=1.2,
                 label=f"{'–'.join(combination)} ({int(mask.sum())})",
                 zorder=3,
             )
+    for k in np.flatnonzero(good) if labels is not None else ():
+        ax.annotate(labels[k], (x[k], y[k]), xytext=(4, 3), textcoords="offset points", fontsize=8)
     ax.axhline(SUPERHARD_GPa, color="k", linestyle="--", linewidth=0.8)
     ax.text(
         0.01,
@@ -71,6 +86,9 @@ def ashby_diagram(
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # plain numbers: matplotlib's "3×10⁻¹" minor labels run into each other
+        axis.set_major_formatter(_plain_log_labels(axis, minor=False))
+        axis.set_minor_formatter(_plain_log_labels(axis, minor=True))
     ax.set_xlabel("fracture toughness $K_{IC}$ (MPa·m$^{1/2}$)")
     ax.set_ylabel("Vickers hardness $H_v$ (GPa)")
     ax.set_title(f"{title} ({int(good.sum())} structures)")
@@ -80,12 +98,58 @@ def ashby_diagram(
     return path
 
 
+def ashby_from_results(results: Iterable[object], path: str | Path, labels: Sequence[str] | None = None) -> Path:
+    """Ashby diagram of hardness results; items without ``vickers_hardness_GPa`` (failures) are skipped.
+
+    Args:
+        labels: one per item of ``results`` (skipped ones included); default: each result's ``label``.
+    """
+    results = list(results)
+    if labels is not None and len(labels) != len(results):
+        raise ValueError(f"{len(labels)} labels for {len(results)} results")
+    keep = [k for k, r in enumerate(results) if hasattr(r, "vickers_hardness_GPa")]
+    if not keep:
+        raise ValueError("no hardness results to plot")
+    chosen = [results[k] for k in keep]
+    return ashby_diagram(
+        [r.fracture_toughness_MPa_m05 for r in chosen],
+        [r.vickers_hardness_GPa for r in chosen],
+        None,
+        path,
+        metallic=[getattr(r, "metallic", None) for r in chosen],
+        labels=[str(getattr(r, "label", "")) for r in chosen] if labels is None else [labels[k] for k in keep],
+    )
+
+
 def ashby_from_db(db, path: str | Path) -> Path:
     """Ashby diagram of every ok row of a screening database (best tier's values where promoted)."""
     rows = [row for row in db.select("ok=True", include_data=False) if row.get("vickers_hardness_GPa") is not None]
     if not rows:
-        raise ValueError("no screened rows with hardness to plot")
+        raise ValueError("no screened rows with hardness to plot (is a hardness predictor installed?)")
     toughness = [row.get("elastic_fracture_toughness_MPa_m05", row.fracture_toughness_MPa_m05) for row in rows]
     hardness = [row.get("elastic_vickers_hardness_GPa", row.vickers_hardness_GPa) for row in rows]
-    elements = [frozenset(row.symbols) for row in rows]
-    return ashby_diagram(toughness, hardness, elements, path, metallic=[bool(row.get("metallic")) for row in rows])
+    return ashby_diagram(
+        toughness,
+        hardness,
+        [frozenset(row.symbols) for row in rows],
+        path,
+        metallic=[bool(row.get("metallic")) for row in rows],
+    )
+
+
+def _plain_log_labels(axis, minor: bool):
+    """Tick labels of a log axis as plain numbers (0.1, 1, 10); minor ticks labelled only at 2 and 5, and only
+    while the axis spans at most two decades (beyond that the decades suffice and minor labels would crowd)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(x: float, pos: int | None = None) -> str:
+        if not (x > 0 and math.isfinite(x)):
+            return ""
+        if minor:
+            mantissa = round(x / 10 ** math.floor(math.log10(x) + 1e-9), 6)
+            low, high = sorted(axis.get_view_interval())
+            if mantissa not in (2.0, 5.0) or low <= 0 or high / low > 100:
+                return ""
+        return f"{x:g}"
+
+    return FuncFormatter(label)

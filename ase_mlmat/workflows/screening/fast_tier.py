@@ -1,7 +1,8 @@
 """One batch of the fast tier: the function a Dask worker (or the serial loop) runs.
 
 It loads the model once per process (cached), predicts the whole batch as large graph batches and
-returns the rows. The same batch gives bit-identical rows wherever it runs on the CPU.
+returns the rows, with the columns of every installed predictor that derives its property from moduli
+(found through the registry in the worker). The same batch gives bit-identical rows wherever it runs on the CPU.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from ase import Atoms
 
 from ...properties.ml_moduli import load_moduli_model, predict_moduli
+from ...properties.registry import moduli_consumers
 from .rows import failure_row, fast_row
 
 Record = tuple[str, Atoms | None, dict[str, Any]]  # key, structure (None if unreadable), row
@@ -42,12 +44,16 @@ def screen_batch(
     readable = [(k, a) for k, a in enumerate(items) if isinstance(a[1], Atoms)]
     predictions = predict_moduli(ensemble, [a[1] for _, a in readable], batch_size=graph_batch_size)
     by_index = {k: p for (k, _), p in zip(readable, predictions)}
+    consumers = moduli_consumers()
     records: list[Record] = []
     for index, (key, atoms) in enumerate(items):
         if not isinstance(atoms, Atoms):
             records.append((key, None, failure_row(atoms, "read")))
             continue
         prediction = by_index[index]
-        row = failure_row(prediction, "ml") if isinstance(prediction, Exception) else fast_row(atoms, prediction)
+        if isinstance(prediction, Exception):
+            row = failure_row(prediction, "ml")
+        else:
+            row = fast_row(atoms, prediction, consumers)
         records.append((key, atoms, row))
     return records

@@ -1,22 +1,27 @@
-"""Promotion to the slower tiers: finite-strain elastic tensor for the top N, quasi-harmonic α for the top M.
+"""Promotion to the slower tiers: the elastic tensor for the top N, quasi-harmonic α for the top M.
 
-Ranking is by one column of the fast tier (default: Vickers hardness, largest first). The top N rows
-get the elastic tier (:class:`mlmat_elastic.ElasticPredictor` with the given calculator) and, from its
-moduli, hardness and toughness again; of those with a stable tensor, the top M get the quasi-harmonic
-thermal expansion (:func:`mlmat_thermal.quasi_harmonic_expansion`). Results go into the same rows
-(``elastic_*``, ``qha_*`` columns, ``tier``); rows already promoted are not recomputed, so a rerun resumes.
+Ranking is by one column of the fast tier (default: Vickers hardness, largest first). Both tiers are
+predictors found through the registry: ``elastic`` (finite-strain tensor with the given calculator),
+whose result is a moduli source that the moduli-consuming predictors (hardness, thermal expansion)
+turn into ``elastic_*`` columns again; and ``thermal_expansion`` in its ``qha`` tier. Results go into
+the same rows (``elastic_*``, ``qha_*`` columns, ``tier``); rows already promoted are not recomputed,
+so a rerun resumes. A tier whose predictor is not installed is refused before any work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ase import Atoms
 from tqdm.auto import tqdm
 
-from .rows import failure_row
+from ...properties import PredictionFailure, PropertyPredictor, available, create, moduli_consumers
+from .rows import derived_columns
 from .store import clean_pairs
+
+ELASTIC, QHA = "elastic", "thermal_expansion"  # registered predictor names of the two tiers
 
 
 @dataclass(frozen=True)
@@ -28,57 +33,74 @@ class PromotionSummary:
 
 
 def ranked_rows(db, rank_by: str, descending: bool = True) -> list:
-    """ok rows that have ``rank_by``, best first."""
-    rows = [row for row in db.select("ok=True", include_data=False) if row.get(rank_by) is not None]
+    """ok rows that have ``rank_by``, best first.
+
+    Raises:
+        ValueError: there are ok rows but none has ``rank_by`` (a misspelt column, or the predictor
+            that gives it is not installed, e.g. hardness for the default ``vickers_hardness_GPa``).
+    """
+    ok = list(db.select("ok=True", include_data=False))
+    rows = [row for row in ok if row.get(rank_by) is not None]
+    if ok and not rows:
+        raise ValueError(f"no screened row has {rank_by!r} to rank by (is the predictor that gives it installed?)")
     return sorted(rows, key=lambda row: row.get(rank_by), reverse=descending)
 
 
-def _prefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+def _prefixed(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {prefix + key: value for key, value in row.items()}
 
 
-def elastic_columns(atoms, calculator, options: Mapping[str, Any]) -> dict[str, Any]:
-    """``elastic_*`` columns: moduli from the tensor and the hardness that follows, or the failure."""
-    from mlmat_elastic import ElasticPredictor
-    from mlmat_hardness import hardness_from_moduli
+def _failure(err: Exception, prefix: str, stage: str) -> dict[str, Any]:
+    return {f"{prefix}ok": False, **PredictionFailure.from_exception(err, stage=stage).as_row(prefix)}
 
+
+def elastic_columns(atoms: Atoms, elastic: PropertyPredictor, calculator, consumers) -> dict[str, Any]:
+    """``elastic_*`` columns: moduli from the tensor and what the consumers derive from them, or the failure."""
     try:
-        result = ElasticPredictor(**dict(options)).predict(atoms, calculator)
-        if not result.born_stable:
-            return {"elastic_ok": False, "elastic_born_stable": False, "elastic_error": result.warnings[:500]}
-        hardness = hardness_from_moduli(
-            result.bulk_modulus_GPa,
-            result.shear_modulus_GPa,
-            result.volume_per_atom_A3,
-            elements=atoms.get_chemical_symbols(),
-            moduli_source="elastic",
-        )
+        result = elastic.predict(atoms, calculator)
     except Exception as err:  # one structure's failure does not stop the tier
-        return {"elastic_ok": False, **_prefixed(failure_row(err, "elastic"), "elastic_")}
+        return _failure(err, "elastic_", ELASTIC)
+    if not result.born_stable:
+        return {"elastic_ok": False, "elastic_born_stable": False, "elastic_error": result.warnings[:500]}
+    derived = derived_columns(atoms, result, consumers)
     return {
-        "elastic_ok": True,
+        "elastic_ok": derived.get("ok", True),
         "elastic_born_stable": True,
-        "elastic_bulk_modulus_GPa": hardness.bulk_modulus_GPa,
-        "elastic_shear_modulus_GPa": hardness.shear_modulus_GPa,
-        "elastic_vickers_hardness_GPa": hardness.vickers_hardness_GPa,
-        "elastic_fracture_toughness_MPa_m05": hardness.fracture_toughness_MPa_m05,
-        "elastic_debye_temperature_K": result.debye_temperature_K,
+        "elastic_bulk_modulus_GPa": result.bulk_modulus_GPa,
+        "elastic_shear_modulus_GPa": result.shear_modulus_GPa,
+        **_prefixed({k: v for k, v in derived.items() if k != "ok"}, "elastic_"),
     }
 
 
-def qha_columns(atoms, calculator, options: Mapping[str, Any]) -> dict[str, Any]:
+def qha_columns(atoms: Atoms, thermal: PropertyPredictor, calculator) -> dict[str, Any]:
     """``qha_*`` columns: quasi-harmonic α_L at 300 K, or the failure."""
-    from mlmat_thermal import quasi_harmonic_expansion
-
     try:
-        result = quasi_harmonic_expansion(atoms, calculator, **dict(options))
+        result = thermal.predict(atoms, calculator)
     except Exception as err:
-        return {"qha_ok": False, **_prefixed(failure_row(err, "qha"), "qha_")}
+        return _failure(err, "qha_", QHA)
     return {
         "qha_ok": True,
         "qha_alpha_300K_per_K": result.alpha_300K_per_K,
-        "qha_has_imaginary_modes": bool(result.has_imaginary_modes),
+        "qha_has_imaginary_modes": bool(result.qha.has_imaginary_modes),
     }
+
+
+def _run_tier(db, rows: Sequence, name: str, columns: Callable[[Atoms], dict[str, Any]], progress: bool) -> list[int]:
+    """Fill ``{name}_*`` columns of ``rows`` not yet done; (done, failed) counts of this call."""
+    counts = [0, 0]
+    for row in tqdm(rows, disable=not progress, desc=f"{name} tier"):
+        if row.get(f"{name}_ok") is not None:
+            continue
+        values = columns(row.toatoms())
+        ok = bool(values[f"{name}_ok"])
+        counts[0 if ok else 1] += 1
+        db.update(row.id, tier=name if ok else row.get("tier"), **clean_pairs(values))
+    return counts
+
+
+def _require(tier: str, name: str) -> None:
+    if name not in available():
+        raise ValueError(f"the {tier} tier needs the {name!r} property predictor; installed: {sorted(available())}")
 
 
 def promote(
@@ -99,7 +121,8 @@ def promote(
         db: connected screening ase.db.
         calculator: ASE calculator for both tiers (an MLCalculator, EMT, a DFT code).
         rank_by: fast-tier column to rank by.
-        elastic_options, qha_options: keyword arguments of the elastic predictor and of the QHA function.
+        elastic_options: keyword arguments of the ``elastic`` predictor.
+        qha_options: keyword arguments of the quasi-harmonic calculation (``thermal_expansion``'s ``qha_options``).
     """
     if top_elastic < 0 or top_qha < 0:
         raise ValueError("top_elastic and top_qha must be >= 0")
@@ -107,20 +130,16 @@ def promote(
         raise ValueError(f"top_qha ({top_qha}) cannot exceed top_elastic ({top_elastic}): QHA follows the elastic tier")
     if (top_elastic or top_qha) and calculator is None:
         raise ValueError("promotion to the elastic and QHA tiers needs a calculator")
+    if top_elastic:
+        _require("elastic", ELASTIC)
+    if top_qha:
+        _require("QHA", QHA)
     ranked = ranked_rows(db, rank_by, descending)[:top_elastic]
-    counts = {"elastic_done": 0, "elastic_failed": 0, "qha_done": 0, "qha_failed": 0}
-    for row in tqdm(ranked, disable=not progress, desc="elastic tier"):
-        if row.get("elastic_ok") is not None:
-            continue
-        columns = elastic_columns(row.toatoms(), calculator, elastic_options or {})
-        counts["elastic_done" if columns["elastic_ok"] else "elastic_failed"] += 1
-        db.update(row.id, tier="elastic" if columns["elastic_ok"] else row.get("tier"), **clean_pairs(columns))
-    stable = [db.get(id=row.id) for row in ranked]
-    stable = [row for row in stable if row.get("elastic_ok")][:top_qha]
-    for row in tqdm(stable, disable=not progress, desc="QHA tier"):
-        if row.get("qha_ok") is not None:
-            continue
-        columns = qha_columns(row.toatoms(), calculator, qha_options or {})
-        counts["qha_done" if columns["qha_ok"] else "qha_failed"] += 1
-        db.update(row.id, tier="qha" if columns["qha_ok"] else row.get("tier"), **clean_pairs(columns))
-    return PromotionSummary(**counts)
+    elastic, consumers = (create(ELASTIC, **dict(elastic_options or {})), moduli_consumers()) if ranked else (None, {})
+    e_done, e_failed = _run_tier(
+        db, ranked, "elastic", lambda atoms: elastic_columns(atoms, elastic, calculator, consumers), progress
+    )
+    stable = [row for row in (db.get(id=row.id) for row in ranked) if row.get("elastic_ok")][:top_qha]
+    thermal = create(QHA, tier="qha", qha_options=dict(qha_options or {})) if stable else None
+    q_done, q_failed = _run_tier(db, stable, "qha", lambda atoms: qha_columns(atoms, thermal, calculator), progress)
+    return PromotionSummary(e_done, e_failed, q_done, q_failed)

@@ -1,63 +1,61 @@
-"""The fast-tier row of one structure: ML moduli and everything that follows from them.
+"""The fast-tier row of one structure: ML moduli, what the core derives from them, and the plugins' columns.
 
-K, G (GPa, with ensemble spread) → Young's modulus E and Poisson's ratio ν → Mazhnik–Oganov hardness
-H_v (GPa) and toughness K_IC (MPa·m^½) from the hardness plugin → Debye temperature θ_D (K), the
-Debye–Grüneisen α_L at 300 K and the thermal-expansion bound f(ν) c_V ρ / E (1/K) from the thermal plugin.
-Row keys are valid ase.db keys (no element symbols such as ``K``).
+K, G (GPa, with ensemble spread) → Young's modulus E, Poisson's ratio ν, density, Debye temperature θ_D
+(K) in the core; then every installed predictor that derives a property from moduli (the registry's
+``consumes_moduli`` predictors, e.g. hardness and thermal expansion) adds its headline columns. Row keys
+are valid ase.db keys (no element symbols such as ``K``). Failures are :class:`PredictionFailure` rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ase import Atoms
 
-from ...properties.ml_moduli import ModuliPrediction
+from ...properties import PredictionFailure, PropertyPredictor
+from ...properties.moduli import (
+    debye_temperature,
+    density_and_number_density,
+    poisson_ratio,
+    sound_velocities,
+    youngs_modulus,
+)
+from ...properties.moduli_source import ModuliSource, moduli_of
 
 
-def require_plugins() -> None:
-    """ImportError with the install command if the hardness or thermal plugin is missing."""
+def failure_row(err: BaseException, stage: str) -> dict[str, Any]:
+    """Row of a structure that failed at ``stage`` ("read", "ml", a predictor's name…)."""
+    return PredictionFailure.from_exception(err, stage=stage).as_row()
+
+
+def core_columns(atoms: Atoms, moduli: ModuliSource) -> dict[str, Any]:
+    """E, ν (GPa, –), volume per atom (Å³), density (kg/m³) and Debye temperature (K) from K, G."""
+    K, G = moduli_of(moduli)
+    density, atoms_per_m3 = density_and_number_density(atoms)
+    return {
+        "youngs_modulus_GPa": youngs_modulus(K, G),
+        "poisson_ratio": poisson_ratio(K, G),
+        "volume_per_atom_A3": atoms.get_volume() / len(atoms),
+        "density_kg_m3": density,
+        "debye_temperature_K": debye_temperature(sound_velocities(K, G, density)[2], atoms_per_m3),
+    }
+
+
+def derived_columns(atoms: Atoms, moduli: ModuliSource, consumers: Mapping[str, PropertyPredictor]) -> dict[str, Any]:
+    """The core's columns, then each consumer's headline columns; the first failure ends the row as failed."""
     try:
-        import mlmat_hardness  # noqa: F401
-        import mlmat_thermal  # noqa: F401
-    except ImportError as err:
-        raise ImportError(
-            f"screening derives hardness and thermal expansion with the plugins ({err}); install them with "
-            "pip install -e plugins/elastic -e plugins/hardness -e plugins/thermal"
-        ) from None
-
-
-def failure_row(err: Exception, stage: str) -> dict[str, Any]:
-    """Row of a structure that failed at ``stage`` ("read", "ml" or "derived")."""
-    return {"ok": False, "failed_stage": stage, "error_type": type(err).__name__, "error": str(err)[:500]}
-
-
-def fast_row(atoms: Atoms, prediction: ModuliPrediction) -> dict[str, Any]:
-    """Moduli, hardness, toughness, θ_D and thermal-expansion columns of one structure (units in names)."""
-    from mlmat_hardness import hardness_from_moduli
-    from mlmat_thermal import expansion_estimate
-
-    K, G = prediction.bulk_modulus_GPa, prediction.shear_modulus_GPa
-    row: dict[str, Any] = {"ok": True, "tier": "ml", **prediction.as_row()}
-    try:
-        hardness = hardness_from_moduli(
-            K, G, atoms.get_volume() / len(atoms), elements=atoms.get_chemical_symbols(), moduli_source="ml"
-        )
-        estimate = expansion_estimate(atoms, K, G)
+        row = core_columns(atoms, moduli)
     except Exception as err:  # moduli are kept; the row says what could not be derived
-        return {**row, **failure_row(err, "derived")}
-    row.update(
-        youngs_modulus_GPa=hardness.youngs_modulus_GPa,
-        poisson_ratio=hardness.poisson_ratio,
-        vickers_hardness_GPa=hardness.vickers_hardness_GPa,
-        fracture_toughness_MPa_m05=hardness.fracture_toughness_MPa_m05,
-        superhard=hardness.superhard,
-        metallic=bool(hardness.metallic),
-        hardness_reliable=hardness.reliable,
-        volume_per_atom_A3=hardness.volume_per_atom_A3,
-        density_kg_m3=estimate.solid.density_kg_m3,
-        debye_temperature_K=estimate.solid.debye_temperature_K,
-        alpha_300K_per_K=estimate.alpha_linear_per_K,
-        alpha_bound_per_K=estimate.bound.alpha_bound_per_K,
-    )
+        return failure_row(err, "derived")
+    for name, predictor in consumers.items():
+        try:
+            row.update(predictor.predict_from_moduli(atoms, moduli).summary_row())
+        except Exception as err:
+            return {**row, **failure_row(err, name)}
     return row
+
+
+def fast_row(atoms: Atoms, prediction: ModuliSource, consumers: Mapping[str, PropertyPredictor]) -> dict[str, Any]:
+    """Moduli and everything derived from them for one structure (units in the column names)."""
+    return {"ok": True, "tier": "ml", **prediction.as_row(), **derived_columns(atoms, prediction, consumers)}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from ...devices import check_device_name
 from ...properties.ml_moduli import DEFAULT_MODULI_MODEL
 from .fast_tier import Record, screen_batch
-from .rows import require_plugins
 from .sources import iter_structures
 from .store import connect, done_keys, write_records
 
@@ -87,7 +86,6 @@ def screen(
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     check_device_name(device)  # a bad name fails here, before any work (workers may have a GPU the driver lacks)
-    require_plugins()
     from tqdm.auto import tqdm
 
     start = time.perf_counter()

@@ -14,6 +14,7 @@ from ase.units import GPa
 from ase_mlmat.properties import PropertyError, PropertyPredictor
 
 from .fit import fit_elastic_tensor
+from .frame import to_standard_frame
 from .relax import OPTIMIZERS, relax, stress, structure_label
 from .result import ElasticResult
 from .voigt import deformed, strain_tensor, voigt_strain
@@ -46,7 +47,9 @@ class ElasticPredictor(PropertyPredictor):
     tensor strain ε applied symmetrically to shear pairs (engineering strain γ = 2ε), the ions are
     relaxed at fixed cell (relaxed-ion tensor; ``relax_ions=False`` gives the clamped-ion tensor) and
     the stress is recorded. ASE stress is tensile-positive, so C_ij = +dσ_i/dε_j: the slope of a line
-    fitted through the strained states and the unstrained one. C is symmetrised.
+    fitted through the strained states and the unstrained one. C is symmetrised and reported in the
+    Cartesian frame of the conventional standard cell (:mod:`~mlmat_elastic.frame`; ``result.frame``
+    names it), so primitive and conventional cells of one crystal give the same C_ij.
 
     Default amplitudes are ±0.5 % and ±1 % for normal and shear strain alike. pymatgen's
     ``DeformedStructureSet`` (and matcalc) strain shear by ±3 % and ±6 % tensor strain; for EMT copper
@@ -121,9 +124,12 @@ class ElasticPredictor(PropertyPredictor):
                 strains.append(voigt_strain(eps))
                 stresses.append(stress(strained, calculator, label))
         fit = fit_elastic_tensor(strains, stresses, reference_stress)
-        result = ElasticResult.from_tensor(fit.tensor / GPa, reference)
+        C, frame, rotation = to_standard_frame(fit.tensor / GPa, reference)
+        result = ElasticResult.from_tensor(C, reference)
         return dataclasses.replace(
             result,
+            frame=frame,
+            frame_rotation=rotation,
             relaxed_ions=self.relax_ions,
             fit_residual_GPa=fit.rms_residual / GPa,
             fit_asymmetry_GPa=fit.asymmetry / GPa,

@@ -34,7 +34,11 @@ class ElasticResult(PropertyResult):
     """Elastic properties of one structure; GPa, m/s, kg/m³, K, Å.
 
     Attributes:
-        elastic_tensor_GPa: (6, 6) Voigt stiffness C (engineering shear), None when built from moduli.
+        elastic_tensor_GPa: (6, 6) Voigt stiffness C (engineering shear) in the Cartesian frame ``frame``;
+            None when built from moduli.
+        frame: the frame of C: "conventional standard cell (spglib)" (computed by the predictor) or
+            "input cell" (given tensors, or no symmetry found).
+        frame_rotation: (3, 3) R with x_frame = R x_input; None when not computed here.
         born_stable: C positive definite (for moduli alone: K > 0 and G > 0).
         born_eigenvalues_GPa: (6,) eigenvalues of C, ascending; None without a tensor.
         moduli: Voigt–Reuss–Hill moduli; None if unstable. From moduli alone the Voigt and Reuss
@@ -50,6 +54,7 @@ class ElasticResult(PropertyResult):
         cell_A: (3, 3) cell of the unstrained (relaxed) structure.
         strains_voigt: (n, 6) applied Voigt strains, engineering shear.
         stresses_GPa: (n, 6) stresses of the strained states (ASE sign).
+            These four are in the input cell's Cartesian frame, as computed.
         warnings: why something is None or doubtful; "" if nothing.
     """
 
@@ -71,6 +76,28 @@ class ElasticResult(PropertyResult):
     strains_voigt: np.ndarray | None = None
     stresses_GPa: np.ndarray | None = None
     warnings: str = ""
+    frame: str = "input cell"
+    frame_rotation: np.ndarray | None = None
+
+    def details(self) -> str:
+        """Multi-line text: C_ij (GPa) and its frame, the Hill moduli, stability and θ_D."""
+        lines = []
+        if self.elastic_tensor_GPa is not None:
+            lines.append(f"C_ij (GPa, Voigt order xx yy zz yz xz xy), frame: {self.frame}")
+            lines += ["  " + " ".join(f"{c:8.1f}" for c in row) for row in self.elastic_tensor_GPa]
+        if self.moduli is None:
+            lines.append(f"Born stable: {self.born_stable}. {self.warnings}".strip())
+            return "\n".join(lines)
+        m = self.moduli
+        lines.append(
+            f"K = {m.bulk_modulus_GPa:.1f} GPa, G = {m.shear_modulus_GPa:.1f} GPa (Hill), "
+            f"E = {m.youngs_modulus_GPa:.1f} GPa, ν = {m.poisson_ratio:.3f}"
+        )
+        if self.debye_temperature_K is not None:
+            lines.append(f"Debye temperature {self.debye_temperature_K:.0f} K")
+        if self.warnings:
+            lines.append(f"warnings: {self.warnings}")
+        return "\n".join(lines)
 
     @property
     def bulk_modulus_GPa(self) -> float | None:

@@ -2,16 +2,18 @@
 
 from ase.build import bulk
 from ase.calculators.emt import EMT
-from mlmat_hardness import HardnessPredictor, ashby_plot
+from mlmat_hardness import HardnessPredictor
 
 result = HardnessPredictor().predict(bulk("Cu"), EMT())       # elastic tensor, then the models
 result.vickers_hardness_GPa, result.reliable, result.warnings   # Cu: reliable=False (a metal)
 HardnessPredictor.from_moduli(442.3, 535.5, 5.67, elements=["C"])  # diamond from known K, G
+ChainedPredictor("elastic", "hardness").predict(atoms, calc)    # the same chain through the registry
+
+The Ashby diagram of hardness results is ase_mlmat.workflows.screening.ashby_from_results.
 """
 
 from __future__ import annotations
 
-from .ashby import ashby_plot
 from .composition import is_metal, is_metallic
 from .models import (
     chen_hardness_GPa,
@@ -27,7 +29,6 @@ __all__ = [
     "HardnessPredictor",
     "HardnessResult",
     "SUPERHARD_GPa",
-    "ashby_plot",
     "chen_hardness_GPa",
     "hardness_from_moduli",
     "is_metal",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from mlmat_elastic import ElasticResult
+from typing import Any
 
 from ase_mlmat.properties import PropertyError, PropertyResult
 from ase_mlmat.properties.moduli import check_moduli, poisson_ratio, youngs_modulus
@@ -42,8 +41,9 @@ class HardnessResult(PropertyResult):
             composition was not given.
         reliable: False for metals and intermetallics (the model is not meant for them; Niu, Niu &
             Oganov 2019), for an unknown composition, and for ν outside :data:`RELIABLE_POISSON_RANGE`.
-        moduli_source: "given", "elastic" (computed by the elastic plugin) or "moduli_model".
-        elastic: the elastic result the moduli came from, if computed here.
+        moduli_source: where K and G came from: "given", "elastic" (the registered elastic predictor),
+            "fast_ml" (the shipped ML model), "moduli_model", or the source result's class name.
+        moduli_result: the result the moduli came from (an elastic or ML-moduli result), if any.
         warnings: why the result is not reliable, and other caveats; "" if none.
     """
 
@@ -61,8 +61,22 @@ class HardnessResult(PropertyResult):
     metallic: bool | None
     reliable: bool
     moduli_source: str
-    elastic: ElasticResult | None = None
+    moduli_result: PropertyResult | None = None
     warnings: str = ""
+
+    def summary_row(self) -> dict[str, Any]:
+        """Hardness columns of a screening row (the moduli are the row's own)."""
+        row = {
+            "vickers_hardness_GPa": self.vickers_hardness_GPa,
+            "fracture_toughness_MPa_m05": self.fracture_toughness_MPa_m05,
+            "chen_hardness_GPa": self.chen_hardness_GPa,
+            "tian_hardness_GPa": self.tian_hardness_GPa,
+            "superhard": self.superhard,
+            "hardness_reliable": self.reliable,
+        }
+        if self.metallic is not None:
+            row["metallic"] = self.metallic
+        return row
 
 
 def hardness_from_moduli(
@@ -73,7 +87,7 @@ def hardness_from_moduli(
     label: str = "",
     elements: Iterable[str] | None = None,
     moduli_source: str = "given",
-    elastic: ElasticResult | None = None,
+    moduli_result: PropertyResult | None = None,
 ) -> HardnessResult:
     """All hardness models for given isotropic moduli.
 
@@ -84,7 +98,7 @@ def hardness_from_moduli(
         label: name of the structure, carried into the result.
         elements: chemical symbols of the structure, for the metal flag; None: unknown (not reliable).
         moduli_source: where K and G came from.
-        elastic: the elastic result they came from, kept in the result.
+        moduli_result: the result they came from, kept in the result.
 
     Raises:
         PropertyError: K, G or the volume not finite and positive (so ν outside (−1, 0.5)).
@@ -131,6 +145,6 @@ def hardness_from_moduli(
         metallic=metallic,
         reliable=metallic is False and in_range,
         moduli_source=moduli_source,
-        elastic=elastic,
+        moduli_result=moduli_result,
         warnings="; ".join(notes),
     )

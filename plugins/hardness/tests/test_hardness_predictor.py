@@ -7,9 +7,10 @@ import json
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
-from mlmat_hardness import HardnessPredictor, HardnessResult, ashby_plot, is_metallic
+from mlmat_hardness import HardnessPredictor, HardnessResult, is_metallic
 
 from ase_mlmat.properties import PredictionFailure, PropertyError, create
+from ase_mlmat.workflows.screening import ashby_from_results
 
 FAST = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
 # Hill moduli (GPa) of experimental C_ij: a stand-in for a machine-learned property model
@@ -30,10 +31,10 @@ def test_emt_copper_is_computed_and_flagged_metallic():
     assert result.metallic is True and result.reliable is False
     assert "not meant for metals" in result.warnings
     assert result.vickers_hardness_GPa > 0 and result.fracture_toughness_MPa_m05 > 0
-    assert result.bulk_modulus_GPa == pytest.approx(result.elastic.bulk_modulus_GPa)
-    assert result.volume_per_atom_A3 == pytest.approx(result.elastic.volume_per_atom_A3)
+    assert result.bulk_modulus_GPa == pytest.approx(result.moduli_result.bulk_modulus_GPa)
+    assert result.volume_per_atom_A3 == pytest.approx(result.moduli_result.volume_per_atom_A3)
     row = result.as_row()
-    assert row["metallic"] is True and row["elastic_born_stable"] is True
+    assert row["metallic"] is True and row["moduli_result_born_stable"] is True
     json.dumps(result.as_dict())
 
 
@@ -55,7 +56,7 @@ def test_moduli_model_hook_needs_no_calculator(tmp_path, monkeypatch):
     diamond = bulk("C", "diamond", a=3.567)
     for model in (table_model, "mlmat_table_model:moduli"):  # a callable, or its import path (CLI)
         result = HardnessPredictor(moduli_model=model).predict(diamond)
-        assert result.moduli_source == "moduli_model" and result.elastic is None
+        assert result.moduli_source == "moduli_model" and result.moduli_result is None
         assert result.vickers_hardness_GPa == pytest.approx(101.7, abs=0.1)
         assert result.reliable and result.label == "C2"
     with pytest.raises(ValueError, match="cannot load moduli_model"):
@@ -69,7 +70,7 @@ def test_unstable_structure_gets_no_hardness():
         HardnessPredictor(elastic_options=FAST).predict(bulk("Cu", "bcc", a=2.87), EMT())  # EMT bcc Cu: C11 < C12
 
 
-def test_batch_and_ashby_plot(tmp_path):
+def test_batch_and_ashby_from_results(tmp_path):
     structures = [
         bulk("C", "diamond", a=3.567),
         bulk("Si", "diamond", a=5.431),
@@ -82,14 +83,14 @@ def test_batch_and_ashby_plot(tmp_path):
     assert isinstance(results[-1], PredictionFailure) and "Al" in results[-1].message
     assert [r.superhard for r in results[:4]] == [True, False, False, False]
     assert [r.reliable for r in results[:4]] == [True, True, True, False]
-    path = ashby_plot(results, tmp_path / "ashby.png")
+    path = ashby_from_results(results, tmp_path / "ashby.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
-    labelled = ashby_plot(results, tmp_path / "ashby.svg", labels=["diamond", "Si", "MgO", "Cu", "Al"])
+    labelled = ashby_from_results(results, tmp_path / "ashby.svg", labels=["diamond", "Si", "MgO", "Cu", "Al"])
     assert labelled.read_text().lstrip().startswith("<?xml") and labelled.stat().st_size > 10_000
     with pytest.raises(ValueError, match="labels"):
-        ashby_plot(results, tmp_path / "x.png", labels=["one"])
+        ashby_from_results(results, tmp_path / "x.png", labels=["one"])
     with pytest.raises(ValueError, match="no hardness results"):
-        ashby_plot(results[-1:], tmp_path / "x.png")
+        ashby_from_results(results[-1:], tmp_path / "x.png")
 
 
 def test_registered_and_options_checked():
@@ -121,7 +122,7 @@ def test_ashby_tick_labels_do_not_overlap(tmp_path, monkeypatch):
             ("Al", 39.7, 21.8, 15.9, ["Al"]),
         )
     ]
-    ashby_plot(results, tmp_path / "ashby.png")
+    ashby_from_results(results, tmp_path / "ashby.png")
     (fig,) = figures
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -140,3 +141,31 @@ def test_ashby_tick_labels_do_not_overlap(tmp_path, monkeypatch):
         for k, a in enumerate(boxes):
             for b in boxes[k + 1 :]:
                 assert not a.overlaps(b), f"overlapping tick labels: {[t.get_text() for t in labels]}"
+
+
+def test_chained_from_the_registered_elastic_predictor():
+    from ase_mlmat.properties import ChainedPredictor
+
+    chain = ChainedPredictor(create("elastic", **FAST), "hardness")
+    chained = chain.predict(bulk("Cu"), EMT())
+    direct = HardnessPredictor(elastic_options=FAST).predict(bulk("Cu"), EMT())
+    assert chained.moduli_source == "elastic" and type(chained.moduli_result).__name__ == "ElasticResult"
+    assert chained.vickers_hardness_GPa == pytest.approx(direct.vickers_hardness_GPa)
+    with pytest.raises(ValueError, match="does not derive"):
+        ChainedPredictor("hardness", "elastic")
+
+
+def test_any_moduli_source_gives_the_same_hardness():
+    from mlmat_elastic import ElasticResult
+
+    from ase_mlmat.properties import GivenModuli
+
+    diamond = bulk("C", "diamond", a=3.567)
+    given = HardnessPredictor().predict_from_moduli(diamond, GivenModuli(442.33, 535.46))
+    from_table = HardnessPredictor(moduli_model=table_model).predict(diamond)
+    assert given.moduli_source == "given" and given.vickers_hardness_GPa == pytest.approx(
+        from_table.vickers_hardness_GPa
+    )
+    unstable = ElasticResult.from_tensor([[1.0 if i == j else 2.0 for j in range(6)] for i in range(6)], diamond)
+    with pytest.raises(PropertyError, match="carries no moduli"):
+        HardnessPredictor().predict_from_moduli(diamond, unstable)

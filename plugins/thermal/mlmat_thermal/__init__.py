@@ -6,7 +6,9 @@
 * qha — quasi-harmonic phonons with phonopy over a volume scan (:mod:`.qha`).
 
 :class:`ThermalExpansionPredictor` is the ``thermal_expansion`` entry in the ``ase_mlmat.properties``
-group; :func:`thermal_hierarchy` screens many structures through the tiers; :func:`plot_alpha` plots α(T).
+group (``tier="auto"``: QHA when a calculator is given); it derives α from any moduli source
+(:meth:`~ThermalExpansionPredictor.predict_from_moduli`), so ``mlmat screen`` adds its columns to the fast
+tier and runs its QHA tier for the best structures. :func:`plot_alpha` plots α(T).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from .gruneisen import (
     expansion_bound_factor,
     gruneisen_from_poisson,
 )
-from .hierarchy import HierarchyRecord, thermal_hierarchy
 from .moduli_source import moduli_from, resolve_moduli
 from .plot import plot_alpha
 from .predictor import ThermalExpansionPredictor, ThermalExpansionResult
@@ -45,7 +46,6 @@ __all__ = [
     "DebyeGruneisenResult",
     "DebyeSolid",
     "ExpansionEstimate",
-    "HierarchyRecord",
     "ImaginaryModeWarning",
     "QuasiHarmonicResult",
     "ThermalExpansionPredictor",
@@ -64,5 +64,4 @@ __all__ = [
     "plot_alpha",
     "quasi_harmonic_expansion",
     "resolve_moduli",
-    "thermal_hierarchy",
 ]

@@ -1,4 +1,4 @@
-"""The ``thermal_expansion`` predictor through the registry, and the screening hierarchy with failures."""
+"""The ``thermal_expansion`` predictor: registry, tiers (and the automatic choice), moduli sources, failures."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
-from mlmat_thermal import ThermalExpansionPredictor, ThermalExpansionResult, thermal_hierarchy
+from mlmat_thermal import ThermalExpansionPredictor, ThermalExpansionResult
 
-from ase_mlmat.properties import PredictionFailure, PropertyError, available, create
+from ase_mlmat.properties import GivenModuli, PredictionFailure, PropertyError, available, create
 
 CU_MODULI = (137.1, 47.3)  # GPa, VRH of experimental C_ij
 AL_MODULI = (76.4, 26.1)
@@ -73,50 +73,48 @@ def test_qha_tier_with_moduli_has_all_tiers():
     json.dumps(result.as_dict())
 
 
-def test_hierarchy_records_failures_and_continues():
-    structures = [
-        bulk("Cu", "fcc", a=3.6),
-        bulk("Al", "fcc", a=4.05),
-        bulk("Ni", "fcc", a=3.52),
-        bulk("Cu", "fcc", a=3.6),
-    ]
-    structures[3].info["label"] = "Cu-bad-moduli"
-    moduli = [CU_MODULI, AL_MODULI, NI_MODULI, (137.1, -5.0)]
-    # rank by α at 300 K, largest first: Al (2.1e-5) > Cu (1.7e-5) > Ni
-    records = thermal_hierarchy(
-        structures,
-        FailsForAluminium(),
-        moduli=moduli,
-        top_n_debye=2,
-        top_m_qha=2,
-        temperatures_K=FAST_T,
-        qha_options=FAST_QHA,
+def test_auto_tier_takes_qha_when_a_calculator_is_given():
+    """Without the choice the Debye tier was taken even with a calculator (Si: 9.0e-6 /K, QHA 2.5e-6)."""
+    options = {"temperatures_K": FAST_T, "qha_options": FAST_QHA}
+    with_calculator = ThermalExpansionPredictor(**options).predict(bulk("Cu", "fcc", a=3.6), EMT())
+    assert with_calculator.tier == "qha" and with_calculator.qha is not None
+    assert "calculator" in with_calculator.tier_reason and with_calculator.tier_reason.startswith("auto")
+    assert with_calculator.alpha_300K_per_K == with_calculator.qha.alpha_300K_per_K
+    assert "qha" in with_calculator.details() and "1/K" in with_calculator.details()
+    without = ThermalExpansionPredictor(moduli=CU_MODULI, **options).predict(bulk("Cu", "fcc", a=3.615))
+    assert without.tier == "debye" and without.qha is None and "no calculator" in without.tier_reason
+    requested = ThermalExpansionPredictor("debye", moduli=CU_MODULI, **options).predict(bulk("Cu", "fcc", a=3.615))
+    assert requested.tier == "debye" and requested.tier_reason == "requested"
+    assert requested.alpha_300K_per_K == without.alpha_300K_per_K
+    print(
+        f"EMT Cu: auto with a calculator {with_calculator.alpha_300K_per_K:.3e} /K (QHA), "
+        f"without {without.alpha_300K_per_K:.3e} /K"
     )
-    by_label = {r.label: r for r in records}
-    assert [r.index for r in records] == [0, 1, 2, 3]
-    al, cu, ni, bad = by_label["Al"], by_label["Cu"], by_label["Ni"], by_label["Cu-bad-moduli"]
-    assert (al.rank, cu.rank, ni.rank, bad.rank) == (0, 1, 2, None)
-    assert bad.tier_reached == "none" and bad.failed_tier == "bound" and bad.error_type == "PropertyError"
-    assert al.tier_reached == "debye" and al.failed_tier == "qha" and "calculator failure" in al.error
-    assert al.debye is not None and al.qha is None
-    assert cu.tier_reached == "qha" and cu.failed_tier is None and cu.qha is not None
-    assert ni.tier_reached == "bound" and ni.debye is None
-    assert cu.alpha_300K_per_K == cu.qha.alpha_300K_per_K
-    for record in records:
-        json.dumps(record.as_dict())
-        record.as_row()
 
 
-def test_hierarchy_with_a_provider_that_raises():
-    def provider(atoms, calculator):
-        if "Ni" in atoms.get_chemical_symbols():
-            raise RuntimeError("no elastic data for Ni")
-        return CU_MODULI
+def test_failures_are_prediction_failures_per_structure():
+    structures = [bulk("Cu", "fcc", a=3.6), bulk("Al", "fcc", a=4.05)]
+    predictor = ThermalExpansionPredictor("qha", temperatures_K=FAST_T, qha_options=FAST_QHA)
+    results = predictor.predict_many(structures, FailsForAluminium(), progress=False)
+    assert isinstance(results[0], ThermalExpansionResult) and results[0].tier == "qha"
+    assert isinstance(results[1], PredictionFailure) and results[1].label == "Al" and results[1].index == 1
+    assert "calculator failure" in results[1].message and results[1].as_row()["ok"] is False
 
-    records = thermal_hierarchy(
-        [bulk("Cu", "fcc", a=3.615), bulk("Ni", "fcc", a=3.52)], moduli=provider, top_n_debye=5, top_m_qha=0
+
+def test_from_any_moduli_source():
+    atoms = bulk("Cu", "fcc", a=3.615)
+    predictor = ThermalExpansionPredictor(temperatures_K=FAST_T)
+    given = predictor.predict_from_moduli(atoms, GivenModuli(*CU_MODULI))
+    assert given.tier == "bound" and given.moduli_source == "given" and given.qha is None
+    assert given.tier_reason.startswith("auto")
+    reference = ThermalExpansionPredictor("debye", moduli=CU_MODULI, temperatures_K=FAST_T).predict(atoms)
+    assert given.alpha_300K_per_K == pytest.approx(reference.alpha_300K_per_K)
+    row = given.summary_row()
+    assert row["alpha_bound_per_K"] > row["alpha_300K_per_K"] > 0 and row["thermal_tier"] == "bound"
+    debye = ThermalExpansionPredictor("debye", temperatures_K=FAST_T).predict_from_moduli(
+        atoms, GivenModuli(*CU_MODULI)
     )
-    assert records[0].tier_reached == "debye" and records[0].moduli_source == "provider"
-    assert records[1].tier_reached == "none" and records[1].error_type == "RuntimeError"
-    with pytest.raises(ValueError, match="rank_by"):
-        thermal_hierarchy([bulk("Cu")], moduli=[CU_MODULI], rank_by="colour")
+    assert debye.tier == "debye" and debye.debye is not None and debye.tier_reason == "requested"
+    assert debye.alpha_300K_per_K == pytest.approx(given.alpha_300K_per_K)
+    with pytest.raises(PropertyError, match="positive"):
+        predictor.predict_from_moduli(atoms, GivenModuli(137.1, -5.0))
