@@ -13,14 +13,20 @@ from ase.md.verlet import VelocityVerlet
 
 @dataclass(frozen=True)
 class MDResult:
-    """Time series of one run; energies in eV per atom, time in ps, temperature in K."""
+    """Time series of one run; energies in eV per atom, time in ps, temperature in K.
+
+    ``drift_meV_per_atom_per_ps`` is the slope of a linear fit of the total energy, a check of the
+    integrator and of forces being the energy's gradient. It is ``None`` under NVT, where the
+    thermostat exchanges energy with a bath and the total energy is not conserved.
+    """
 
     time_ps: np.ndarray
     potential_eV_per_atom: np.ndarray
     total_eV_per_atom: np.ndarray
     temperature_K: np.ndarray
-    drift_meV_per_atom_per_ps: float  # slope of a linear fit of the total energy (NVE meaningful)
+    drift_meV_per_atom_per_ps: float | None
     steps: int
+    ensemble: str  # "nve" or "nvt"
 
 
 def run_md(
@@ -80,5 +86,7 @@ def run_md(
     dyn.run(steps)
     t = np.array(record["t"])
     etot = np.array(record["etot"])
-    drift = float(np.polyfit(t, etot, 1)[0] * 1000.0) if len(t) > 1 else 0.0
-    return MDResult(t, np.array(record["epot"]), etot, np.array(record["temp"]), drift, steps)
+    drift = None
+    if ensemble == "nve":
+        drift = float(np.polyfit(t, etot, 1)[0] * 1000.0) if len(t) > 1 else 0.0
+    return MDResult(t, np.array(record["epot"]), etot, np.array(record["temp"]), drift, steps, ensemble)
