@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     qpoints, freqs = mesh_frequencies(phonon, (args.mesh,) * 3)
     away = np.linalg.norm(qpoints, axis=1) > 1e-6
     phonon.run_qpoints([[0, 0, 0]])
-    gamma = phonon.get_qpoints_dict()["frequencies"][0]
+    gamma = phonon.qpoints.frequencies[0]
     formula = atoms.get_chemical_formula()
     print(f"{formula}: lattice volume {atoms.get_volume() / len(atoms):.3f} Å³/atom, {size} supercell")
     print("Γ frequencies (THz):", " ".join(f"{f:.3f}" for f in gamma))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms, units
+from ase.constraints import FixCom
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 from ase.md.verlet import VelocityVerlet
@@ -57,14 +58,18 @@ def run_md(
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
     Stationary(atoms)
     dt = timestep_fs * units.fs
+    constraints = atoms.constraints
     if ensemble == "nve":
         dyn = VelocityVerlet(atoms, timestep=dt, trajectory=trajectory, loginterval=interval)
     else:
+        # the thermostat's random forces would move the centre of mass: hold it with FixCom for the run
+        atoms.set_constraint([*constraints, FixCom()])
         dyn = Langevin(
             atoms,
             timestep=dt,
             temperature_K=temperature_K,
             friction=friction_per_fs / units.fs,
+            fixcm=False,
             rng=rng,
             trajectory=trajectory,
             loginterval=interval,
@@ -83,7 +88,10 @@ def run_md(
             callback(dyn.nsteps, atoms)
 
     dyn.attach(sample, interval=interval)
-    dyn.run(steps)
+    try:
+        dyn.run(steps)
+    finally:
+        atoms.set_constraint(constraints)
     t = np.array(record["t"])
     etot = np.array(record["etot"])
     drift = None
