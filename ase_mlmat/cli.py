@@ -25,9 +25,8 @@ def plugin_commands() -> dict[str, EntryPoint]:
 
 def _plugin_help(ep: EntryPoint) -> str:
     dist = ep.dist
-    if dist is None:
-        return f"plugin command ({ep.value})"
-    return f"{dist.metadata['Summary'] or ''} [{dist.name}]".strip()
+    summary = dist.metadata["Summary"] if dist is not None else None
+    return summary or f"plugin command {ep.value}"
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
