@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms, units
+from ase.constraints import FixCom
 from ase.md.langevin import Langevin
 from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
 from ase.md.verlet import VelocityVerlet
@@ -13,14 +14,20 @@ from ase.md.verlet import VelocityVerlet
 
 @dataclass(frozen=True)
 class MDResult:
-    """Time series of one run; energies in eV per atom, time in ps, temperature in K."""
+    """Time series of one run; energies in eV per atom, time in ps, temperature in K.
+
+    ``drift_meV_per_atom_per_ps`` is the slope of a linear fit of the total energy, a check of the
+    integrator and of forces being the energy's gradient. It is ``None`` under NVT, where the
+    thermostat exchanges energy with a bath and the total energy is not conserved.
+    """
 
     time_ps: np.ndarray
     potential_eV_per_atom: np.ndarray
     total_eV_per_atom: np.ndarray
     temperature_K: np.ndarray
-    drift_meV_per_atom_per_ps: float  # slope of a linear fit of the total energy (NVE meaningful)
+    drift_meV_per_atom_per_ps: float | None
     steps: int
+    ensemble: str  # "nve" or "nvt"
 
 
 def run_md(
@@ -51,14 +58,18 @@ def run_md(
     MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
     Stationary(atoms)
     dt = timestep_fs * units.fs
+    constraints = atoms.constraints
     if ensemble == "nve":
         dyn = VelocityVerlet(atoms, timestep=dt, trajectory=trajectory, loginterval=interval)
     else:
+        # the thermostat's random forces would move the centre of mass: hold it with FixCom for the run
+        atoms.set_constraint([*constraints, FixCom()])
         dyn = Langevin(
             atoms,
             timestep=dt,
             temperature_K=temperature_K,
             friction=friction_per_fs / units.fs,
+            fixcm=False,
             rng=rng,
             trajectory=trajectory,
             loginterval=interval,
@@ -77,8 +88,13 @@ def run_md(
             callback(dyn.nsteps, atoms)
 
     dyn.attach(sample, interval=interval)
-    dyn.run(steps)
+    try:
+        dyn.run(steps)
+    finally:
+        atoms.set_constraint(constraints)
     t = np.array(record["t"])
     etot = np.array(record["etot"])
-    drift = float(np.polyfit(t, etot, 1)[0] * 1000.0) if len(t) > 1 else 0.0
-    return MDResult(t, np.array(record["epot"]), etot, np.array(record["temp"]), drift, steps)
+    drift = None
+    if ensemble == "nve":
+        drift = float(np.polyfit(t, etot, 1)[0] * 1000.0) if len(t) > 1 else 0.0
+    return MDResult(t, np.array(record["epot"]), etot, np.array(record["temp"]), drift, steps, ensemble)

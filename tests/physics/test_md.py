@@ -27,3 +27,23 @@ def test_nve_energy_conservation():
     assert abs(result.drift_meV_per_atom_per_ps) < 0.5
     assert fluctuation < 1.0
     assert 100 < result.temperature_K[-50:].mean() < 300  # equipartition: about half of 300 K goes to potential
+
+
+def test_nvt_has_no_energy_drift():
+    """Under a Langevin thermostat the total energy is exchanged with the bath: no drift is reported."""
+    import warnings
+
+    from ase.calculators.emt import EMT
+
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True) * (2, 2, 2)
+    atoms.calc = EMT()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # ASE's deprecated Langevin(fixcm=True) is not used
+        nvt = run_md(atoms, ensemble="nvt", temperature_K=300, steps=40, interval=10, friction_per_fs=0.05)
+    assert nvt.ensemble == "nvt" and nvt.drift_meV_per_atom_per_ps is None
+    assert atoms.constraints == []  # the centre-of-mass constraint held during the run only
+    np.testing.assert_allclose(atoms.get_momenta().sum(axis=0), 0.0, atol=1e-10)
+    assert len(nvt.temperature_K) == 5 and np.isfinite(nvt.potential_eV_per_atom).all()
+    atoms.calc = EMT()
+    nve = run_md(atoms, ensemble="nve", temperature_K=300, steps=40, interval=10)
+    assert nve.ensemble == "nve" and isinstance(nve.drift_meV_per_atom_per_ps, float)

@@ -99,11 +99,12 @@ def test_bad_input_gives_clear_errors(predictor, held_out):
 
 
 def test_cli_predict_saves_the_predictor_numbers(shared_file, held_out_predictions, tmp_path, capsys):
-    from mlmat_glass.cli import main
+    from ase_mlmat.cli import main
 
-    with pytest.raises(ValueError, match="device must be"):
-        main(["predict", str(shared_file(9)), "--device", "gpu"])  # refused before the minimisation
-    main(["predict", str(shared_file(9)), "--device", "cpu", "--save", "--out-dir", str(tmp_path)])
+    assert main(["glass", "predict", str(shared_file(9)), "--device", "gpu"]) == 2  # refused before minimising
+    assert "mlmat glass: error: device must be" in capsys.readouterr().err
+    argv = ["glass", "predict", str(shared_file(9)), "--device", "cpu", "--save", "--out-dir", str(tmp_path)]
+    assert main(argv) == 0
     saved = np.load(tmp_path / (shared_file(9).stem + ".propensity.npy"))
     np.testing.assert_allclose(saved, held_out_predictions[0], atol=1e-4)
     assert "mean predicted propensity (A)" in capsys.readouterr().out

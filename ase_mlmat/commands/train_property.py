@@ -2,51 +2,49 @@
 
 mlmat train-property --config configs/mp-binary-kg.yaml
 mlmat train-property --data moduli.json.gz --epochs 30 --kfold 5 --report cv.json
+
+Flags are the fields of :class:`ase_mlmat.train.property_config.PropertyTrainConfig`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+
+NOTES = {
+    "data": "pymatgen JSON list (.json/.json.gz) with bulk_modulus_vrh, shear_modulus_vrh",
+    "limit": "use the first N structures only",
+    "max_minutes": "time budget per ensemble member",
+}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``train-property`` subcommand; returns its parser."""
-    p = subparsers.add_parser("train-property", help="train a structure→property model (CGCNN, log10 K and G)")
+    from ..train.property_config import PropertyTrainConfig  # only for `mlmat train-property`: flags = fields
+    from .config_flags import add_config_flags
+
+    p = subparsers.add_parser(
+        "train-property",
+        help="train a structure→property model (CGCNN, log10 K and G)",
+        description="Train a structure→property model. Settings come from --config (YAML, keys are "
+        "PropertyTrainConfig fields) and the flags below, which override the file.",
+    )
     p.add_argument("--config", help="YAML file; keys are PropertyTrainConfig fields")
-    p.add_argument("--data", help="pymatgen JSON list (.json/.json.gz) with bulk_modulus_vrh, shear_modulus_vrh")
-    p.add_argument("--output", help="checkpoint path")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--ensemble-size", type=int)
-    p.add_argument("--limit", type=int, help="use the first N structures only")
-    p.add_argument("--max-minutes", type=float, help="time budget per ensemble member")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--threads", type=int, help="torch threads (default 1)")
     p.add_argument("--kfold", type=int, help="k-fold cross-validation instead of one training run")
     p.add_argument("--report", help="JSON file for the k-fold report")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=run_cli)
+    p.set_defaults(func=run, config_fields=add_config_flags(p, PropertyTrainConfig, notes=NOTES))
     return p
 
 
-def run_cli(args: argparse.Namespace) -> int:
-    from ..yaml_config import config_from_cli
-    from .property_api import cross_validate_property, train_property
-    from .property_config import PropertyTrainConfig
+def run(args: argparse.Namespace) -> int:
+    """Train (or cross-validate) and print the validation errors; returns the exit code."""
+    import json
 
-    overrides = {
-        "data": args.data,
-        "output": args.output,
-        "epochs": args.epochs,
-        "ensemble_size": args.ensemble_size,
-        "limit": args.limit,
-        "max_minutes": args.max_minutes,
-        "seed": args.seed,
-        "threads": args.threads,
-    }
-    if args.no_progress:
-        overrides["progress"] = False
-    config = config_from_cli(PropertyTrainConfig, args.config, overrides)
+    from ..train.property_api import cross_validate_property, train_property
+    from ..train.property_config import PropertyTrainConfig
+    from ..yaml_config import config_from_cli
+    from .config_flags import config_overrides
+
+    config = config_from_cli(PropertyTrainConfig, args.config, config_overrides(args, args.config_fields))
     if args.kfold:
         report = cross_validate_property(config, args.kfold)
         for name, mae in report["summary"]["mae_ensemble"].items():

@@ -1,0 +1,40 @@
+"""The ``mlmat`` subcommands: one table for the core, one entry-point group for plugins, one convention.
+
+A subcommand is a module with ``add_parser(subparsers)``: it adds the subcommand's ``argparse`` parser
+and sets ``func`` on it to the function that runs the command and returns the exit code. The module
+imports nothing heavy at module level; ``func`` imports what the command needs when it runs, and
+``add_parser`` what its flags derive from (``mlmat train`` has one flag per TrainConfig field). The
+core's subcommands are the table :data:`COMMANDS`; a plugin adds its own through the entry-point group
+:data:`GROUP`, e.g. in its ``pyproject.toml``::
+
+    [project.entry-points."ase_mlmat.commands"]
+    glass = "mlmat_glass.cli:add_parser"
+
+``mlmat COMMAND ...`` imports only the module of ``COMMAND``; ``mlmat --help`` lists the others by
+their one-line help here (a plugin's by its package summary) without importing them. A plugin
+cannot replace a core subcommand: the core's name wins.
+"""
+
+from __future__ import annotations
+
+GROUP = "ase_mlmat.commands"
+
+# name: ("module:add_parser", one-line help shown by `mlmat --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("ase_mlmat.commands.train:add_parser", "train a potential (or k-fold cross-validate)"),
+    "train-property": (
+        "ase_mlmat.commands.train_property:add_parser",
+        "train a structure→property model (CGCNN, log10 K and G)",
+    ),
+    "eval": ("ase_mlmat.commands.evaluate:add_parser", "errors of a potential on labelled data"),
+    "md": ("ase_mlmat.commands.md:add_parser", "molecular dynamics (NVE or Langevin NVT) with a potential"),
+    "phonons": ("ase_mlmat.commands.phonons:add_parser", "phonopy phonons with a potential"),
+    "predict": ("ase_mlmat.commands.predict:add_parser", "run a property predictor on structure files"),
+    "screen": (
+        "ase_mlmat.workflows.screening.cli:add_parser",
+        "screen many structures: ML moduli, hardness, toughness, expansion",
+    ),
+    "learn": ("ase_mlmat.active.cli:add_parser", "active learning: MD with a committee, label where it disagrees"),
+    "models": ("ase_mlmat.commands.models:add_parser", "list architectures and shipped models"),
+    "plugins": ("ase_mlmat.commands.plugins:add_parser", "list installed property predictors and plugin subcommands"),
+}

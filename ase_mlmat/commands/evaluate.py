@@ -1,0 +1,39 @@
+"""``mlmat eval``: errors of a potential on labelled data."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``eval`` subcommand; returns its parser."""
+    p = subparsers.add_parser("eval", help="errors of a potential on labelled data")
+    p.add_argument("model", help="checkpoint path or shipped model name")
+    p.add_argument("data", nargs="+")
+    p.add_argument("--json", action="store_true", help="also print the metrics as one JSON line")
+    p.add_argument(
+        "--swap-stress-yz-xz",
+        nargs="+",
+        metavar="CONFIG_TYPE",
+        help="exchange σ_yz and σ_xz labels of these config_types ('*': all); ase_mlmat.data.corrections",
+    )
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print energy, force and stress errors; returns the exit code."""
+    import json
+
+    from ..train import evaluate
+
+    metrics = evaluate(args.model, args.data, swap_stress_yz_xz=args.swap_stress_yz_xz or ())
+    print(f"structures               {metrics['num_structures']}")
+    print(f"energy MAE               {metrics['energy_mae_meV_per_atom']:.3f} meV/atom")
+    if "forces_mae_eV_per_A" in metrics:
+        print(f"force MAE                {metrics['forces_mae_eV_per_A']:.4f} eV/Å")
+    if "stress_mae_GPa" in metrics:
+        print(f"stress MAE               {metrics['stress_mae_GPa']:.3f} GPa")
+    if args.json:
+        print(json.dumps(metrics))
+    return 0

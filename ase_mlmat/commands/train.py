@@ -1,0 +1,58 @@
+"""``mlmat train``: train a potential, or k-fold cross-validate one; flags are TrainConfig's fields."""
+
+from __future__ import annotations
+
+import argparse
+
+NOTES = {
+    "data": "labelled structures (extxyz, ase.db, any ase.io format; FILE@INDEX or DB@SELECTION picks some; "
+    "an mlmat learn database gives its labels)",
+    "energy_weight": "loss weight of MSE(ΔE/N), (eV/atom)^-2",
+    "forces_weight": "loss weight of MSE(ΔF), (eV/Å)^-2",
+    "stress_weight": "loss weight of MSE(Δσ), (eV/Å³)^-2",
+    "max_minutes": "time budget (wall clock unless --budget-clock cpu)",
+}
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``train`` subcommand; returns its parser."""
+    from ..train.config import TrainConfig  # imported only when `mlmat train` runs: its flags are its fields
+    from .config_flags import add_config_flags
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a potential (or k-fold cross-validate)",
+        description="Train a potential. Settings come from --config (YAML, keys are TrainConfig fields) and the "
+        "flags below, which override the file; the model's options are set in the file.",
+    )
+    p.add_argument("--config", help="YAML file; keys are TrainConfig fields")
+    p.add_argument("--kfold", type=int, help="k-fold cross-validation instead of one training run")
+    p.add_argument("--report", help="JSON file for the k-fold report")
+    p.set_defaults(func=run, config_fields=add_config_flags(p, TrainConfig, notes=NOTES))
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or cross-validate) and print the validation metrics; returns the exit code."""
+    import json
+
+    from ..train import TrainConfig, cross_validate, train
+    from ..yaml_config import config_from_cli
+    from .config_flags import config_overrides
+
+    config = config_from_cli(TrainConfig, args.config, config_overrides(args, args.config_fields))
+    if not config.data:
+        raise ValueError("give training data with --data or in the config")
+    if args.kfold:
+        report = cross_validate(config, args.kfold)
+        for name, stat in report["summary"].items():
+            print(f"{name:28s} {stat['mean']:.4g} ± {stat['std']:.2g}")
+        if args.report:
+            with open(args.report, "w") as handle:
+                json.dump(report, handle, indent=1)
+        return 0
+    result = train(config)
+    print(f"saved {config.output} (best epoch {result.history.best_epoch}, {result.history.seconds:.0f} s)")
+    for name, value in result.val_metrics.items():
+        print(f"validation {name:28s} {value:.4g}")
+    return 0
