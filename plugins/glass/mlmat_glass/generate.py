@@ -119,7 +119,7 @@ def generate(
             result.fs_a,
             WAVENUMBER,
             n_runs,
-            f"mlmat-glass generate seed={seed} engine={engine} dt={dt} config={c}",
+            f"mlmat glass generate seed={seed} engine={engine} dt={dt} config={c}",
             result.positions,
         )
         path = save_sample(sample, out / f"config_{c:03d}.npz")
