@@ -15,7 +15,8 @@ class TrainConfig:
     """Everything a training run needs. Units: Å, eV; weights multiply MSEs in those units.
 
     The loss is ``energy_weight · MSE(ΔE/N) + forces_weight · MSE(ΔF) + stress_weight · MSE(Δσ)``
-    with E/N in eV/atom, F in eV/Å and σ in eV/Å³.
+    with E/N in eV/atom, F in eV/Å and σ in eV/Å³; the weights are in the inverse squares of those units,
+    so the loss is a pure number.
     """
 
     data: list[str] = field(default_factory=list)

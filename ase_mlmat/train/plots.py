@@ -13,8 +13,6 @@ from ase.units import GPa
 
 from .trainer import History
 
-LOSS_UNITS = "(eV/atom)², (eV/Å)², (eV/Å³)²"  # squared errors of E/N, force and stress components
-
 
 def learning_curve_figure(history: History):
     """Training and validation loss (log scale) against epoch."""
@@ -27,8 +25,9 @@ def learning_curve_figure(history: History):
     if history.best_epoch:
         ax.axvline(history.best_epoch, color="grey", ls=":", label=f"best epoch {history.best_epoch}")
     ax.set_xlabel("epoch (passes over the training set)")
-    ax.set_ylabel(f"loss (weighted MSE; {LOSS_UNITS})")
-    ax.set_title("Loss: weighted MSE of E/N (eV/atom), F (eV/Å), σ (eV/Å³)", fontsize="medium")
+    # the weights are in (eV/atom)⁻², (eV/Å)⁻², (eV/Å³)⁻², so the weighted sum is a pure number
+    ax.set_ylabel("loss (dimensionless)")
+    ax.set_title("Loss: Σ weight · MSE of E/N (eV/atom), F (eV/Å), σ (eV/Å³)", fontsize="medium")
     ax.legend()
     return fig
 
