@@ -74,7 +74,8 @@ class MLCalculator(Calculator):
     Args:
         model: checkpoint path, shipped model name (``"mlearn-Si"``), a :class:`Potential`,
             or a list of them — a committee, whose mean is returned together with the spread
-            (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³).
+            (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³; only a
+            committee lists them in ``implemented_properties``).
         device: "auto", "cpu", "cuda" (or "cuda:N").
         dtype: "float32" or "float64".
         neighbor_list: "auto" (vesin on CPU, linked cells in torch on CUDA), "vesin", "torch_cells"
@@ -82,17 +83,9 @@ class MLCalculator(Calculator):
         min_distance: atoms closer than this (Å) are refused as overlapping.
     """
 
-    implemented_properties = (
-        "energy",
-        "free_energy",
-        "energies",
-        "forces",
-        "stress",
-        "energy_std",
-        "energies_std",
-        "forces_std",
-        "stress_std",
-    )
+    implemented_properties = ("energy", "free_energy", "energies", "forces", "stress")
+    #: Spreads a committee adds (per instance; a single model has none to give).
+    committee_properties = ("energy_std", "energies_std", "forces_std", "stress_std")
 
     def __init__(
         self,
@@ -120,6 +113,8 @@ class MLCalculator(Calculator):
         self.cutoff = max(m.cutoff for m in self.models)
         self.neighbor_list = neighbor_list
         self.min_distance = min_distance
+        if self.is_committee:  # a new instance tuple: the class-level one stays as it is for every other instance
+            self.implemented_properties = type(self).implemented_properties + self.committee_properties
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, **kwargs) -> MLCalculator:
@@ -142,7 +137,7 @@ class MLCalculator(Calculator):
             min_distance=self.min_distance,
         )
         has_volume = atoms.cell.rank == 3 and abs(atoms.cell.volume) > 1e-8
-        if "stress" in properties and not has_volume:
+        if not has_volume and {"stress", "stress_std"} & set(properties):
             raise PropertyNotImplementedError("stress needs a cell with non-zero volume")
         outputs = [model(graph, forces=True, stress=has_volume) for model in self.models]
         stacked = {k: torch.stack([o[k] for o in outputs]) for k in outputs[0]}

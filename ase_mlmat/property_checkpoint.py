@@ -1,8 +1,8 @@
 """One-file checkpoints of property models and ensembles, loaded with ``weights_only=True``.
 
 Same guarantees as :mod:`ase_mlmat.checkpoint`: plain containers and tensors only, so loading
-cannot run code. One file holds the shared architecture config, element list, target names and
-one state dict per ensemble member.
+cannot run code, and a SHA-256 of the content checked on load. One file holds the shared
+architecture config, element list, target names and one state dict per ensemble member.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 from ._version import __version__
-from .checkpoint import CheckpointError, read_checkpoint
+from .checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 from .models.property_model import PropertyEnsemble, PropertyModel
 
 FORMAT = "ase-mlmat-property/1"
@@ -25,8 +23,6 @@ def save_property_model(
     """Write a model or ensemble to ``path``; ``metadata`` is kept as plain data."""
     ensemble = model if isinstance(model, PropertyEnsemble) else PropertyEnsemble([model])
     first = ensemble.first
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": __version__,
@@ -38,10 +34,7 @@ def save_property_model(
         "members": [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in ensemble.members],
         "metadata": metadata or {},
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return write_checkpoint(payload, path)
 
 
 def load_property_model(path: str | os.PathLike) -> PropertyEnsemble:

@@ -45,12 +45,46 @@ def test_committee_mean_and_spread(si_bulk):
     assert calc.results["stress_std"].shape == (6,) and calc.results["stress_std"].max() > 0
 
 
+SPREADS = ("energy_std", "energies_std", "forces_std", "stress_std")
+
+
 def test_single_model_has_no_spread(calc, si_bulk):
     from ase.calculators.calculator import PropertyNotImplementedError
 
+    assert not set(SPREADS) & set(calc.implemented_properties)
+    assert not set(SPREADS) & set(MLCalculator.implemented_properties)
     si_bulk.calc = calc
-    with pytest.raises(PropertyNotImplementedError):
-        calc.get_property("energy_std", si_bulk)
+    for name in SPREADS:
+        with pytest.raises(PropertyNotImplementedError):
+            calc.get_property(name, si_bulk)
+
+
+def test_committee_lists_and_gives_its_spreads(si_bulk):
+    from ase.calculators.emt import EMT
+
+    class_level = MLCalculator.implemented_properties
+    committee = MLCalculator([random_potential(seed=s) for s in range(2)], dtype="float64", device="cpu")
+    assert set(SPREADS) <= set(committee.implemented_properties)
+    for name in SPREADS:
+        value = np.asarray(committee.get_property(name, si_bulk))
+        assert np.all(np.isfinite(value)) and value.max() > 0
+    assert committee.get_property("forces_std", si_bulk).shape == (len(si_bulk), 3)
+    # the class-level tuple, a later single-model instance and other ASE calculators are untouched
+    assert MLCalculator.implemented_properties is class_level and not set(SPREADS) & set(class_level)
+    single = MLCalculator(random_potential(), dtype="float64", device="cpu")
+    assert not set(SPREADS) & set(single.implemented_properties)
+    assert not set(SPREADS) & set(EMT.implemented_properties)
+
+
+def test_committee_stress_spread_needs_a_cell(si_bulk):
+    from ase import Atoms
+    from ase.calculators.calculator import PropertyNotImplementedError
+
+    committee = MLCalculator([random_potential(seed=s) for s in range(2)], dtype="float64", device="cpu")
+    molecule = Atoms("SiSi", positions=[[0, 0, 0], [0, 0, 2.3]])
+    assert committee.get_property("energy_std", molecule) >= 0
+    with pytest.raises(PropertyNotImplementedError, match="non-zero volume"):
+        committee.get_property("stress_std", molecule)
 
 
 def test_float32_close_to_float64(potential, si_bulk):

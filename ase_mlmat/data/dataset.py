@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ class Labels:
     forces: np.ndarray | None  # (N, 3) eV/Å
     stress: np.ndarray | None  # (6,) eV/Å³ Voigt, tensile positive
 
+
+# Default keys of the labels in calculator results / atoms.info / atoms.arrays (extxyz: energy=..., forces:R:3).
+ENERGY_KEY, FORCES_KEY, STRESS_KEY = "energy", "forces", "stress"
+VIRIAL_KEY = "virial"  # eV, 3×3 (extxyz virial="..."); read where there is no stress
 
 # The key mlmat learn's database (ase_mlmat.active.store) tags its rows with; only LABELLED rows hold labels.
 ACTIVE_LEARNING_STATUS, LABELLED = "al_status", "labelled"
@@ -92,6 +97,7 @@ def _active_learning_counts(path: str, format: str | None) -> dict[str, int]:
 
 
 def _result(atoms: Atoms, name: str):
+    """``name`` from the structure's calculator results, ``atoms.info`` or ``atoms.arrays`` (in that order)."""
     calc = atoms.calc
     if calc is not None and name in getattr(calc, "results", {}):
         return calc.results[name]
@@ -107,42 +113,137 @@ def _result(atoms: Atoms, name: str):
     return None
 
 
-def get_labels(atoms: Atoms, where: str = "") -> Labels:
-    """Energy (required), forces and stress (optional) of a labelled structure."""
-    energy = _result(atoms, "energy")
+def _voigt(tensor: np.ndarray, name: str, where: str) -> np.ndarray:
+    """A stress-like tensor given as 3×3, flat 9 or Voigt 6 as Voigt (xx, yy, zz, yz, xz, xy)."""
+    if tensor.size == 9:
+        tensor = tensor.reshape(3, 3)
+        return tensor[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
+    if tensor.size == 6:
+        return tensor.reshape(6)
+    raise DatasetError(f"structure {where} has a {name} of shape {tensor.shape}; 3×3, 9 or 6 values expected")
+
+
+def _available(atoms: Atoms) -> str:
+    """The label-like keys a structure does hold, for messages about the ones it lacks."""
+    found = list(getattr(atoms.calc, "results", {}) or {})
+    found += [k for k in atoms.info if isinstance(atoms.info[k], (float, int, np.ndarray, list))]
+    found += [k for k in atoms.arrays if k not in ("numbers", "positions")]
+    return ", ".join(sorted(set(found))) or "none"
+
+
+def get_labels(
+    atoms: Atoms,
+    where: str = "",
+    *,
+    energy_key: str = ENERGY_KEY,
+    forces_key: str = FORCES_KEY,
+    stress_key: str = STRESS_KEY,
+) -> Labels:
+    """Energy (required), forces and stress (optional) of a labelled structure.
+
+    Each label is looked up under its key in the calculator results, ``atoms.info`` and ``atoms.arrays``
+    (other codes write e.g. ``REF_energy`` / ``REF_forces`` / ``REF_stress``). Stress is in ASE's convention
+    (eV/Å³, tensile positive); where there is none but a ``virial`` (eV, 3×3 or 9 values, as extxyz files
+    written by libAtoms/GAP and MACE hold it), stress = −virial / volume.
+    """
+    energy = _result(atoms, energy_key)
     if energy is None:
-        raise DatasetError(f"structure {where} has no energy label")
+        raise DatasetError(
+            f"structure {where} has no energy label {energy_key!r} (it holds: {_available(atoms)}); "
+            "set energy_key to read another"
+        )
     energy = float(np.asarray(energy))
-    forces = _result(atoms, "forces")
-    stress = _result(atoms, "stress")
+    forces = _result(atoms, forces_key)
+    stress = _result(atoms, stress_key)
     if forces is not None:
-        forces = np.asarray(forces, dtype=float).reshape(len(atoms), 3)
+        forces = np.asarray(forces, dtype=float)
+        if forces.size != 3 * len(atoms):
+            raise DatasetError(f"structure {where} has {forces_key!r} of shape {forces.shape} for {len(atoms)} atoms")
+        forces = forces.reshape(len(atoms), 3)
     if stress is not None:
-        stress = np.asarray(stress, dtype=float)
-        if stress.shape == (3, 3):
-            stress = stress[[0, 1, 2, 1, 0, 0], [0, 1, 2, 2, 2, 1]]
-        stress = stress.reshape(6)
+        stress = _voigt(np.asarray(stress, dtype=float), stress_key, where)
+    elif (virial := _result(atoms, VIRIAL_KEY)) is not None:
+        volume = abs(atoms.cell.volume) if atoms.cell.rank == 3 else 0.0
+        if volume < 1e-8:
+            raise DatasetError(f"structure {where} has a virial but no cell volume to turn it into a stress")
+        # virial W = −dE/dε (eV) = −σ·V with ASE's stress σ = (1/V) dE/dε
+        stress = -_voigt(np.asarray(virial, dtype=float), VIRIAL_KEY, where) / volume
     for name, value in (("energy", energy), ("forces", forces), ("stress", stress)):
         if value is not None and not np.all(np.isfinite(value)):
             raise DatasetError(f"structure {where} has non-finite {name}")
     return Labels(energy, forces, stress)
 
 
+def _frames(indices: Sequence[int], shown: int = 5) -> str:
+    head = ", ".join(str(k) for k in indices[:shown])
+    return head + (", ..." if len(indices) > shown else "")
+
+
+def _warn_gaps(structures: Sequence[Atoms], labels: Sequence[Labels], source: str) -> None:
+    """A UserWarning per quantity missing in some or all structures of one file (frame indices in that file)."""
+    no_forces = [k for k, label in enumerate(labels) if label.forces is None]
+    # a stress needs a 3-D cell: structures without one are not counted as missing it
+    periodic = [k for k, atoms in enumerate(structures) if atoms.cell.rank == 3 and atoms.pbc.all()]
+    no_stress = [k for k in periodic if labels[k].stress is None]
+    gaps = (
+        ("forces", no_forces, len(labels), "structures", "fitted to energy (and stress) only"),
+        ("stress", no_stress, len(periodic), "periodic structures", "no stress term for them"),
+    )
+    for name, missing, total, what, effect in gaps:
+        if missing:
+            share = "all" if len(missing) == total else f"{len(missing)} of"
+            warnings.warn(
+                f"{name} missing in {share} {total} {what} of {source} (frames {_frames(missing)}): {effect}",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """How many structures carry each label."""
+
+    structures: int
+    energy: int
+    forces: int
+    stress: int
+
+    @classmethod
+    def of(cls, labels: Sequence[Labels]) -> LabelCounts:
+        return cls(
+            len(labels),
+            sum(label.energy is not None for label in labels),
+            sum(label.forces is not None for label in labels),
+            sum(label.stress is not None for label in labels),
+        )
+
+    def __str__(self) -> str:
+        return f"labels: {self.structures} structures, energy {self.energy}, forces {self.forces}, stress {self.stress}"
+
+
 def load_labelled(
-    paths: str | os.PathLike | Sequence[str | os.PathLike], swap_stress_yz_xz: Sequence[str] = ()
+    paths: str | os.PathLike | Sequence[str | os.PathLike],
+    swap_stress_yz_xz: Sequence[str] = (),
+    *,
+    energy_key: str = ENERGY_KEY,
+    forces_key: str = FORCES_KEY,
+    stress_key: str = STRESS_KEY,
 ) -> tuple[list[Atoms], list[Labels]]:
-    """Structures and their labels from one or more files.
+    """Structures and their labels from one or more files, warning where forces or stresses are missing.
 
     ``swap_stress_yz_xz``: config_type values (``"*"`` = all frames) whose σ_yz and σ_xz labels are
-    exchanged on reading — see :mod:`ase_mlmat.data.corrections`.
+    exchanged on reading — see :mod:`ase_mlmat.data.corrections`. The keys are as in :func:`get_labels`.
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    keys = {"energy_key": energy_key, "forces_key": forces_key, "stress_key": stress_key}
     structures, labels = [], []
     for path in paths:
-        for k, atoms in enumerate(read_structures(path)):
-            labels.append(get_labels(atoms, f"{k} of {os.fspath(path)!r}"))
-            structures.append(atoms)
+        frames = read_structures(path)
+        read = [get_labels(atoms, f"{k} of {os.fspath(path)!r}", **keys) for k, atoms in enumerate(frames)]
+        _warn_gaps(frames, read, repr(os.fspath(path)))
+        structures += frames
+        labels += read
     if swap_stress_yz_xz:
         from .corrections import swap_stress_yz_xz as swap
 

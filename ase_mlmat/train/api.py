@@ -14,7 +14,7 @@ from ase import Atoms
 from .._version import __version__
 from ..calculator import load_model, resolve_dtype
 from ..checkpoint import save_potential
-from ..data import Labels, kfold_indices, load_labelled, train_val_split
+from ..data import LabelCounts, Labels, kfold_indices, load_labelled, train_val_split
 from ..devices import resolve_device
 from ..models.potential import Potential
 from .config import TrainConfig
@@ -75,9 +75,17 @@ def fit(
     return TrainResult(best.cpu().double(), trainer.history, val_metrics, train_metrics)
 
 
+def _load(config: TrainConfig) -> tuple[list[Atoms], list[Labels]]:
+    """The labelled data of ``config``; the label counts printed where progress is shown."""
+    structures, labels = load_labelled(config.data, config.swap_stress_yz_xz, **config.label_keys)
+    if config.progress:
+        print(LabelCounts.of(labels), flush=True)
+    return structures, labels
+
+
 def train(config: TrainConfig) -> TrainResult:
     """Read ``config.data``, split, train, save ``config.output`` (+ plots and a JSON report)."""
-    structures, labels = load_labelled(config.data, config.swap_stress_yz_xz)
+    structures, labels = _load(config)
     train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
     result = fit(
         config,
@@ -121,7 +129,7 @@ def cross_validate(config: TrainConfig, k: int) -> dict:
 
     Returns per-fold test metrics and their mean and standard deviation.
     """
-    structures, labels = load_labelled(config.data, config.swap_stress_yz_xz)
+    structures, labels = _load(config)
     folds = []
     for fold, (train_idx, test_idx) in enumerate(kfold_indices(len(structures), k, config.seed)):
         inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
@@ -146,13 +154,25 @@ def cross_validate(config: TrainConfig, k: int) -> dict:
     return {"k": k, "folds": folds, "summary": summary}
 
 
-def evaluate(model_spec, data, batch_size: int = 16, swap_stress_yz_xz: Sequence[str] = ()) -> dict[str, float]:
+def evaluate(
+    model_spec,
+    data,
+    batch_size: int = 16,
+    swap_stress_yz_xz: Sequence[str] = (),
+    *,
+    energy_key: str = "energy",
+    forces_key: str = "forces",
+    stress_key: str = "stress",
+) -> dict[str, float]:
     """Errors of a model (path, shipped name or Potential) on labelled data file(s).
 
     ``swap_stress_yz_xz``: config_types whose σ_yz/σ_xz labels are exchanged on reading (``"*"``: all).
+    ``energy_key`` / ``forces_key`` / ``stress_key``: where the labels are (e.g. ``REF_energy``), as for
+    :func:`ase_mlmat.data.load_labelled`.
     """
     model = load_model(model_spec).double()
-    structures, labels = load_labelled(data, swap_stress_yz_xz)
+    keys = {"energy_key": energy_key, "forces_key": forces_key, "stress_key": stress_key}
+    structures, labels = load_labelled(data, swap_stress_yz_xz, **keys)
     graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
     metrics = error_metrics(predict_graphs(model, graphs, batch_size=batch_size, dtype=torch.float64))
     metrics["num_structures"] = len(structures)

@@ -15,7 +15,8 @@ class TrainConfig:
     """Everything a training run needs. Units: Å, eV; weights multiply MSEs in those units.
 
     The loss is ``energy_weight · MSE(ΔE/N) + forces_weight · MSE(ΔF) + stress_weight · MSE(Δσ)``
-    with E/N in eV/atom, F in eV/Å and σ in eV/Å³.
+    with E/N in eV/atom, F in eV/Å and σ in eV/Å³; the weights are in the inverse squares of those units,
+    so the loss is a pure number.
     """
 
     data: list[str] = field(default_factory=list)
@@ -43,8 +44,12 @@ class TrainConfig:
     init_from: str | None = None
     output: str = "model.pt"
     plots: bool = True
-    progress: bool = True
+    progress: bool = True  # progress bar, and the label counts printed before training
     swap_stress_yz_xz: list[str] = field(default_factory=list)  # config_types with σ_yz/σ_xz exchanged ("*": all)
+    # where the labels are: calculator results, atoms.info or atoms.arrays (e.g. REF_energy, REF_forces, REF_stress)
+    energy_key: str = "energy"  # eV
+    forces_key: str = "forces"  # (N, 3) eV/Å
+    stress_key: str = "stress"  # eV/Å³, ASE sign; without it a "virial" (eV) is read as stress = −virial/volume
     max_minutes: float | None = None  # time budget, stops training cleanly
     budget_clock: str = "wall"  # "wall" or "cpu" (process CPU time: same work however busy the machine)
 
@@ -71,6 +76,9 @@ class TrainConfig:
             raise ValueError("loss weights must be non-negative")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
+        for name in ("energy_key", "forces_key", "stress_key"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ConfigError(f"{name} must be a non-empty key name, got {getattr(self, name)!r}")
         if self.scheduler not in ("plateau", "cosine"):
             raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
         self.model = typed_builder_options(
@@ -79,6 +87,11 @@ class TrainConfig:
         if not self.model.get("cutoff", 0.0) > 0:
             raise ConfigError(f"model option 'cutoff' must be a positive radius in Å, got {self.model.get('cutoff')}")
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
+
+    @property
+    def label_keys(self) -> dict[str, str]:
+        """The label-key arguments of :func:`ase_mlmat.data.load_labelled`."""
+        return {"energy_key": self.energy_key, "forces_key": self.forces_key, "stress_key": self.stress_key}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -7,18 +7,19 @@ Payload: ``format`` ("mlmat-glass-model/1"), ``config`` (``kind`` — ``"graph_n
 arguments),
 ``state_dict``, ``target_mean`` / ``target_std``
 (propensity of A particles in the training data, σ: output = mean + std · network), ``card`` (model card:
-plain data) and ``version``.
+plain data), ``version`` and ``sha256`` (checksum of the rest, checked on load). Reading and writing go through
+:func:`ase_mlmat.checkpoint.read_checkpoint` / :func:`~ase_mlmat.checkpoint.write_checkpoint`, as for the core's
+potentials and property models.
 """
 
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
-import torch
 from torch import nn
+
+from ase_mlmat.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
 
 from .ensemble import PropensityEnsemble
 from .linear_model import DescriptorLinearModel
@@ -41,7 +42,7 @@ def build_model(config: dict) -> nn.Module:
 FORMAT = "mlmat-glass-model/1"
 
 
-class GlassModelError(ValueError):
+class GlassModelError(CheckpointError):
     """A glass-model file is missing, corrupt, of another format or does not match its architecture."""
 
 
@@ -51,8 +52,6 @@ def save_model(
     """Write the model, its output scaling (σ) and its model card to one file."""
     from . import __version__
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "version": __version__,
@@ -62,27 +61,15 @@ def save_model(
         "target_std": float(target_std),
         "card": card or {},
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    return write_checkpoint(payload, path)
 
 
 def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """The network (eval mode) and the payload's plain data (scaling, card) from ``path``."""
-    path = Path(path)
-    if not path.is_file():
-        raise GlassModelError(f"glass model {str(path)!r} does not exist")
-    if not zipfile.is_zipfile(path):
-        raise GlassModelError(f"{str(path)!r} is corrupt or not a torch file (not a torch.save zip archive)")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise GlassModelError(f"{str(path)!r} holds objects other than tensors and plain data (refused)") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as err:
-        raise GlassModelError(f"{str(path)!r} is corrupt or not a torch file: {err}") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise GlassModelError(f"{str(path)!r} is not a glass-model file (format {FORMAT!r} expected)")
+        payload = read_checkpoint(path, FORMAT, "mlmat-glass model")
+    except CheckpointError as err:
+        raise GlassModelError(str(err)) from None
     try:
         model = build_model(payload["config"])
         model.load_state_dict(payload["state_dict"])
