@@ -44,15 +44,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, loader in loaders.items():
         if name != command:
             sub.add_parser(name, help=helps[name])
-        elif isinstance(loader, EntryPoint):
+        elif isinstance(loader, str):  # a core command, "module:function"
+            module, _, attribute = loader.partition(":")
+            getattr(import_module(module), attribute)(sub)
+        else:  # a plugin's entry point
             try:
                 add_parser = loader.load()
             except ImportError as err:
                 raise SystemExit(f"mlmat {name}: the plugin command {loader.value!r} cannot be loaded: {err}") from err
             add_parser(sub)
-        else:
-            module, _, attribute = loader.partition(":")
-            getattr(import_module(module), attribute)(sub)
     return parser
 
 

@@ -17,6 +17,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="CONFIG_TYPE",
         help="exchange σ_yz and σ_xz labels of these config_types ('*': all); ase_mlmat.data.corrections",
     )
+    for quantity in ("energy", "forces", "stress"):
+        p.add_argument(
+            f"--{quantity}-key",
+            default=quantity,
+            help=f"label key of the {quantity} in the data (e.g. REF_{quantity}); default {quantity!r}",
+        )
     p.set_defaults(func=run)
     return p
 
@@ -27,7 +33,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..train import evaluate
 
-    metrics = evaluate(args.model, args.data, swap_stress_yz_xz=args.swap_stress_yz_xz or ())
+    metrics = evaluate(
+        args.model,
+        args.data,
+        swap_stress_yz_xz=args.swap_stress_yz_xz or (),
+        energy_key=args.energy_key,
+        forces_key=args.forces_key,
+        stress_key=args.stress_key,
+    )
     print(f"structures               {metrics['num_structures']}")
     print(f"energy MAE               {metrics['energy_mae_meV_per_atom']:.3f} meV/atom")
     if "forces_mae_eV_per_A" in metrics:

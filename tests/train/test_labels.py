@@ -165,3 +165,16 @@ def test_forces_missing_everywhere_is_warned_and_complete_data_is_quiet(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_labelled([complete, molecules])  # a molecule cannot have a stress: not a gap
+
+
+def test_mlmat_eval_takes_label_keys(ref_file, capsys):
+    """``mlmat eval --energy-key REF_energy ...`` reads other codes' keys; without them the error names the option."""
+    from ase_mlmat.cli import main
+
+    path, _ = ref_file
+    assert main(["eval", "mlearn-Cu", str(path)]) == 2
+    assert "energy_key" in capsys.readouterr().err
+    keys = ["--energy-key", "REF_energy", "--forces-key", "REF_forces", "--stress-key", "REF_stress"]
+    assert main(["eval", "mlearn-Cu", str(path), *keys]) == 0
+    out = capsys.readouterr().out
+    assert "structures               4" in out and "force MAE" in out and "stress MAE" in out
