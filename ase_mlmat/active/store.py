@@ -178,6 +178,16 @@ class ActiveStore:
             self._add(given, LABELLED, iteration=0, origin=GIVEN)
         return state
 
+    def config(self) -> dict | None:
+        """The config the run was started (or last resumed) with, as :meth:`ActiveConfig.to_dict` wrote it."""
+        row = self._state_row()
+        return None if row is None else row.data.get("config")
+
+    def save_config(self, config: dict) -> None:
+        """Record ``config`` as the run's config (after a resume that changed it)."""
+        with self.db:
+            self.db.update(self._state_row().id, data={"config": config})
+
     def save_state(self, state: LoopState) -> None:
         with self.db:
             self._save_state(state)
