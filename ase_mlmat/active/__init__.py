@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import importlib
 
-from .explore import Exploration, Segment, explore
+from .explore import Exploration as Exploration
+from .explore import Segment as Segment
+from .explore import explore as explore
 
 _EXPORTS = {
     "committee": ("Committee", "committee_errors", "train_committee"),
