@@ -192,7 +192,6 @@ RESUMABLE = frozenset(
         "device",
         "dtype",
         "plot",
-        "reference_dirs",
     }
 )
 
@@ -362,14 +361,20 @@ def flat_settings(config: dict) -> dict[str, object]:
 
 
 def config_changes(stored: dict, current: ActiveConfig) -> dict[str, tuple[object, object]]:
-    """{key: (stored value, current value)} for every setting that differs; ``db`` is not compared.
+    """{key: (stored value, current value)} for every setting that differs.
+
+    ``db`` (where the run was found) and ``reference_dirs`` (where the config file lies) are not compared.
 
     Settings a stored config lacks (written by an earlier version) are taken at their defaults.
     """
     defaults = flat_settings(ActiveConfig().to_dict())
     old = {**defaults, **flat_settings(stored)}
     new = flat_settings(current.to_dict())
-    return {key: (old[key], new[key]) for key in new if key != "db" and not _same(old.get(key), new[key])}
+    return {
+        key: (old.get(key), new[key])
+        for key in new
+        if key not in ("db", "reference_dirs") and not _same(old.get(key), new[key])
+    }
 
 
 def _same(a, b) -> bool:

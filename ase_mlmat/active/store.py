@@ -21,6 +21,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -123,6 +124,8 @@ class ActiveStore:
         from ase.db.sqlite import SQLite3Database  # PostgreSQL and MySQL backends derive from it
 
         self.url = str(url)
+        if "://" not in self.url:
+            Path(self.url).parent.mkdir(parents=True, exist_ok=True)
         self.db = connect(self.url)
         if not isinstance(self.db, SQLite3Database):  # e.g. JSON: its "with db:" cannot roll back
             raise ValueError(
