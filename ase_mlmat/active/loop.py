@@ -208,7 +208,7 @@ class ActiveLearner:
         num = max(0, min(config.exploration.num_seed, budget - len(unlabelled)))
         seeds = unlabelled[:budget] + seed_copies(starts, num, config)
         if not seeds and not given:
-            raise ValueError("no seed data: set num_seed > 0 or give seed structures")
+            raise ValueError("no seed data: set exploration.num_seed > 0 or give seed structures")
         names = ", ".join(f"{a.get_chemical_formula()} ({len(a)} atoms)" for a in starts)
         self.log(
             f"new run in {config.db}: start {names}; {len(seeds)} seed structures to label, {len(given)} given "
