@@ -153,16 +153,16 @@ SECTIONS = {
     "stopping": StoppingConfig,
 }
 
-# Keys of the earlier flat layout: old name -> (section, name there).
-_RENAMED = {"committee_size": ("committee", "size"), "temperature_schedule": ("exploration", "schedule")}
-FLAT_KEYS = {
-    **{f.name: (section, f.name) for section, cls in SECTIONS.items() for f in fields(cls)},
-    **_RENAMED,
+# Keys of the earlier flat layout: old name -> (section, name there). Three were renamed; a string
+# "selection: weighted" at the top level is the old rule, a mapping there is the section.
+_RENAMED = {
+    ("committee", "size"): "committee_size",
+    ("exploration", "schedule"): "temperature_schedule",
+    ("selection", "rule"): "selection",
 }
-for _new_only in ("size", "schedule", "rule"):
-    del FLAT_KEYS[_new_only]
-# A string "selection: weighted" at the top level is the earlier layout's rule; a mapping is the section.
-_FLAT_RULE = ("selection", "rule")
+FLAT_KEYS = {
+    _RENAMED.get((section, f.name), f.name): (section, f.name) for section, cls in SECTIONS.items() for f in fields(cls)
+}
 
 # Keys that may change when a run resumes: they steer what comes next and leave what is stored valid.
 # The rest fix the stored labels, committee checkpoints or MD tracks (start structures, reference,
@@ -300,11 +300,10 @@ def _positive(section, name: str, *keys: str) -> None:
 def _nested(raw: dict, *, warn: bool = True) -> dict:
     """``raw`` with keys of the earlier flat layout moved into their sections (a DeprecationWarning names them)."""
     raw = dict(raw)
-    moved, flat = [], {key: raw.pop(key) for key in list(raw) if key in FLAT_KEYS}
-    if isinstance(raw.get("selection"), str):  # the earlier layout's rule, not the section
-        flat["selection"] = raw.pop("selection")
+    old = [key for key in raw if key in FLAT_KEYS and (key != "selection" or isinstance(raw[key], str))]
+    moved, flat = [], {key: raw.pop(key) for key in old}
     for key, value in flat.items():
-        section, name = _FLAT_RULE if key == "selection" else FLAT_KEYS[key]
+        section, name = FLAT_KEYS[key]
         target = raw.get(section, {})
         if not isinstance(target, dict):  # a section object (Python API): the flat key cannot go in it
             raise ConfigError(f"active-learning option {key!r} belongs in {section}.{name}")
