@@ -1,12 +1,13 @@
 """Committee force spread vs the single-model extrapolation grade (D-optimality), on the same models and frames.
 
-System, reference and frames are those of ``bench_active.py --system mixed`` (EMT Cu: perfect bulk, vacancy,
-(111) slab, 38-atom cluster; Langevin MD at 300-1200 K). Two training sets, each fitted by a committee of
-``--members`` PaiNNs (own seeds, same data); member 0 is the single model the grade belongs to.
+System, reference and frames: EMT copper, four start structures (perfect bulk Cu32, the Cu31 vacancy cell, a
+Cu24 (111) slab, a Cu38 cluster), Langevin MD at 300-1200 K (the frames of ``bench_active.py``, built here
+too). Two training sets, each fitted by a committee of ``--members`` PaiNNs (F=16, 2 interactions, 4.5 Å, 8
+Bessel functions; own seeds, same data); member 0 is the single model the grade belongs to.
 
 * ``in_domain``: ``--train`` frames drawn uniformly from the MD pool of all four starts. Question: does the
   uncertainty rank test frames (and atoms) by their true force error? Spearman rank correlation between
-  the uncertainty and the true error — of member 0 for the grade, of the committee mean for the spread —
+  the uncertainty and the true error -- of member 0 for the grade, of the committee mean for the spread --
   and the share of the 10 % worst frames found among the 10 % most uncertain.
 * ``out_of_domain``: the same number of frames from bulk and vacancy MD only. Question: are slab and
   cluster frames (never seen) told apart from bulk and vacancy ones? ROC AUC of the uncertainty as a
@@ -18,35 +19,98 @@ forward and backward passes. Progress goes to stderr; stdout gets one JSON line.
 Usage::
 
     python scripts/bench_uncertainty.py --jobs 2      # ~10 CPU-minutes
+    python scripts/bench_uncertainty.py --quick       # a smoke test, about a CPU-minute
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing
 import sys
 import time
 
 import numpy as np
-from bench_active import SETTINGS, emt_frames, refit, start_structures
+import torch
+from ase import Atoms, units
+from ase.build import bulk, fcc111
+from ase.calculators.emt import EMT
+from ase.calculators.singlepoint import SinglePointCalculator
+from ase.cluster import Octahedron
+from ase.constraints import FixCom
+from ase.md.langevin import Langevin
+from ase.md.velocitydistribution import Stationary
 from scipy.stats import rankdata, spearmanr
 
 from ase_mlmat.active import ExtrapolationGrade
 from ase_mlmat.calculator import MLCalculator
 from ase_mlmat.data import get_labels
+from ase_mlmat.train import TrainConfig, fit
 
-MODEL = dict(SETTINGS["full"]["model"])  # the bench_active size: PaiNN F=16, 2 interactions, 4.5 Å
+MODEL = {"cutoff": 4.5, "num_features": 16, "num_interactions": 2, "num_basis": 8}
+TEMPERATURES_K = [300.0, 600.0, 900.0, 1200.0]
 
 
 def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
+def start_structures() -> dict[str, Atoms]:
+    """Perfect bulk, vacancy, (111) slab and cluster; vacuum wider than the cutoff, so images do not interact."""
+    crystal = bulk("Cu", "fcc", a=3.61, cubic=True) * (2, 2, 2)
+    vacancy = crystal.copy()
+    del vacancy[0]
+    slab = fcc111("Cu", size=(2, 2, 6), a=3.61, vacuum=6.0)
+    cluster = Octahedron("Cu", 4, cutoff=1, latticeconstant=3.61)
+    cluster.center(vacuum=6.0)
+    slab.pbc = cluster.pbc = True
+    return {"bulk": crystal, "vacancy": vacancy, "slab": slab, "cluster": cluster}
+
+
+def emt_frames(starts: list[Atoms], per_segment: int, *, every: int, seed: int) -> list[Atoms]:
+    """EMT Langevin MD frames (2 fs, friction 0.01/fs, 200 steps to equilibrate), ``per_segment`` per start and T."""
+    frames = []
+    for (s, start), (k, temperature) in itertools.product(enumerate(starts), enumerate(TEMPERATURES_K)):
+        rng = np.random.default_rng([seed, k] if s == 0 else [seed, s, k])
+        atoms = start.copy()
+        atoms.calc = EMT()
+        atoms.set_momenta(
+            rng.normal(size=(len(atoms), 3)) * np.sqrt(units.kB * temperature * atoms.get_masses())[:, None]
+        )
+        Stationary(atoms)
+        atoms.set_constraint(FixCom())
+        dyn = Langevin(atoms, 2 * units.fs, temperature_K=temperature, friction=0.01 / units.fs, fixcm=False, rng=rng)
+        dyn.run(200)
+        for _ in range(per_segment):
+            dyn.run(every)
+            frame = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=True, info={"start": s})
+            frame.calc = SinglePointCalculator(
+                frame, energy=atoms.get_potential_energy(), forces=atoms.get_forces(), stress=atoms.get_stress()
+            )
+            frames.append(frame)
+    return frames
+
+
 def train_member(job: tuple) -> object:
-    """Member ``seed``: bench_active's refit recipe, trained exactly ``steps`` optimiser steps."""
+    """Member ``seed``: PaiNN trained ``steps`` optimiser steps (batch 4, lr 5e-3 cosine, loss weights 1)."""
     structures, seed, steps = job
-    return refit(structures, {**SETTINGS["full"], "refit_epochs": 0, "refit_min_steps": steps}, seed)
+    torch.set_num_threads(1)
+    config = TrainConfig(
+        model=dict(MODEL),
+        epochs=int(np.ceil(steps / np.ceil(len(structures) / 4))),
+        batch_size=4,
+        learning_rate=5e-3,
+        scheduler="cosine",
+        energy_weight=1.0,
+        stress_weight=1.0,
+        seed=seed,
+        device="cpu",
+        progress=False,
+        plots=False,
+        early_stopping_patience=10**6,
+    )
+    return fit(config, structures, [get_labels(a) for a in structures]).model
 
 
 def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -114,11 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.train, args.members, args.steps = 8, 2, 100
     t_start = time.perf_counter()
-    named = start_structures("mixed")
+    named = start_structures()
     names, starts = list(named), list(named.values())
-    temperatures = SETTINGS["full"]["temperatures_K"]
-    test = emt_frames(starts, temperatures, 2 if args.quick else 10, every=20, seed=1000)  # bench_active's test
-    pool = emt_frames(starts, temperatures, 4 if args.quick else 10, every=25, seed=2000)
+    test = emt_frames(starts, 2 if args.quick else 10, every=20, seed=1000)  # bench_active's test frames
+    pool = emt_frames(starts, 4 if args.quick else 10, every=25, seed=2000)
     rng = np.random.default_rng(3000)
     sets = {"in_domain": [pool[i] for i in rng.permutation(len(pool))[: args.train]]}
     crystal = [a for a in pool if names[a.info["start"]] in ("bulk", "vacancy")]

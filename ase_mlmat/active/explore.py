@@ -16,16 +16,17 @@ it lacked instead of fitting forces of hundreds of eV/Å.
 
 MD started from a relaxed structure with Maxwell-Boltzmann velocities is not yet at its
 temperature: equipartition halves the kinetic energy within ~100 fs and the thermostat needs
-several relaxation times to bring it back (EMT Cu, 1200 K, friction 0.01/fs: 750 K over the first
-100 fs, 1200 K only after ~400 fs). Frames from that stretch are colder and less displaced than
-the equilibrium ones the model will meet, so ``equilibration_steps`` after a fresh start are
-watched (abort and sanity checks apply) but give no candidates. ``candidate_spacing`` keeps
+several relaxation times to bring it back (EMT Cu at 1200 K with a friction of 0.01/fs is near
+750 K over the first 100 fs and reaches 1200 K only after ~400 fs). Frames from that stretch are
+colder and less displaced than the equilibrium ones the model will meet, so the ``equilibration_steps``
+after a fresh start are watched (abort and sanity checks apply) but give no candidates. ``candidate_spacing`` keeps
 candidates of one segment that many MD steps apart, so they are not near-copies of one another.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from ase import Atoms, units
@@ -37,6 +38,62 @@ from ase.neighborlist import neighbor_list
 
 from .selection import atomic_force_spread
 from .store import bare_copy
+
+if TYPE_CHECKING:
+    from .config import ActiveConfig
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What one MD segment runs and watches. Units: K, fs, eV/Å, eV/atom, Å.
+
+    Args:
+        temperature_K: thermostat temperature; initial velocities are drawn at it.
+        steps: MD steps after the burn-in (a calm segment runs them all).
+        threshold: force spread above which a frame is a candidate.
+        abort_threshold: force spread that ends the segment.
+        max_candidates: candidates that end the segment.
+        energy_threshold: energy spread that also makes a candidate; None: not used.
+        min_distance_A: a shorter interatomic distance ends the segment as unphysical.
+        max_temperature_K: a higher instantaneous temperature ends the segment as unphysical.
+        equilibration_steps: MD steps run first after thermalizing, giving no candidates (only an abort or
+            an unphysical frame ends them); not run when a trajectory is continued.
+        candidate_spacing: fewest MD steps between two candidates; 0: every check may give one.
+    """
+
+    temperature_K: float
+    steps: int
+    timestep_fs: float = 2.0
+    friction_per_fs: float = 0.01
+    check_interval: int = 10
+    threshold: float = 0.1
+    abort_threshold: float = 0.5
+    max_candidates: int = 20
+    energy_threshold: float | None = None
+    min_distance_A: float = 0.0
+    max_temperature_K: float = np.inf
+    equilibration_steps: int = 0
+    candidate_spacing: int = 0
+
+    @classmethod
+    def from_config(cls, config: ActiveConfig, temperature_K: float, shortest_bond_A: float) -> Segment:
+        """The segment of ``config`` at ``temperature_K`` from a start whose shortest bond is ``shortest_bond_A``."""
+        md, selection = config.exploration, config.selection
+        return cls(
+            temperature_K=temperature_K,
+            steps=config.stopping.calm_steps,
+            timestep_fs=md.timestep_fs,
+            friction_per_fs=md.friction_per_fs,
+            check_interval=md.check_interval,
+            threshold=selection.threshold,
+            abort_threshold=config.abort_at,
+            max_candidates=selection.max_candidates,
+            energy_threshold=selection.energy_threshold,
+            min_distance_A=md.min_distance_ratio * shortest_bond_A,
+            max_temperature_K=md.max_temperature_ratio * temperature_K,
+            equilibration_steps=md.equilibration_steps,
+            candidate_spacing=md.candidate_spacing,
+        )
 
 
 @dataclass
@@ -62,39 +119,22 @@ class Exploration:
 def explore(
     start: Atoms,
     calculator: Calculator,
+    segment: Segment | None = None,
     *,
-    temperature_K: float,
-    steps: int,
-    timestep_fs: float,
-    friction_per_fs: float,
-    check_interval: int,
-    threshold: float,
-    abort_threshold: float,
-    max_candidates: int,
-    energy_threshold: float | None = None,
-    min_distance_A: float = 0.0,
-    max_temperature_K: float = np.inf,
     rng: np.random.Generator | None = None,
     thermalize: bool = True,
-    equilibration_steps: int = 0,
-    candidate_spacing: int = 0,
+    **settings,
 ) -> Exploration:
-    """Run up to ``steps`` Langevin NVT steps from ``start`` (not modified) with ``calculator``, a committee.
+    """Run one :class:`Segment` of Langevin NVT MD from ``start`` (not modified) with ``calculator``, a committee.
 
     Args:
-        temperature_K: thermostat temperature; initial velocities are drawn at it.
-        threshold: force spread (eV/Å) above which a frame is a candidate.
-        abort_threshold: force spread (eV/Å) that ends the segment.
-        energy_threshold: energy spread (eV/atom) that also makes a candidate; None: not used.
-        min_distance_A: a shorter interatomic distance ends the segment as unphysical.
-        max_temperature_K: a higher instantaneous temperature ends the segment as unphysical.
+        segment: what to run and watch; without it, ``settings`` are its fields.
         rng: random generator for velocities and the thermostat.
-        thermalize: draw Maxwell-Boltzmann velocities at ``temperature_K``; False keeps the momenta of
-            ``start`` (e.g. ``final`` of the previous segment, so that the trajectory continues).
-        equilibration_steps: MD steps run first after thermalizing, giving no candidates (only an abort or an
-            unphysical frame ends them); not run when ``thermalize`` is False. ``steps`` follow them.
-        candidate_spacing: fewest MD steps between two candidates of this segment; 0: every check may give one.
+        thermalize: draw Maxwell-Boltzmann velocities at the segment's temperature; False keeps the momenta
+            of ``start`` (e.g. ``final`` of the previous segment, so that the trajectory continues).
     """
+    segment = segment if segment is not None else Segment(**settings)
+    temperature_K, check_interval = segment.temperature_K, segment.check_interval
     rng = rng if rng is not None else np.random.default_rng(0)
     atoms = bare_copy(start)
     atoms.calc = calculator
@@ -106,17 +146,17 @@ def explore(
     atoms.set_constraint(FixCom())
     dyn = Langevin(
         atoms,
-        timestep=timestep_fs * units.fs,
+        timestep=segment.timestep_fs * units.fs,
         temperature_K=temperature_K,
-        friction=friction_per_fs / units.fs,
+        friction=segment.friction_per_fs / units.fs,
         fixcm=False,
         rng=rng,
     )
     result = Exploration(temperature_K)
     last_sane: Atoms | None = None
     n = len(atoms)
-    burn_in = equilibration_steps if thermalize else 0
-    total = burn_in + steps
+    burn_in = segment.equilibration_steps if thermalize else 0
+    total = burn_in + segment.steps
     last_kept = -np.inf  # MD step of the latest candidate
     spread_sum, spread_checks = 0.0, 0
     while result.steps < total:
@@ -130,7 +170,7 @@ def explore(
         except (ValueError, FloatingPointError, RuntimeError) as err:  # overlapping atoms, NaN, ...
             return _stop(result, f"md_error: {type(err).__name__}: {err}", last_sane)
         result.steps += chunk
-        insane = _unphysical(atoms, min_distance_A, max_temperature_K)
+        insane = _unphysical(atoms, segment.min_distance_A, segment.max_temperature_K)
         if insane:
             return _stop(result, f"unphysical: {insane}", last_sane)
         result.max_force_std = max(result.max_force_std, force_std)
@@ -142,16 +182,17 @@ def explore(
         last_sane = frame
         result.final = frame.copy()
         result.final.set_momenta(atoms.get_momenta())
-        above = force_std > threshold or (energy_threshold is not None and energy_std > energy_threshold)
-        if force_std > abort_threshold:
+        energy_limit = segment.energy_threshold
+        above = force_std > segment.threshold or (energy_limit is not None and energy_std > energy_limit)
+        if force_std > segment.abort_threshold:
             if not result.candidates:
                 _keep(result, frame, force_std, energy_std)
             result.stop_reason = "abort"
             return result
-        if above and result.steps > burn_in and result.steps - last_kept >= candidate_spacing:
+        if above and result.steps > burn_in and result.steps - last_kept >= segment.candidate_spacing:
             _keep(result, frame, force_std, energy_std)
             last_kept = result.steps
-            if len(result.candidates) >= max_candidates:
+            if len(result.candidates) >= segment.max_candidates:
                 result.stop_reason = "max_candidates"
                 return result
     result.stop_reason = "" if result.candidates else "calm"

@@ -11,7 +11,7 @@ coefficients c = h A⁻¹ of magnitude at most ~1, and the grade of a new atom i
 — γ ≤ 1: interpolation within the training set; γ > 1: extrapolation (γ = 2 means the active-set
 volume would double if this atom replaced one of it). A structure's grade is the largest over its
 atoms. One forward pass of one model, no committee (Podryabinkin & Shapeev, Comput. Mater. Sci. 140,
-171, 2017). Compared with the committee's force spread in ``scripts/bench_uncertainty.py``.
+171, 2017). How it compares with the committee's force spread: ``docs/active/README.md``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ instead of an exception: one bad structure never stops a labelling round.
 from __future__ import annotations
 
 import functools
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,13 +61,36 @@ class _Fixed:
         return self.calculator
 
 
-def resolve_reference(reference: str | ReferenceFactory | Calculator, options: dict | None = None) -> ReferenceFactory:
-    """A calculator factory from a spec string, a factory, or a calculator instance."""
-    if isinstance(reference, str):
-        from ..properties.calculators import calculator_from_spec
+def calculator_from_spec_in(spec: str, search_dirs: Sequence[str] = (), **options) -> Calculator:
+    """:func:`ase_mlmat.properties.calculator_from_spec` with ``search_dirs`` searched first for the spec's module.
 
-        calculator_from_spec(reference, **(options or {}))  # fail now, not on every structure
-        return functools.partial(calculator_from_spec, reference, **(options or {}))
+    The directories are on ``sys.path`` only while the module is imported (a ``my_dft.py`` beside the
+    config, found without ``PYTHONPATH``); a module-level function, so a Dask worker can run it too.
+    """
+    from ..properties.calculators import calculator_from_spec
+
+    added = [d for d in search_dirs if d not in sys.path]
+    sys.path[:0] = added
+    try:
+        return calculator_from_spec(spec, **options)
+    finally:
+        for directory in added:
+            sys.path.remove(directory)
+
+
+def resolve_reference(
+    reference: str | ReferenceFactory | Calculator, options: dict | None = None, search_dirs: Sequence[str] = ()
+) -> ReferenceFactory:
+    """A calculator factory from a spec string, a factory, or a calculator instance.
+
+    Args:
+        options: keyword arguments of the calculator (spec string or factory).
+        search_dirs: directories searched first for a spec string's module (e.g. the config's directory).
+    """
+    if isinstance(reference, str):
+        factory = functools.partial(calculator_from_spec_in, reference, tuple(search_dirs), **(options or {}))
+        factory()  # fail now, not on every structure
+        return factory
     if isinstance(reference, Calculator):
         return _Fixed(reference)
     if callable(reference):

@@ -23,12 +23,11 @@ from ase.neighborlist import neighbor_list
 from ..calculator import MLCalculator
 from ..data import DatasetError, get_labels, load_labelled, read_structures
 from .committee import Committee, committee_errors, load_committee, member_path, train_committee
-from .config import ActiveConfig
-from .explore import explore
-from .extrapolation import select_d_optimal
+from .config import RESUMABLE, ActiveConfig, config_changes
+from .explore import Segment, explore
 from .labelling import ReferenceFactory, iter_labels, resolve_reference
 from .plots import progress_plot
-from .selection import select_diverse, select_stratified
+from .selection import SELECTION_RULES, Candidate, SelectionContext
 from .store import FAILED, LABELLED, PENDING, ActiveStore, LoopState, bare_copy, structure_uid
 
 
@@ -70,8 +69,9 @@ def rattled_copies(start: Atoms, num: int, *, rattle_A: float, strain: float, rn
 def seed_copies(starts: Sequence[Atoms], num: int, config: ActiveConfig) -> list[Atoms]:
     """The loop's ``num`` rattled seed copies of ``starts``, taken in turn (seeded by ``config.seed``)."""
     rng = np.random.default_rng([config.seed, 7])
+    md = config.exploration
     return [
-        rattled_copies(starts[k % len(starts)], 1, rattle_A=config.seed_rattle_A, strain=config.seed_strain, rng=rng)[0]
+        rattled_copies(starts[k % len(starts)], 1, rattle_A=md.seed_rattle_A, strain=md.seed_strain, rng=rng)[0]
         for k in range(num)
     ]
 
@@ -117,10 +117,10 @@ class ActiveLearner:
         config.validate()
         self.config = config
         self.store = ActiveStore(config.db)
-        self.reference = resolve_reference(
-            reference if reference is not None else config.reference,
-            config.reference_options if reference is None else None,
-        )
+        if reference is None:
+            self.reference = resolve_reference(config.reference, config.reference_options, config.reference_dirs)
+        else:
+            self.reference = resolve_reference(reference)
         self.client = client
         self._log = log
         self._structure = structure
@@ -138,6 +138,7 @@ class ActiveLearner:
         if state is None:
             state = self._initialize()
         else:
+            self._check_config_on_resume()
             self.log(
                 f"resuming {self.config.db} at iteration {state.iteration}: {self.store.count(LABELLED)} "
                 f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed"
@@ -169,6 +170,27 @@ class ActiveLearner:
         )
         return result
 
+    def _check_config_on_resume(self) -> None:
+        """Refuse a resume whose config changed what the stored run depends on; record allowed changes."""
+        stored = self.store.config()
+        changes = config_changes(stored, self.config) if stored is not None else {}
+        if not changes:
+            return
+        listing = "; ".join(f"{key}: {old!r} → {new!r}" for key, (old, new) in changes.items())
+        fixed = [key for key in changes if key not in RESUMABLE]
+        if fixed:
+            db = self.config.db
+            raise ActiveLearningError(
+                f"the config differs from the one {db} was run with ({listing}). {', '.join(fixed)} cannot "
+                f"change on resume: the stored labels, committee checkpoints and MD tracks depend on them. Set them "
+                f"back to continue this run, or give another db to start a new one (seed_data: {db} passes it "
+                f"these labels without new reference calls). What may change on resume: the budget and the other "
+                f"stopping.* keys, selection.*, the MD settings in exploration (not temperatures_K or the seed "
+                f"copies), committee.finetune_steps / warm_start / train_options, test_data, device, dtype, plot."
+            )
+        self.log(f"config changed since the last run: {listing}")
+        self.store.save_config(self.config.to_dict())
+
     def _initialize(self) -> LoopState:
         config = self.config
         starts = _as_list(self._structure)
@@ -182,10 +204,11 @@ class ActiveLearner:
         if config.seed_data:
             extra += read_structures(config.seed_data)
         given, unlabelled = _split_labelled(extra)
-        num = max(0, min(config.num_seed, config.max_labels - len(unlabelled)))
-        seeds = unlabelled[: config.max_labels] + seed_copies(starts, num, config)
+        budget = config.stopping.max_labels
+        num = max(0, min(config.exploration.num_seed, budget - len(unlabelled)))
+        seeds = unlabelled[:budget] + seed_copies(starts, num, config)
         if not seeds and not given:
-            raise ValueError("no seed data: set num_seed > 0 or give seed structures")
+            raise ValueError("no seed data: set exploration.num_seed > 0 or give seed structures")
         names = ", ".join(f"{a.get_chemical_formula()} ({len(a)} atoms)" for a in starts)
         self.log(
             f"new run in {config.db}: start {names}; {len(seeds)} seed structures to label, {len(given)} given "
@@ -210,7 +233,7 @@ class ActiveLearner:
                 self.log(f"  reference failed on {pending[k][1].get_chemical_formula()}: {result.error}")
         self.log(
             f"  labelled {done}, failed {failed}; now {self.store.count(LABELLED)} labelled, "
-            f"{self.store.reference_calls()}/{self.config.max_labels} reference calls"
+            f"{self.store.reference_calls()}/{self.config.stopping.max_labels} reference calls"
         )
         return done, failed
 
@@ -234,10 +257,10 @@ class ActiveLearner:
         previous = None
         if state.trained_iteration >= 0:
             previous = [
-                member_path(config.committee_path, state.trained_iteration, m) for m in range(config.committee_size)
+                member_path(config.committee_path, state.trained_iteration, m) for m in range(config.committee.size)
             ]
-        warm = " (warm start)" if previous and config.warm_start else ""
-        self.log(f"iteration {it}: training {config.committee_size} members on {len(structures)} structures{warm}")
+        warm = " (warm start)" if previous and config.committee.warm_start else ""
+        self.log(f"iteration {it}: training {config.committee.size} members on {len(structures)} structures{warm}")
         committee = train_committee(
             structures,
             labels,
@@ -274,17 +297,17 @@ class ActiveLearner:
         return committee
 
     def _finished(self, state: LoopState) -> str | None:
-        config = self.config
-        if state.temperature_index >= len(config.temperatures_K):
+        temperatures, stopping = self.config.exploration.temperatures_K, self.config.stopping
+        if state.temperature_index >= len(temperatures):
             return (
-                f"converged: {config.calm_steps} MD steps at {config.temperatures_K[-1]:g} K stayed below "
-                f"{config.threshold} eV/Å"
+                f"converged: {stopping.calm_steps} MD steps at {temperatures[-1]:g} K stayed below "
+                f"{self.config.selection.threshold} eV/Å"
             )
         calls = self.store.reference_calls()
-        if calls >= config.max_labels:
-            return f"label budget spent ({calls}/{config.max_labels} reference calls)"
-        if config.max_iterations is not None and state.iteration >= config.max_iterations:
-            return f"max_iterations ({config.max_iterations}) reached"
+        if calls >= stopping.max_labels:
+            return f"label budget spent ({calls}/{stopping.max_labels} reference calls)"
+        if stopping.max_iterations is not None and state.iteration >= stopping.max_iterations:
+            return f"max_iterations ({stopping.max_iterations}) reached"
         return None
 
     @staticmethod
@@ -295,8 +318,9 @@ class ActiveLearner:
 
     def _explore(self, state: LoopState, committee: Committee) -> None:
         config, it = self.config, state.iteration
-        temperatures = config.temperatures_K
-        indices = [state.temperature_index] if config.temperature_schedule == "ramp" else range(len(temperatures))
+        temperatures = config.exploration.temperatures_K
+        ramp = config.exploration.schedule == "ramp"
+        indices = [state.temperature_index] if ramp else range(len(temperatures))
         calculator = committee.calculator(config.device, config.dtype)
         record = state.history.setdefault(it, {"iteration": it})
         runs, origins = [], []
@@ -305,88 +329,39 @@ class ActiveLearner:
             start, track = self.starts[start_index], start_index * len(temperatures) + index
             temperature = temperatures[index]
             rng = np.random.default_rng([config.seed, it, track, state.stalled])
-            previous = state.md_frames.get(track) if config.continue_md else None
-            run = explore(
-                start if previous is None else previous,
-                calculator,
-                thermalize=previous is None,
-                temperature_K=temperature,
-                steps=config.calm_steps,
-                timestep_fs=config.timestep_fs,
-                friction_per_fs=config.friction_per_fs,
-                check_interval=config.check_interval,
-                threshold=config.threshold,
-                abort_threshold=config.abort_at,
-                max_candidates=config.max_candidates,
-                energy_threshold=config.energy_threshold,
-                min_distance_A=config.min_distance_ratio * self._shortest_bond(start),
-                max_temperature_K=config.max_temperature_ratio * temperature,
-                rng=rng,
-                equilibration_steps=config.equilibration_steps,
-                candidate_spacing=config.candidate_spacing,
-            )
+            previous = state.md_frames.get(track) if config.exploration.continue_md else None
+            segment = Segment.from_config(config, temperature, self._shortest_bond(start))
+            begin, thermalize = (start, True) if previous is None else (previous, False)
+            run = explore(begin, calculator, segment, rng=rng, thermalize=thermalize)
             runs.append(run)
             origins.append(start_index)
-            if config.continue_md:
-                if run.final is not None:
-                    state.md_frames[track] = run.final
-                else:
-                    state.md_frames.pop(track, None)
-            state.md_steps += run.steps
-            record["md_steps"] = record.get("md_steps", 0) + run.steps
-            record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
-            record["temperature_K"] = temperature
-            outcome = (
-                "calm"
-                if run.calm
-                else f"{len(run.candidates)} candidates" + (f", stopped: {run.stop_reason}" if run.stop_reason else "")
-            )
-            where = f"{start.get_chemical_formula()}, " if len(self.starts) > 1 else ""
-            self.log(
-                f"iteration {it}: {where}{temperature:g} K, {run.steps} MD steps, max spread "
-                f"{run.max_force_std:.3f} eV/Å (threshold {config.threshold}): {outcome}"
-            )
+            self._record_run(state, record, track, run, start)
         if all(run.calm for run in runs):
             state.temperature_index = indices[-1] + 1
             state.stalled = 0
             self.store.save_state(state)
             return
-        candidates = [atoms for run in runs for atoms in run.candidates]
-        spreads = [s for run in runs for s in run.force_std]
-        origin_T = [run.temperature_K for run in runs for _ in run.candidates]
-        origin_start = [s for run, s in zip(runs, origins, strict=True) for _ in run.candidates]
+        # a segment's estimated share of the error: mean per-atom spread x atoms
+        pairs = list(zip(runs, origins, strict=True))
+        segment_scores = {(s, run.temperature_K): run.mean_force_std * len(self.starts[s]) for run, s in pairs}
+        candidates = [
+            Candidate(atoms, spread, (s, run.temperature_K))
+            for run, s in pairs
+            for atoms, spread in zip(run.candidates, run.force_std, strict=True)
+        ]
         known = self.store.known_uids()
-        new = [k for k, atoms in enumerate(candidates) if structure_uid(atoms) not in known]
-        budget = config.max_labels - self.store.reference_calls()
-        count, labelled = min(config.labels_per_iteration, budget), self.store.labelled()[0]
-        if config.selection == "d-optimal":
-            chosen = select_d_optimal([candidates[k] for k in new], count, model=committee.models[0], labelled=labelled)
-        elif config.selection == "stratified":
-            scores = {
-                (s, run.temperature_K): run.mean_force_std * len(self.starts[s])
-                for run, s in zip(runs, origins, strict=True)
-            }
-            chosen = select_stratified(
-                [candidates[k] for k in new],
-                [spreads[k] for k in new],
-                [(origin_start[k], origin_T[k]) for k in new],
-                count,
-                scores=scores,
-                labelled_per_stratum=self.store.segment_counts(),
-                labelled=labelled,
-                cutoff=float(config.model["cutoff"]),
-            )
-            record["segment_scores"] = {f"{s}@{t:g}K": float(v) for (s, t), v in scores.items()}
-        else:
-            chosen = select_diverse(
-                [candidates[k] for k in new],
-                [spreads[k] for k in new],
-                count,
-                labelled=labelled,
-                cutoff=float(config.model["cutoff"]),
-                weighted=config.selection == "weighted",
-            )
-        chosen = [new[k] for k in chosen]
+        new = [c for c in candidates if structure_uid(c.atoms) not in known]
+        count = min(config.selection.labels_per_iteration, config.stopping.max_labels - self.store.reference_calls())
+        context = SelectionContext(
+            labelled=self.store.labelled()[0],
+            cutoff=float(config.committee.model["cutoff"]),
+            model=committee.models[0],
+            segment_scores=segment_scores,
+            labelled_per_segment=self.store.segment_counts(),
+        )
+        chosen = [new[k] for k in SELECTION_RULES[config.selection.rule].select(new, context, count)]
+        if config.selection.rule == "stratified":
+            record["segment_scores"] = {f"{s}@{t:g}K": float(v) for (s, t), v in segment_scores.items()}
         self.log(f"iteration {it}: {len(new)} new candidates, {len(chosen)} selected for labelling")
         if chosen:
             state.iteration += 1
@@ -395,19 +370,41 @@ class ActiveLearner:
             state.stalled += 1
         extra = [
             {
-                "temperature_K": float(origin_T[k]),
-                "start_index": origin_start[k],
-                **({"force_std": float(spreads[k])} if np.isfinite(spreads[k]) else {}),
+                "temperature_K": float(c.segment[1]),
+                "start_index": c.segment[0],
+                **({"force_std": float(c.force_std)} if np.isfinite(c.force_std) else {}),
             }
-            for k in chosen
+            for c in chosen
         ]
-        self.store.add_candidates([candidates[k] for k in chosen], state, extra=extra)
-        if state.stalled >= config.max_stalled:
+        self.store.add_candidates([c.atoms for c in chosen], state, extra=extra)
+        if state.stalled >= config.stopping.max_stalled:
             raise ActiveLearningError(
                 f"{state.stalled} explorations in a row found only structures already "
                 f"labelled or failed; the committee does not learn them (train longer?) or "
                 f"the reference fails on them"
             )
+
+    def _record_run(self, state: LoopState, record: dict, track: int, run, start: Atoms) -> None:
+        """Keep a segment's last frame (``continue_md``), add it to the MD totals and log it."""
+        if self.config.exploration.continue_md:
+            if run.final is not None:
+                state.md_frames[track] = run.final
+            else:
+                state.md_frames.pop(track, None)
+        state.md_steps += run.steps
+        record["md_steps"] = record.get("md_steps", 0) + run.steps
+        record["max_force_std"] = max(record.get("max_force_std", 0.0), run.max_force_std)
+        record["temperature_K"] = run.temperature_K
+        outcome = (
+            "calm"
+            if run.calm
+            else f"{len(run.candidates)} candidates" + (f", stopped: {run.stop_reason}" if run.stop_reason else "")
+        )
+        where = f"{start.get_chemical_formula()}, " if len(self.starts) > 1 else ""
+        self.log(
+            f"iteration {state.iteration}: {where}{run.temperature_K:g} K, {run.steps} MD steps, max spread "
+            f"{run.max_force_std:.3f} eV/Å (threshold {self.config.selection.threshold}): {outcome}"
+        )
 
 
 def _as_list(structures):

@@ -15,17 +15,21 @@ uncertain frames are taken, but a near-copy of one already chosen scores close t
 Stratified allocation (:func:`allocate_labels`) first decides *where* the labels go. Each
 MD segment (a start structure at a temperature) is a stratum whose test error the committee's
 mean per-atom spread estimates. If a stratum's error falls as a·n^-α with its n labels, the
-total error is least when n ∝ a^(1/(1+α)); with α ≈ 0.35 (EMT Cu, scripts/bench_active.py)
-that is n ∝ a^0.75. The current estimate stands in for a, which it underrates where many labels
-went already, so the shares come out somewhat flatter than that optimum. Ranking single frames
-by their largest spread instead sends nearly every label to the hottest, most open structures
-(v7: 43 of 64 at 1200 K, none at 300 K).
+total error is least when n ∝ a^(1/(1+α)); with α ≈ 0.35 (the force-error learning curve of a small
+PaiNN on EMT Cu) that is n ∝ a^0.75. The current estimate stands in for a, which it underrates where
+many labels went already, so the shares come out somewhat flatter than that optimum. Ranking single
+frames by their largest spread instead sends nearly every label to the hottest, most open structures.
+
+Each rule is an object with one method, ``select(candidates, context, count) -> list[int]``, registered
+by name in :data:`SELECTION_RULES` (the names ``selection.rule`` takes).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 from ase import Atoms
@@ -242,3 +246,88 @@ def select_stratified(
         )
         chosen += [members[i] for i in picked]
     return chosen
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An MD frame above the threshold: the structure, its force spread (eV/Å) and its MD segment."""
+
+    atoms: Atoms
+    force_std: float  # max per-atom committee force spread, eV/Å; NaN where the MD failed before measuring
+    segment: Hashable = None  # (start index, temperature_K) of the MD segment it came from
+
+
+@dataclass(frozen=True)
+class SelectionContext:
+    """What a rule may weigh candidates against.
+
+    Args:
+        labelled: structures already labelled (candidates like them are worth less).
+        cutoff: range of the radial descriptor, Å (the model's cutoff).
+        model: the committee's member 0, for rules that use its features.
+        segment_scores: estimated error of every MD segment (mean per-atom spread x atoms).
+        labelled_per_segment: structures chosen from each segment so far.
+    """
+
+    labelled: Sequence[Atoms] = ()
+    cutoff: float = 5.0
+    model: Any = None
+    segment_scores: Mapping[Hashable, float] = field(default_factory=dict)
+    labelled_per_segment: Mapping[Hashable, int] = field(default_factory=dict)
+
+
+class SelectionRule(Protocol):
+    """Picks the candidates to label."""
+
+    def select(self, candidates: Sequence[Candidate], context: SelectionContext, count: int) -> list[int]:
+        """Indices into ``candidates`` of at most ``count`` frames to label, in the order chosen."""
+
+
+@dataclass(frozen=True)
+class DiverseRule:
+    """The most uncertain candidate, then farthest-point sampling; ``weighted``: uncertainty x distance."""
+
+    weighted: bool = False
+
+    def select(self, candidates: Sequence[Candidate], context: SelectionContext, count: int) -> list[int]:
+        return select_diverse(
+            [c.atoms for c in candidates],
+            [c.force_std for c in candidates],
+            count,
+            labelled=context.labelled,
+            cutoff=context.cutoff,
+            weighted=self.weighted,
+        )
+
+
+class DOptimalRule:
+    """The candidates that most enlarge the D-optimal active set of member 0's last-layer features."""
+
+    def select(self, candidates: Sequence[Candidate], context: SelectionContext, count: int) -> list[int]:
+        from .extrapolation import select_d_optimal  # needs torch; only this rule does
+
+        return select_d_optimal([c.atoms for c in candidates], count, model=context.model, labelled=context.labelled)
+
+
+class StratifiedRule:
+    """Labels shared over the MD segments by their estimated error, then uncertainty x distance within one."""
+
+    def select(self, candidates: Sequence[Candidate], context: SelectionContext, count: int) -> list[int]:
+        return select_stratified(
+            [c.atoms for c in candidates],
+            [c.force_std for c in candidates],
+            [c.segment for c in candidates],
+            count,
+            scores=context.segment_scores,
+            labelled_per_stratum=context.labelled_per_segment,
+            labelled=context.labelled,
+            cutoff=context.cutoff,
+        )
+
+
+SELECTION_RULES: dict[str, SelectionRule] = {
+    "diverse": DiverseRule(),
+    "weighted": DiverseRule(weighted=True),
+    "d-optimal": DOptimalRule(),
+    "stratified": StratifiedRule(),
+}

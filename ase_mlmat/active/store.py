@@ -21,6 +21,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
@@ -123,6 +124,8 @@ class ActiveStore:
         from ase.db.sqlite import SQLite3Database  # PostgreSQL and MySQL backends derive from it
 
         self.url = str(url)
+        if "://" not in self.url:
+            Path(self.url).parent.mkdir(parents=True, exist_ok=True)
         self.db = connect(self.url)
         if not isinstance(self.db, SQLite3Database):  # e.g. JSON: its "with db:" cannot roll back
             raise ValueError(
@@ -177,6 +180,16 @@ class ActiveStore:
             self._add(seeds, PENDING, iteration=0, origin="seed")
             self._add(given, LABELLED, iteration=0, origin=GIVEN)
         return state
+
+    def config(self) -> dict | None:
+        """The config the run was started (or last resumed) with, as :meth:`ActiveConfig.to_dict` wrote it."""
+        row = self._state_row()
+        return None if row is None else row.data.get("config")
+
+    def save_config(self, config: dict) -> None:
+        """Record ``config`` as the run's config (after a resume that changed it)."""
+        with self.db:
+            self.db.update(self._state_row().id, data={"config": config})
 
     def save_state(self, state: LoopState) -> None:
         with self.db:

@@ -7,7 +7,14 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 
-from ase_mlmat.active import ActiveConfig, ActiveLearner, ActiveStore, label_structures, structure_uid
+from ase_mlmat.active import (
+    ActiveConfig,
+    ActiveLearner,
+    ActiveStore,
+    ExplorationConfig,
+    label_structures,
+    structure_uid,
+)
 from ase_mlmat.active.loop import rattled_copies
 
 
@@ -49,7 +56,7 @@ def test_dask_labels_equal_serial_labels(tmp_path):
         with distributed.Client(cluster) as client:
             parallel = label_structures(structures, "ase.calculators.emt:EMT", client=client)
             # Through the loop's store: labels written once, by this process, as they arrive.
-            config = ActiveConfig(db=str(tmp_path / "dask.db"), num_seed=0)
+            config = ActiveConfig(db=str(tmp_path / "dask.db"), exploration=ExplorationConfig(num_seed=0))
             learner = ActiveLearner(config, client=client, log=None)
             learner.store.initialize(start, structures, [], config.to_dict())
             assert learner.label_pending() == (len(structures), 0)

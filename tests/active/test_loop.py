@@ -17,6 +17,7 @@ from ase.md.velocitydistribution import Stationary
 
 from ase_mlmat.active import ActiveConfig, ActiveLearningError, ActiveStore, run_active_learning, structure_uid
 from ase_mlmat.active.cli import add_parser
+from ase_mlmat.active.config import SECTIONS, ExplorationConfig
 from ase_mlmat.active.store import FAILED, LABELLED, PENDING
 
 TINY = {"cutoff": 4.0, "num_features": 16, "num_interactions": 2, "num_basis": 8}
@@ -27,26 +28,30 @@ def _start():
 
 
 def _options(tmp_path, **overrides) -> dict:
-    options = dict(
-        db=str(tmp_path / "al.db"),
-        num_seed=4,
-        committee_size=2,
-        model=TINY,
-        train_steps=150,
-        finetune_steps=40,
-        temperatures_K=[300.0, 600.0],
-        timestep_fs=4.0,
-        calm_steps=60,
-        check_interval=5,
-        labels_per_iteration=3,
-        max_candidates=10,
-        max_labels=16,
-        seed=1,
-        equilibration_steps=20,
-        candidate_spacing=10,
-    )
-    options.update(overrides)
+    """A tiny run's config; a section given in ``overrides`` updates that section, other keys replace."""
+    options = {
+        "db": str(tmp_path / "al.db"),
+        "seed": 1,
+        "committee": {"size": 2, "model": TINY, "train_steps": 150, "finetune_steps": 40},
+        "exploration": {
+            "num_seed": 4,
+            "temperatures_K": [300.0, 600.0],
+            "timestep_fs": 4.0,
+            "check_interval": 5,
+            "equilibration_steps": 20,
+            "candidate_spacing": 10,
+        },
+        "selection": {"labels_per_iteration": 3, "max_candidates": 10},
+        "stopping": {"calm_steps": 60, "max_labels": 16},
+    }
+    for key, value in overrides.items():
+        options[key] = {**options[key], **value} if key in SECTIONS else value
     return options
+
+
+def _low(**stopping) -> dict:
+    """Overrides that make every checked MD frame a candidate and never abort."""
+    return {"selection": {"threshold": 1e-4}, "stopping": {"abort_threshold": 10.0, **stopping}}
 
 
 def _held_out(path, temperature_K=600.0, frames=12):
@@ -82,7 +87,7 @@ def test_high_threshold_labels_only_the_seed_via_cli(tmp_path, capsys):
     structure = tmp_path / "start.extxyz"
     write(structure, _start())
     config_file = tmp_path / "learn.yaml"
-    config_file.write_text(yaml.safe_dump(_options(tmp_path, structure=str(structure), threshold=1e3)))
+    config_file.write_text(yaml.safe_dump(_options(tmp_path, structure=str(structure), selection={"threshold": 1e3})))
     parser = argparse.ArgumentParser(prog="mlmat")
     add_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["learn", str(config_file), "--db", str(tmp_path / "cli.db")])
@@ -100,14 +105,14 @@ def test_high_threshold_labels_only_the_seed_via_cli(tmp_path, capsys):
 
 def test_low_threshold_adds_labels_and_errors_go_down(tmp_path):
     test_data = _held_out(tmp_path / "held_out.extxyz")
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, test_data=str(test_data)))
+    config = ActiveConfig.from_dict(_options(tmp_path, **_low(), test_data=str(test_data)))
     result = run_active_learning(config, structure=_start(), log=None)
     assert result.reason.startswith("label budget spent")
     store = ActiveStore(config.db)
     rows = list(store.db.select(al_status=LABELLED))
     origins = Counter(row.origin for row in rows)
     assert origins == {"seed": 4, "md": 12}
-    assert all(row.force_std > config.threshold and row.iteration >= 1 for row in rows if row.origin == "md")
+    assert all(row.force_std > config.selection.threshold and row.iteration >= 1 for row in rows if row.origin == "md")
     history = result.history
     assert [history[k]["labels"] for k in sorted(history)] == [4, 7, 10, 13, 16]
     first, last = history[0]["test_forces_mae_eV_per_A"], history[max(history)]["test_forces_mae_eV_per_A"]
@@ -135,7 +140,7 @@ class BrokenEMT(EMT):
 
 
 def test_bad_reference_is_recorded_and_the_loop_stays_consistent(tmp_path):
-    config = ActiveConfig.from_dict(_options(tmp_path, threshold=1e-4, abort_threshold=10.0, max_labels=14))
+    config = ActiveConfig.from_dict(_options(tmp_path, **_low(max_labels=14)))
     result = run_active_learning(config, structure=_start(), reference=FlakyEMT, log=None)
     store = ActiveStore(config.db)
     failures = store.failures()
@@ -234,19 +239,16 @@ def test_explore_takes_no_candidates_while_equilibrating_and_spaces_them():
     run = explore(_start(), EMTWithFixedSpread(10.0), equilibration_steps=20, **kwargs)
     assert run.stop_reason == "abort" and run.steps == 5 and len(run.candidates) == 1
     with pytest.raises(ValueError, match="equilibration_steps"):
-        ActiveConfig(equilibration_steps=-1).validate()
+        ActiveConfig(exploration=ExplorationConfig(equilibration_steps=-1)).validate()
 
 
 def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
     config = ActiveConfig.from_dict(
         _options(
             tmp_path,
-            threshold=1e-4,
-            abort_threshold=10.0,
-            max_labels=10,
-            continue_md=True,
-            selection="weighted",
-            temperature_schedule="all",
+            selection={"threshold": 1e-4, "rule": "weighted"},
+            stopping={"abort_threshold": 10.0, "max_labels": 10},
+            exploration={"continue_md": True, "schedule": "all"},
         )
     )
     result = run_active_learning(config, structure=_start(), log=None)
@@ -258,7 +260,7 @@ def test_continue_md_keeps_each_temperatures_last_frame_in_the_db(tmp_path):
         assert np.abs(atoms.positions - _start().positions).max() > 0.01
     _check_consistent(ActiveStore(config.db))
     with pytest.raises(ValueError, match="selection"):
-        ActiveConfig.from_dict(_options(tmp_path, selection="random"))
+        ActiveConfig.from_dict(_options(tmp_path, selection={"rule": "random"}))
 
 
 def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
@@ -270,12 +272,9 @@ def test_several_start_structures_each_get_a_trajectory_and_seeds(tmp_path):
     config = ActiveConfig.from_dict(
         _options(
             tmp_path,
-            threshold=1e-4,
-            abort_threshold=10.0,
-            max_labels=10,
-            continue_md=True,
-            temperature_schedule="all",
-            selection="d-optimal",
+            selection={"threshold": 1e-4, "rule": "d-optimal"},
+            stopping={"abort_threshold": 10.0, "max_labels": 10},
+            exploration={"continue_md": True, "schedule": "all"},
         )
     )
     result = run_active_learning(config, structure=starts, log=None)
@@ -303,13 +302,9 @@ def test_stratified_selection_shares_labels_over_segments(tmp_path):
     config = ActiveConfig.from_dict(
         _options(
             tmp_path,
-            threshold=1e-4,
-            abort_threshold=10.0,
-            max_labels=12,
-            labels_per_iteration=4,
-            continue_md=True,
-            temperature_schedule="all",
-            selection="stratified",
+            selection={"threshold": 1e-4, "rule": "stratified", "labels_per_iteration": 4},
+            stopping={"abort_threshold": 10.0, "max_labels": 12},
+            exploration={"continue_md": True, "schedule": "all"},
         )
     )
     result = run_active_learning(config, structure=[_start(), slab], log=None)
@@ -331,9 +326,9 @@ def test_config_names_several_start_files(tmp_path):
         _options(
             tmp_path,
             structure=[str(tmp_path / "bulk.extxyz"), f"{tmp_path / 'two.extxyz'}@1"],
-            num_seed=2,
-            max_labels=2,
-            threshold=1e3,
+            exploration={"num_seed": 2},
+            stopping={"max_labels": 2},
+            selection={"threshold": 1e3},
         )
     )
     result = run_active_learning(config, log=None)

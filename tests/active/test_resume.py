@@ -43,26 +43,21 @@ run_active_learning(ActiveConfig.from_dict(options), structure=bulk("Cu", cubic=
 
 
 def _options(db: Path) -> dict:
-    return dict(
-        db=str(db),
-        num_seed=4,
-        committee_size=2,
-        model=TINY,
-        train_steps=150,
-        finetune_steps=40,
-        temperatures_K=[300.0],
-        timestep_fs=4.0,
-        calm_steps=60,
-        check_interval=5,
-        threshold=1e-4,
-        abort_threshold=10.0,
-        labels_per_iteration=3,
-        max_candidates=6,
-        max_labels=13,
-        seed=3,
-        equilibration_steps=10,
-        candidate_spacing=5,
-    )
+    return {
+        "db": str(db),
+        "seed": 3,
+        "committee": {"size": 2, "model": TINY, "train_steps": 150, "finetune_steps": 40},
+        "exploration": {
+            "num_seed": 4,
+            "temperatures_K": [300.0],
+            "timestep_fs": 4.0,
+            "check_interval": 5,
+            "equilibration_steps": 10,
+            "candidate_spacing": 5,
+        },
+        "selection": {"threshold": 1e-4, "labels_per_iteration": 3, "max_candidates": 6},
+        "stopping": {"calm_steps": 60, "abort_threshold": 10.0, "max_labels": 13},
+    }
 
 
 def _start_child(options: dict, calls: Path, pause: float) -> subprocess.Popen:
