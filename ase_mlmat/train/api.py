@@ -98,13 +98,12 @@ def refit_reference_energies(model: Potential, structures: Sequence[Atoms], labe
     """
     graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
     reference = model.reference_energies
-    dtype = next(model.parameters()).dtype
+    exact = copy.deepcopy(model).to(device="cpu", dtype=torch.float64).eval()  # float32 sums would bias the fit
     predicted = []
-    model.eval()
     with torch.no_grad():
         for start in range(0, len(graphs), 16):
-            batch = to_device(collate(graphs[start : start + 16]), reference.device, dtype)
-            predicted.append(model(batch, forces=False, stress=False)[keys.ENERGY].double().cpu())  # (B,) eV
+            batch = to_device(collate(graphs[start : start + 16]), "cpu", torch.float64)
+            predicted.append(exact(batch, forces=False, stress=False)[keys.ENERGY])  # (B,) eV
     index = {symbol: k for k, symbol in enumerate(model.elements)}
     old = reference.double().cpu().numpy()
     offsets = torch.cat(predicted).numpy() - [sum(old[index[s]] for s in a.get_chemical_symbols()) for a in structures]
