@@ -9,6 +9,9 @@ from ..devices import resolve_device
 from ..models.registry import get_architecture
 from ..yaml_config import ConfigError, read_mapping, typed_builder_options, typed_fields
 
+DEFAULT_LEARNING_RATE = 3e-3  # from scratch
+DEFAULT_MODEL = {"cutoff": 5.0, "num_features": 64, "num_interactions": 3}  # a fresh model's unset options
+
 
 @dataclass
 class TrainConfig:
@@ -21,11 +24,12 @@ class TrainConfig:
 
     data: list[str] = field(default_factory=list)
     architecture: str = "painn"
-    model: dict = field(default_factory=lambda: {"cutoff": 5.0, "num_features": 64, "num_interactions": 3})
+    # architecture options; those not given: DEFAULT_MODEL for a fresh model, the checkpoint's with init_from
+    model: dict = field(default_factory=dict)
     elements: list[str] | None = None  # default: those in the data
     epochs: int = 300
     batch_size: int = 8
-    learning_rate: float = 3e-3
+    learning_rate: float | None = None  # default: 3e-3 from scratch, finetune_learning_rate with init_from
     min_learning_rate: float = 1e-5
     scheduler: str = "plateau"  # "plateau" or "cosine"
     scheduler_patience: int = 15
@@ -41,7 +45,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     dtype: str = "float32"
-    init_from: str | None = None
+    init_from: str | None = None  # checkpoint path or shipped name to fine-tune (reference energies refitted)
+    finetune_learning_rate: float = 3e-4  # the learning rate with init_from when learning_rate is not given
     output: str = "model.pt"
     plots: bool = True
     progress: bool = True  # progress bar, and the label counts printed before training
@@ -52,6 +57,10 @@ class TrainConfig:
     stress_key: str = "stress"  # eV/Å³, ASE sign; without it a "virial" (eV) is read as stress = −virial/volume
     max_minutes: float | None = None  # time budget, stops training cleanly
     budget_clock: str = "wall"  # "wall" or "cpu" (process CPU time: same work however busy the machine)
+
+    def __post_init__(self) -> None:
+        if self.learning_rate is None:  # resolved here so the run records the value it used
+            self.learning_rate = self.finetune_learning_rate if self.init_from else DEFAULT_LEARNING_RATE
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides) -> TrainConfig:
@@ -70,8 +79,11 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if self.learning_rate <= 0 or self.finetune_learning_rate <= 0:
+            raise ValueError(
+                f"learning rates must be positive, got learning_rate={self.learning_rate}, "
+                f"finetune_learning_rate={self.finetune_learning_rate}"
+            )
         if min(self.energy_weight, self.forces_weight, self.stress_weight) < 0:
             raise ValueError("loss weights must be non-negative")
         if self.budget_clock not in ("wall", "cpu"):
@@ -84,7 +96,7 @@ class TrainConfig:
         self.model = typed_builder_options(
             get_architecture(self.architecture), self.model, "model", fixed=("num_species",)
         )
-        if not self.model.get("cutoff", 0.0) > 0:
+        if "cutoff" in self.model and not self.model["cutoff"] > 0:
             raise ConfigError(f"model option 'cutoff' must be a positive radius in Å, got {self.model.get('cutoff')}")
         resolve_device(self.device)  # an unknown name, or CUDA where there is none, fails before any work
 
