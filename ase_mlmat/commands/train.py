@@ -68,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return stop.exit_code
+    except KeyboardInterrupt:  # before the trainer caught the signal, or a second Ctrl-C that stops at once
+        state = state_path(config.output)
+        kept = f"; the last periodic training state is {state} (--resume)" if state.exists() and not args.kfold else ""
+        print(f"mlmat train: interrupted before a model was saved{kept}", file=sys.stderr)
+        return 130
     print(f"saved {config.output} (best epoch {result.history.best_epoch}, {result.history.seconds:.0f} s)")
     for name, value in result.val_metrics.items():
         print(f"validation {name:28s} {value:.4g}")

@@ -149,8 +149,8 @@ def read_training_state(path: str | Path, config: TrainConfig, num_structures: i
     differ = [key for key in RESUME_FIXED if saved.get(key) != getattr(config, key)]
     if differ:
         raise ValueError(
-            f"cannot resume from {str(path)!r}: the config differs from the interrupted run's in "
-            f"{', '.join(differ)}, which fix the model, data or split; restore them or train without --resume"
+            f"cannot resume from {str(path)!r}: the config differs from that run's in {', '.join(differ)} "
+            "(they fix the model, data and split); restore them or train without --resume"
         )
     if state["num_structures"] != num_structures:
         raise ValueError(

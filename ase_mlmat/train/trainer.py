@@ -105,6 +105,17 @@ def _cpu(state: dict) -> dict:
     return {k: v.detach().cpu().clone() for k, v in state.items()}
 
 
+def _on_cpu(value):
+    """``value`` with every tensor in its dicts, lists and tuples moved to the CPU (a state file loads anywhere)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
+
+
 class Trainer:
     """Trains ``model`` in place per ``config``; the best (lowest validation loss) EMA weights win.
 
@@ -332,7 +343,7 @@ class Trainer:
             "num_updates": self.num_updates,
             "model": _cpu(self.model.state_dict()),
             "ema": _cpu(self.ema.state_dict()),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": _on_cpu(self.optimizer.state_dict()),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "best_loss": self.best_loss,
             "best_state": self.best_state,
