@@ -172,6 +172,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
 
     The training state goes to ``<output stem>.state.pt`` every ``config.checkpoint_every`` epochs, at the end
     and on SIGINT/SIGTERM; ``resume=True`` continues from it (same split, weights, optimiser and generators).
+    The settings in :data:`RESUME_FIXED` must be those of the run that wrote it; others may change (more
+    ``epochs``, say); the optimiser and the plateau schedule continue from the state.
 
     Raises:
         TrainingInterrupted: after SIGINT or SIGTERM, once the best model so far and the state are written.
