@@ -192,3 +192,18 @@ def test_kfold_prints_folds_and_warns_on_early_peaks(copper, tmp_path, capsys):
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning) and "fold" in str(w.message)]
     assert [m[: len(e)] for m, e in zip(messages, early)] == early and len(messages) == len(early)
     assert "best_epoch" not in report["summary"] and all(1 <= f["best_epoch"] <= 6 for f in folds)
+
+
+def test_fit_in_a_worker_thread_leaves_signals_alone(copper, tmp_path):
+    """Handlers can only be set in the main thread: elsewhere training runs with the signals as they were."""
+    import threading
+
+    from ase_mlmat.train import fit
+
+    structures, labels = load_labelled(copper)
+    config = _config(copper, tmp_path, epochs=1)
+    outcome = []
+    worker = threading.Thread(target=lambda: outcome.append(fit(config, structures[:4], labels[:4])))
+    worker.start()
+    worker.join()
+    assert len(outcome) == 1 and outcome[0].history.stopped == "epochs"
