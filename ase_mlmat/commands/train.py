@@ -68,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         return stop.exit_code
+    except FloatingPointError as err:  # a diverged run: one line, as for a bad value
+        print(f"mlmat train: error: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:  # before the trainer caught the signal, or a second Ctrl-C that stops at once
         state = state_path(config.output)
         kept = f"; the last periodic training state is {state} (--resume)" if state.exists() and not args.kfold else ""

@@ -244,7 +244,10 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss = batch_loss(self.model, batch, config, create_graph=True)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"training loss became {float(loss)} at epoch {epoch}")
+                raise FloatingPointError(
+                    f"training loss became {float(loss.detach())} at epoch {epoch}: lower learning_rate "
+                    f"(now {self.optimizer.param_groups[0]['lr']:.3g}) or check the labels"
+                )
             loss.backward()
             if config.gradient_clip:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.gradient_clip)

@@ -207,3 +207,12 @@ def test_fit_in_a_worker_thread_leaves_signals_alone(copper, tmp_path):
     worker.start()
     worker.join()
     assert len(outcome) == 1 and outcome[0].history.stopped == "epochs"
+
+
+def test_cli_diverged_run_is_one_line(copper, tmp_path, capsys):
+    from ase_mlmat.cli import main as mlmat
+
+    args = ["train", "--data", str(copper), "--epochs", "2", "--learning-rate", "1e6", "--no-plots", "--no-progress"]
+    assert mlmat([*args, "--device", "cpu", "--output", str(tmp_path / "nan.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("mlmat train: error: training loss became ") and "lower learning_rate" in err
