@@ -28,31 +28,70 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML file; keys are TrainConfig fields")
     p.add_argument("--kfold", type=int, help="k-fold cross-validation instead of one training run")
     p.add_argument("--report", help="JSON file for the k-fold report")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run whose training state is beside the output (<output stem>.state.pt; written every "
+        "--checkpoint-every epochs and on Ctrl-C); the model, data and split settings must be the same",
+    )
     p.set_defaults(func=run, config_fields=add_config_flags(p, TrainConfig, notes=NOTES))
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     """Train (or cross-validate) and print the validation metrics; returns the exit code."""
-    import json
+    import sys
 
-    from ..train import TrainConfig, cross_validate, train
+    from ..train import TrainConfig, train
+    from ..train.trainer import TrainingInterrupted, state_path
     from ..yaml_config import config_from_cli
     from .config_flags import config_overrides
 
     config = config_from_cli(TrainConfig, args.config, config_overrides(args, args.config_fields))
     if not config.data:
         raise ValueError("give training data with --data or in the config")
-    if args.kfold:
-        report = cross_validate(config, args.kfold)
-        for name, stat in report["summary"].items():
-            print(f"{name:28s} {stat['mean']:.4g} ± {stat['std']:.2g}")
-        if args.report:
-            with open(args.report, "w") as handle:
-                json.dump(report, handle, indent=1)
-        return 0
-    result = train(config)
+    if args.kfold and args.resume:
+        raise ValueError("--resume continues one training run; k-fold runs keep no training state")
+    try:
+        if args.kfold:
+            return _kfold(config, args.kfold, args.report)
+        result = train(config, resume=args.resume)
+    except TrainingInterrupted as stop:
+        if args.kfold:
+            print(f"mlmat train: {stop}", file=sys.stderr)
+        else:
+            history = stop.result.history
+            print(
+                f"mlmat train: interrupted by {stop.signal_name} after epoch {max(history.epoch, default=0)}: "
+                f"saved the best model so far (epoch {history.best_epoch}) to {config.output} and the "
+                f"training state to {state_path(config.output)}; to continue, run the same command with --resume",
+                file=sys.stderr,
+            )
+        return stop.exit_code
+    except FloatingPointError as err:  # a diverged run: one line, as for a bad value
+        print(f"mlmat train: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # before the trainer caught the signal, or a second Ctrl-C that stops at once
+        state = state_path(config.output)
+        kept = f"; the last periodic training state is {state} (--resume)" if state.exists() and not args.kfold else ""
+        print(f"mlmat train: interrupted before a model was saved{kept}", file=sys.stderr)
+        return 130
     print(f"saved {config.output} (best epoch {result.history.best_epoch}, {result.history.seconds:.0f} s)")
     for name, value in result.val_metrics.items():
         print(f"validation {name:28s} {value:.4g}")
+    return 0
+
+
+def _kfold(config, k: int, report_path: str | None) -> int:
+    """Cross-validate and print the summary; the report (with each fold's best epoch) to ``report_path``."""
+    import json
+
+    from ..train import cross_validate
+
+    report = cross_validate(config, k)
+    for name, stat in report["summary"].items():
+        print(f"{name:28s} {stat['mean']:.4g} ± {stat['std']:.2g}")
+    if report_path:
+        with open(report_path, "w") as handle:
+            json.dump(report, handle, indent=1)
     return 0

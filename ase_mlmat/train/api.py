@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import inspect
 import json
+import signal
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,7 +18,7 @@ from ase import Atoms
 from .. import keys
 from .._version import __version__
 from ..calculator import load_model, resolve_dtype
-from ..checkpoint import save_potential
+from ..checkpoint import read_checkpoint, save_potential
 from ..data import LabelCounts, Labels, kfold_indices, load_labelled, train_val_split
 from ..devices import resolve_device
 from ..graph import collate, to_device
@@ -26,7 +28,7 @@ from ..yaml_config import ConfigError
 from .config import DEFAULT_MODEL, TrainConfig
 from .metrics import error_metrics, predict_graphs
 from .targets import fit_reference_energies, force_rms, labelled_graphs
-from .trainer import History, Trainer
+from .trainer import STATE_FORMAT, History, Trainer, TrainingInterrupted, state_path
 
 
 @dataclass
@@ -144,13 +146,43 @@ def fit(
     val_structures: Sequence[Atoms] = (),
     val_labels: Sequence[Labels] = (),
 ) -> TrainResult:
-    """Train on given structures; validation set for early stopping and model selection."""
+    """Train on given structures; validation set for early stopping and model selection.
+
+    Raises:
+        TrainingInterrupted: SIGINT or SIGTERM stopped the run (its ``result`` holds the best model so far).
+    """
+    result = _fit(config, structures, labels, val_structures, val_labels)
+    signum = _stopping_signal(result.history)
+    if signum is not None:
+        raise TrainingInterrupted(f"training interrupted by {result.history.stopped}", signum, result)
+    return result
+
+
+def _stopping_signal(history: History) -> int | None:
+    """The number of the signal that stopped the run, or None if it ended by itself."""
+    return int(signal.Signals[history.stopped]) if history.stopped.startswith("SIG") else None
+
+
+def _fit(
+    config: TrainConfig,
+    structures: Sequence[Atoms],
+    labels: Sequence[Labels],
+    val_structures: Sequence[Atoms] = (),
+    val_labels: Sequence[Labels] = (),
+    *,
+    state: dict | None = None,
+    state_file: Path | None = None,
+    state_extra: dict | None = None,
+) -> TrainResult:
+    """:func:`fit`, continuing from a training ``state`` and writing one to ``state_file``; no raise on signals."""
     device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
     torch.manual_seed(config.seed)
     model = build_model(config, structures, labels)
     train_graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
     val_graphs = labelled_graphs(val_structures, val_labels, model.elements, model.cutoff)
-    trainer = Trainer(model, config, device, dtype)
+    trainer = Trainer(model, config, device, dtype, state_path=state_file, state_extra=state_extra)
+    if state is not None:
+        trainer.load_state_dict(state)
     best = trainer.fit(train_graphs, val_graphs)
     val_metrics = error_metrics(predict_graphs(best, val_graphs, device=device, dtype=dtype)) if val_graphs else {}
     train_metrics = error_metrics(predict_graphs(best, train_graphs, device=device, dtype=dtype))
@@ -165,16 +197,93 @@ def _load(config: TrainConfig) -> tuple[list[Atoms], list[Labels]]:
     return structures, labels
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Read ``config.data``, split, train, save ``config.output`` (+ plots and a JSON report)."""
+# Settings a resumed run must share with the run that wrote the state: they fix the model, data and split.
+RESUME_FIXED = (
+    "data",
+    "architecture",
+    "model",
+    "elements",
+    "init_from",
+    "val_fraction",
+    "seed",
+    "swap_stress_yz_xz",
+    "energy_key",
+    "forces_key",
+    "stress_key",
+)
+
+
+def read_training_state(path: str | Path, config: TrainConfig, num_structures: int) -> dict:
+    """The training state in ``path``, checked against ``config`` and the data size.
+
+    Raises:
+        FileNotFoundError: there is no state to resume from.
+        ValueError: the state cannot continue under ``config`` (its fixed settings, data or epochs differ).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"cannot resume: there is no training state {str(path)!r} (written every checkpoint_every epochs and "
+            "on Ctrl-C beside the output); train without --resume to start afresh"
+        )
+    state = read_checkpoint(path, STATE_FORMAT, "ase-mlmat training-state")
+    saved = state["config"]
+    differ = [key for key in RESUME_FIXED if saved.get(key) != getattr(config, key)]
+    if differ:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: the config differs from that run's in {', '.join(differ)} "
+            "(they fix the model, data and split); restore them or train without --resume"
+        )
+    if state["num_structures"] != num_structures:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: the data now hold {num_structures} structures, "
+            f"the interrupted run had {state['num_structures']}"
+        )
+    stopped, epoch = state["history"]["stopped"], int(state["epoch"])
+    if stopped in ("early stopping", "time budget"):
+        raise ValueError(f"cannot resume from {str(path)!r}: that run already finished ({stopped} at epoch {epoch})")
+    if stopped == "epochs" and epoch >= config.epochs:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: that run already finished all {epoch} epochs; raise epochs to go on"
+        )
+    return state
+
+
+def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
+    """Read ``config.data``, split, train, save ``config.output`` (+ plots and a JSON report).
+
+    The training state goes to ``<output stem>.state.pt`` every ``config.checkpoint_every`` epochs, at the end
+    and on SIGINT/SIGTERM; ``resume=True`` continues from it (same split, weights, optimiser and generators).
+    The settings in :data:`RESUME_FIXED` must be those of the run that wrote it; others may change (more
+    ``epochs``, say); the optimiser and the plateau schedule continue from the state.
+
+    Raises:
+        TrainingInterrupted: after SIGINT or SIGTERM, once the best model so far and the state are written.
+    """
     structures, labels = _load(config)
-    train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
-    result = fit(
+    output = Path(config.output)
+    state_file = state_path(output)
+    state = None
+    if resume:
+        state = read_training_state(state_file, config, len(structures))
+        train_idx, val_idx = state["train_indices"].numpy(), state["val_indices"].numpy()
+    else:
+        train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
+    extra = {
+        "config": config.to_dict(),
+        "num_structures": len(structures),
+        "train_indices": torch.as_tensor(train_idx, dtype=torch.int64),
+        "val_indices": torch.as_tensor(val_idx, dtype=torch.int64),
+    }
+    result = _fit(
         config,
         [structures[i] for i in train_idx],
         [labels[i] for i in train_idx],
         [structures[i] for i in val_idx],
         [labels[i] for i in val_idx],
+        state=state,
+        state_file=state_file,
+        state_extra=extra,
     )
     metadata = {
         "trained_with": __version__,
@@ -185,11 +294,20 @@ def train(config: TrainConfig) -> TrainResult:
         "train_metrics": result.train_metrics,
         "best_epoch": result.history.best_epoch,
         "epochs_run": len(result.history.epoch),
+        "stopped": result.history.stopped,
         "seconds": result.history.seconds,
     }
-    output = Path(config.output)
     save_potential(result.model, output, metadata)
     output.with_suffix(".json").write_text(json.dumps({**metadata, "history": result.history.to_dict()}, indent=1))
+    signum = _stopping_signal(result.history)
+    if signum is not None:
+        raise TrainingInterrupted(
+            f"training interrupted by {result.history.stopped} after epoch {max(result.history.epoch, default=0)}: "
+            f"the best model so far (epoch {result.history.best_epoch}) is in {str(output)!r}, the training state "
+            f"in {str(state_file)!r}; continue with train(config, resume=True) or mlmat train --resume",
+            signum,
+            result,
+        )
     if config.plots:
         from .plots import learning_curve, parity_plot
 
@@ -206,34 +324,69 @@ def train(config: TrainConfig) -> TrainResult:
     return result
 
 
+def early_peak(best_epoch: int, epochs_run: int) -> bool:
+    """Whether a run peaked in its first epochs: at or before max(3, 10 % of the epochs run), with more run."""
+    first = max(3, int(0.1 * epochs_run))
+    return best_epoch <= first < epochs_run
+
+
 def cross_validate(config: TrainConfig, k: int) -> dict:
     """k-fold CV: train on k-1 folds (with a validation split of them), test on the held-out fold.
 
-    Returns per-fold test metrics and their mean and standard deviation.
+    Prints each fold as it finishes (best epoch, test errors) and warns when a fold's validation loss
+    was lowest in its first epochs. Returns per-fold test metrics with ``best_epoch`` and ``epochs_run``,
+    and their mean and standard deviation.
     """
     structures, labels = _load(config)
     folds = []
     for fold, (train_idx, test_idx) in enumerate(kfold_indices(len(structures), k, config.seed)):
         inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
         tr, va = train_idx[inner_train], train_idx[inner_val]
-        result = fit(
-            config,
-            [structures[i] for i in tr],
-            [labels[i] for i in tr],
-            [structures[i] for i in va],
-            [labels[i] for i in va],
-        )
+        try:
+            result = fit(
+                config,
+                [structures[i] for i in tr],
+                [labels[i] for i in tr],
+                [structures[i] for i in va],
+                [labels[i] for i in va],
+            )
+        except TrainingInterrupted as stop:
+            raise TrainingInterrupted(
+                f"k-fold interrupted by {stop.signal_name} in fold {fold + 1} of {k} ({len(folds)} finished); "
+                "k-fold runs keep no training state",
+                stop.signal_number,
+            ) from None
         test_graphs = labelled_graphs(
             [structures[i] for i in test_idx], [labels[i] for i in test_idx], result.model.elements, result.model.cutoff
         )
         metrics = error_metrics(predict_graphs(result.model, test_graphs, dtype=torch.float64))
+        metrics["best_epoch"] = result.history.best_epoch
         metrics["epochs_run"] = len(result.history.epoch)
         folds.append(metrics)
-    names = [n for n in folds[0] if n != "epochs_run"]
+        print(f"fold {fold + 1}/{k}: {_fold_line(metrics)}", flush=True)
+        if early_peak(metrics["best_epoch"], metrics["epochs_run"]):
+            warnings.warn(
+                f"fold {fold + 1} of {k} had its best validation loss at epoch {metrics['best_epoch']} of "
+                f"{metrics['epochs_run']}: the learning rate, the EMA (ema_decay) or the epoch budget may be wrong",
+                UserWarning,
+                stacklevel=2,
+            )
+    names = [n for n in folds[0] if n not in ("best_epoch", "epochs_run")]
     summary = {
         n: {"mean": float(np.mean([f[n] for f in folds])), "std": float(np.std([f[n] for f in folds]))} for n in names
     }
     return {"k": k, "folds": folds, "summary": summary}
+
+
+def _fold_line(metrics: dict) -> str:
+    """One fold's best epoch and test errors, in the units people quote."""
+    parts = [f"best epoch {metrics['best_epoch']} of {metrics['epochs_run']}"]
+    parts.append(f"test energy MAE {metrics['energy_mae_meV_per_atom']:.3g} meV/atom")
+    if "forces_mae_eV_per_A" in metrics:
+        parts.append(f"force MAE {metrics['forces_mae_eV_per_A']:.3g} eV/Å")
+    if "stress_mae_GPa" in metrics:
+        parts.append(f"stress MAE {metrics['stress_mae_GPa']:.3g} GPa")
+    return ", ".join(parts)
 
 
 def evaluate(

@@ -57,6 +57,8 @@ class TrainConfig:
     stress_key: str = "stress"  # eV/Å³, ASE sign; without it a "virial" (eV) is read as stress = −virial/volume
     max_minutes: float | None = None  # time budget, stops training cleanly
     budget_clock: str = "wall"  # "wall" or "cpu" (process CPU time: same work however busy the machine)
+    # training state beside the output (<output stem>.state.pt) every this many epochs, for --resume; 0: never
+    checkpoint_every: int = 10
 
     def __post_init__(self) -> None:
         if self.learning_rate is None:  # resolved here so the run records the value it used
@@ -91,6 +93,10 @@ class TrainConfig:
         for name in ("energy_key", "forces_key", "stress_key"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise ConfigError(f"{name} must be a non-empty key name, got {getattr(self, name)!r}")
+        if self.checkpoint_every < 0:
+            raise ValueError(f"checkpoint_every must be >= 0 epochs (0: never), got {self.checkpoint_every}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay}")
         if self.scheduler not in ("plateau", "cosine"):
             raise ValueError(f"scheduler must be 'plateau' or 'cosine', got {self.scheduler!r}")
         self.model = typed_builder_options(

@@ -1,23 +1,68 @@
-"""Fitting a :class:`Potential` to labelled graphs: mini-batches, Adam, schedule, EMA, early stopping."""
+"""Fitting a :class:`Potential` to labelled graphs: mini-batches, Adam, schedule, EMA, early stopping.
+
+The trainer's whole state (weights, EMA, optimiser, schedule, best epoch, history, random generators) is
+one plain payload, :meth:`Trainer.state_dict`, written every ``checkpoint_every`` epochs and when SIGINT or
+SIGTERM stops a run, so that training continues from it (``mlmat train --resume``).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import signal
+import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .. import keys
+from .._version import __version__
+from ..checkpoint import write_checkpoint
 from ..graph import collate, to_device
 from ..models.potential import Potential
 from .config import TrainConfig
 from .metrics import error_metrics, predict_graphs
 from .targets import HAS_FORCES, HAS_STRESS, TARGET_ENERGY, TARGET_FORCES, TARGET_STRESS
+
+STATE_FORMAT = "ase-mlmat-train-state/1"
+CAUGHT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def state_path(output: str | Path) -> Path:
+    """The training-state file that belongs to the model file ``output``: ``<output stem>.state.pt``."""
+    output = Path(output)
+    return output.with_name(output.stem + ".state.pt")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped training after a completed optimiser step.
+
+    A ``KeyboardInterrupt`` so that a script or notebook stops as it would on Ctrl-C without the trainer;
+    ``train`` raises it after writing the best model so far and the training state.
+    """
+
+    def __init__(self, message: str, signal_number: int, result=None):
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.result = result  # the TrainResult of the best model so far, where there is one
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signal_number).name
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's code for death by this signal: 130 for SIGINT, 143 for SIGTERM."""
+        return 128 + self.signal_number
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass
@@ -32,9 +77,10 @@ class History:
     learning_rate: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    stopped: str = ""  # why the run ended: "epochs", "early stopping", "time budget", "SIGINT" or "SIGTERM"
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        return copy.deepcopy(self.__dict__)
 
 
 def batch_loss(model: Potential, batch: dict, config: TrainConfig, create_graph: bool) -> torch.Tensor:
@@ -55,10 +101,40 @@ def batch_loss(model: Potential, batch: dict, config: TrainConfig, create_graph:
     return loss
 
 
-class Trainer:
-    """Trains ``model`` in place per ``config``; the best (lowest validation loss) EMA weights win."""
+def _cpu(state: dict) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
 
-    def __init__(self, model: Potential, config: TrainConfig, device: torch.device, dtype: torch.dtype):
+
+def _on_cpu(value):
+    """``value`` with every tensor in its dicts, lists and tuples moved to the CPU (a state file loads anywhere)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
+
+
+class Trainer:
+    """Trains ``model`` in place per ``config``; the best (lowest validation loss) EMA weights win.
+
+    Args:
+        state_path: where the training state is written (every ``config.checkpoint_every`` epochs, at the
+            end, and on SIGINT/SIGTERM); None: never.
+        state_extra: plain data stored with the state (the caller's split, config, data size).
+    """
+
+    def __init__(
+        self,
+        model: Potential,
+        config: TrainConfig,
+        device: torch.device,
+        dtype: torch.dtype,
+        *,
+        state_path: str | Path | None = None,
+        state_extra: dict | None = None,
+    ):
         self.config = config
         self.device = device
         self.dtype = dtype
@@ -77,10 +153,26 @@ class Trainer:
                 min_lr=config.min_learning_rate,
             )
         self.history = History()
+        self.generator = torch.Generator().manual_seed(config.seed)  # the order of the training structures
+        self.epoch = 0  # epochs completed
+        self.num_updates = 0  # optimiser steps taken, for the EMA warm-up
+        self.best_loss = math.inf
+        self.best_state: dict | None = None  # EMA weights at the best epoch (CPU)
+        self.stale = 0  # epochs since the best one
+        self.elapsed_minutes = 0.0  # on the budget clock, over all sessions of this run
+        self.interrupted: int | None = None  # the signal that stopped the run
+        self.state_path = None if state_path is None else Path(state_path)
+        self.state_extra = dict(state_extra or {})
 
     @torch.no_grad()
     def _update_ema(self) -> None:
-        decay = self.config.ema_decay
+        # Warm-up as TensorFlow's ExponentialMovingAverage with num_updates: decay_t = min(decay, (1+t)/(10+t)).
+        # The random start's share after n steps is 1/C(n+9, 9) (5e-4 after 5 steps) instead of decay^n
+        # (0.37 after 100 steps at 0.99). A bias correction (start from zero, divide by 1 - decay^n) would
+        # also remove the start, but would weigh every early step alike until n ~ 1/(1 - decay), early
+        # weights that are far from the later ones; the ramp averages over the last ~n/9 steps instead.
+        decay = min(self.config.ema_decay, (1.0 + self.num_updates) / (10.0 + self.num_updates))
+        self.num_updates += 1
         for p_ema, p in zip(self.ema.parameters(), self.model.parameters()):
             p_ema.lerp_(p, 1.0 - decay)
 
@@ -112,58 +204,179 @@ class Trainer:
         """Seconds on the clock the budget is counted in."""
         return time.process_time() if self.config.budget_clock == "cpu" else time.perf_counter()
 
-    def fit(self, train: Sequence[dict], val: Sequence[dict]) -> Potential:
-        """Run the epochs; return the EMA model at the best validation epoch (or the last, without val)."""
+    @contextlib.contextmanager
+    def _signals_caught(self) -> Iterator[None]:
+        """SIGINT/SIGTERM set :attr:`interrupted` (a second one stops at once); the old handlers come back after.
+
+        Handlers can only be installed in the main thread; elsewhere the signals keep their handlers.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.interrupted is not None:
+                raise KeyboardInterrupt
+            self.interrupted = signum
+            print(
+                f"\n{signal.Signals(signum).name}: stopping after this step to save the best model so far "
+                "(send it again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        previous = {sig: signal.signal(sig, handler) for sig in CAUGHT_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, signal.SIG_DFL if old is None else old)
+
+    def _train_epoch(self, train: Sequence[dict], epoch: int) -> float:
+        """One pass over ``train`` in a fresh order; returns the mean loss (of the steps taken, if interrupted)."""
         config = self.config
-        rng = np.random.default_rng(config.seed)
-        best_loss, best_state, stale = math.inf, None, 0
+        self.model.train()
+        order = torch.randperm(len(train), generator=self.generator).tolist()
+        total, count = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            chunk = [train[k] for k in order[start : start + config.batch_size]]
+            batch = to_device(collate(chunk), self.device, self.dtype)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = batch_loss(self.model, batch, config, create_graph=True)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"training loss became {float(loss.detach())} at epoch {epoch}: lower learning_rate "
+                    f"(now {self.optimizer.param_groups[0]['lr']:.3g}) or check the labels"
+                )
+            loss.backward()
+            if config.gradient_clip:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.gradient_clip)
+            self.optimizer.step()
+            self._update_ema()
+            total += float(loss.detach()) * len(chunk)
+            count += len(chunk)
+            if self.interrupted is not None:
+                break
+        return total / max(count, 1)
+
+    def fit(self, train: Sequence[dict], val: Sequence[dict]) -> Potential:
+        """Run the epochs; return the EMA model at the best validation epoch (or the last, without val).
+
+        Continues after epoch :attr:`epoch` (non-zero after :meth:`load_state_dict`). SIGINT or SIGTERM
+        stop the run after the current optimiser step (:attr:`interrupted` says which); an epoch cut short
+        is repeated on resuming, with the weights it reached.
+        """
+        config = self.config
         start_time, start_clock = time.perf_counter(), self._clock()
-        bar = tqdm(range(1, config.epochs + 1), disable=not config.progress, desc="training", unit="epoch")
-        for epoch in bar:
-            self.model.train()
-            order = rng.permutation(len(train))
-            epoch_loss = 0.0
-            for start in range(0, len(order), config.batch_size):
-                chunk = [train[k] for k in order[start : start + config.batch_size]]
-                batch = to_device(collate(chunk), self.device, self.dtype)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss = batch_loss(self.model, batch, config, create_graph=True)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"training loss became {float(loss)} at epoch {epoch}")
-                loss.backward()
-                if config.gradient_clip:
-                    torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.gradient_clip)
-                self.optimizer.step()
-                self._update_ema()
-                epoch_loss += float(loss.detach()) * len(chunk)
-            epoch_loss /= len(train)
-            val_loss = self._validation_loss(val) if val else epoch_loss
-            lr = self.optimizer.param_groups[0]["lr"]
-            elapsed = (self._clock() - start_clock) / 60
-            if self.scheduler is None:
-                self._set_cosine_lr(epoch, elapsed)
-            else:
-                self.scheduler.step(val_loss)
-            self.history.epoch.append(epoch)
-            self.history.train_loss.append(epoch_loss)
-            self.history.val_loss.append(val_loss)
-            self.history.learning_rate.append(lr)
-            if val_loss < best_loss:
-                best_loss, stale = val_loss, 0
-                best_state = copy.deepcopy(self.ema.state_dict())
-                self.history.best_epoch = epoch
-            else:
-                stale += 1
-            bar.set_postfix(train=f"{epoch_loss:.3g}", val=f"{val_loss:.3g}", lr=f"{lr:.1e}")
-            if stale >= config.early_stopping_patience:
-                break
-            if config.max_minutes is not None and elapsed > config.max_minutes:
-                break
-        self.history.seconds = time.perf_counter() - start_time
-        if best_state is not None:
-            self.ema.load_state_dict(best_state)
+        elapsed = self.elapsed_minutes
+        self.interrupted = None
+        bar = tqdm(
+            range(self.epoch + 1, config.epochs + 1),
+            initial=self.epoch,
+            total=config.epochs,
+            disable=not config.progress,
+            desc="training",
+            unit="epoch",
+        )
+        with self._signals_caught():
+            self.history.stopped = "epochs"
+            for epoch in bar:
+                if self.interrupted is not None:  # arrived between epochs
+                    break
+                epoch_start_rng = self.generator.get_state()
+                epoch_loss = self._train_epoch(train, epoch)
+                if self.interrupted is not None:
+                    self.generator.set_state(epoch_start_rng)  # the resumed run sees this epoch's order again
+                    break
+                val_loss = self._validation_loss(val) if val else epoch_loss
+                lr = self.optimizer.param_groups[0]["lr"]
+                elapsed = self.elapsed_minutes + (self._clock() - start_clock) / 60
+                if self.scheduler is None:
+                    self._set_cosine_lr(epoch, elapsed)
+                else:
+                    self.scheduler.step(val_loss)
+                self.history.epoch.append(epoch)
+                self.history.train_loss.append(epoch_loss)
+                self.history.val_loss.append(val_loss)
+                self.history.learning_rate.append(lr)
+                if val_loss < self.best_loss:
+                    self.best_loss, self.stale = val_loss, 0
+                    self.best_state = _cpu(self.ema.state_dict())
+                    self.history.best_epoch = epoch
+                else:
+                    self.stale += 1
+                self.epoch = epoch
+                bar.set_postfix(train=f"{epoch_loss:.3g}", val=f"{val_loss:.3g}", lr=f"{lr:.1e}")
+                if self.stale >= config.early_stopping_patience:
+                    self.history.stopped = "early stopping"
+                    break
+                if config.max_minutes is not None and elapsed > config.max_minutes:
+                    self.history.stopped = "time budget"
+                    break
+                if config.checkpoint_every and epoch % config.checkpoint_every == 0 and epoch < config.epochs:
+                    self._checkpoint(elapsed, time.perf_counter() - start_time)
+        bar.close()
+        if self.interrupted is not None:
+            self.history.stopped = signal.Signals(self.interrupted).name
+        self.elapsed_minutes = elapsed
+        self.history.seconds += time.perf_counter() - start_time
+        if self.interrupted is not None or config.checkpoint_every:
+            self.save_state()
+        if self.best_state is not None:
+            self.ema.load_state_dict(self.best_state)
         if val:
             metrics = error_metrics(predict_graphs(self.ema, val, device=self.device, dtype=self.dtype))
             self.history.val_energy_mae.append(metrics["energy_mae_meV_per_atom"])
             self.history.val_forces_mae.append(metrics.get("forces_mae_eV_per_A", float("nan")))
         return self.ema.eval()
+
+    def _checkpoint(self, elapsed_minutes: float, seconds: float) -> None:
+        """Write the state mid-run, with the clocks as they stand."""
+        kept = self.elapsed_minutes, self.history.seconds
+        self.elapsed_minutes, self.history.seconds = elapsed_minutes, self.history.seconds + seconds
+        try:
+            self.save_state()
+        finally:
+            self.elapsed_minutes, self.history.seconds = kept
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue this run, as tensors and plain data (``torch.load(weights_only=True)``)."""
+        return {
+            "epoch": self.epoch,
+            "num_updates": self.num_updates,
+            "model": _cpu(self.model.state_dict()),
+            "ema": _cpu(self.ema.state_dict()),
+            "optimizer": _on_cpu(self.optimizer.state_dict()),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "best_loss": self.best_loss,
+            "best_state": self.best_state,
+            "stale": self.stale,
+            "history": self.history.to_dict(),
+            "elapsed_minutes": self.elapsed_minutes,
+            "shuffle_rng": self.generator.get_state(),  # uint8 tensor
+            "torch_rng": torch.get_rng_state(),  # uint8 tensor
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from :meth:`state_dict` (also restores torch's global CPU generator)."""
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch = int(state["epoch"])
+        self.num_updates = int(state["num_updates"])
+        self.best_loss = float(state["best_loss"])
+        self.best_state = state["best_state"]
+        self.stale = int(state["stale"])
+        self.history = History(**state["history"])
+        self.elapsed_minutes = float(state["elapsed_minutes"])
+        self.generator.set_state(state["shuffle_rng"])
+        torch.set_rng_state(state["torch_rng"])
+
+    def save_state(self) -> Path | None:
+        """Write the training state to :attr:`state_path` atomically; returns the path (None: no path set)."""
+        if self.state_path is None:
+            return None
+        payload = {"format": STATE_FORMAT, "version": __version__, **self.state_extra, **self.state_dict()}
+        return write_checkpoint(payload, self.state_path)
