@@ -5,6 +5,7 @@ MAE of log10 K_VRH and log10 G_VRH (GPa) over out-of-fold predictions, beside th
 structure's out-of-fold prediction, is written to ``--output`` (input of scripts/ashby_cv.py).
 
     OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --epochs 60 --output runs/cv_cgcnn.json
+    OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --epochs 60 --grouped --output runs/cv_grouped.json
     OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --folds 0 --ensemble-size 3 --output runs/cv_ens3.json
 """
 
@@ -31,6 +32,9 @@ def main() -> int:
     parser.add_argument("--ensemble-size", type=int, default=1)
     parser.add_argument("--limit", type=int, help="first N structures only (quick check)")
     parser.add_argument("--targets", nargs="+", help="train on these targets only (default: K and G in one model)")
+    parser.add_argument(
+        "--grouped", action="store_true", help="group folds by reduced formula (no compound on both sides)"
+    )
     parser.add_argument("--output", default="runs/cv_cgcnn.json")
     args = parser.parse_args()
 
@@ -47,6 +51,7 @@ def main() -> int:
         "ensemble_size": args.ensemble_size,
         "limit": args.limit,
         "targets": args.targets,
+        "group_by": "formula" if args.grouped else None,
     }
     config = PropertyTrainConfig.from_yaml(args.config, **overrides)
     config.data = str((ROOT / config.data).resolve()) if not Path(config.data).is_absolute() else config.data
@@ -61,6 +66,7 @@ def main() -> int:
     summary = report["summary"]
     line = {
         "k": args.k,
+        "group_by": config.group_by,
         "folds_run": [f["fold"] for f in report["folds"]],
         "num_structures": report["num_structures"],
         "dropped_non_positive": report["dropped_non_positive"],

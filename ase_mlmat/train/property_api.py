@@ -19,6 +19,7 @@ from ase import Atoms
 from .._version import __version__
 from ..data import kfold_indices, train_val_split
 from ..data.elastic import PropertyDataset, load_moduli_dataset
+from ..data.splits import grouped_kfold_indices
 from ..graph.nearest import crystal_graph
 from ..models.property_model import PropertyEnsemble, PropertyModel
 from ..property_checkpoint import save_property_model
@@ -97,6 +98,18 @@ def fit_ensemble(
     return PropertyEnsemble(members).eval(), histories
 
 
+def reduced_formula(atoms: Atoms) -> str:
+    """The compound a structure belongs to: its reduced (empirical) formula, Hill order (e.g. "CSi")."""
+    return atoms.get_chemical_formula(empirical=True)
+
+
+def cv_partition(config: PropertyTrainConfig, dataset: PropertyDataset, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of k-fold CV: random, or grouped by reduced formula (``config.group_by``)."""
+    if config.group_by == "formula":
+        return grouped_kfold_indices([reduced_formula(atoms) for atoms in dataset.structures], k, config.seed)
+    return kfold_indices(len(dataset), k, config.seed)
+
+
 def load_dataset(config: PropertyTrainConfig) -> PropertyDataset:
     if not config.data:
         raise ValueError("property training needs data: a pymatgen JSON list with moduli")
@@ -158,6 +171,9 @@ def cross_validate_property(
 ) -> dict:
     """k-fold CV: per fold an ensemble trained on the other folds (minus a validation split).
 
+    Folds are random, or with ``config.group_by == "formula"`` keep each compound (reduced formula) in
+    one fold, so no polymorph of a test compound is seen in training.
+
     Args:
         folds: run only these folds (e.g. ``[0]`` to compare settings cheaply); default all k.
 
@@ -172,7 +188,7 @@ def cross_validate_property(
         oof_mean, oof_std = np.full_like(y, np.nan), np.full_like(y, np.nan)
         chosen = set(range(k) if folds is None else folds)
         results = []
-        for fold, (train_idx, test_idx) in enumerate(kfold_indices(len(dataset), k, config.seed)):
+        for fold, (train_idx, test_idx) in enumerate(cv_partition(config, dataset, k)):
             if fold not in chosen:
                 continue
             inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
@@ -212,6 +228,7 @@ def cross_validate_property(
     }
     return {
         "k": k,
+        "group_by": config.group_by,
         "targets": list(names),
         "num_structures": len(dataset),
         "dropped_non_positive": dataset.dropped,
