@@ -28,7 +28,7 @@ from torch import nn
 from .. import keys
 from ..nn import scatter_mean, scatter_sum
 from ..nn.gaussian import GaussianBasis
-from .element_table import NUM_FEATURES, element_properties, feature_matrix
+from .element_table import element_properties, feature_matrix
 
 
 class GatedConvolution(nn.Module):
@@ -74,6 +74,8 @@ class CGCNN(nn.Module):
         num_hidden_layers: hidden layers of the MLP heads.
         num_outputs: per-structure outputs.
         num_atom_outputs: per-atom outputs of :meth:`forward`.
+        continuous_features: append the standardised raw element properties to the one-hot bits
+            (:func:`~.element_table.continuous_features`).
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class CGCNN(nn.Module):
         num_hidden_layers: int = 1,
         num_outputs: int = 1,
         num_atom_outputs: int = 1,
+        continuous_features: bool = False,
     ):
         super().__init__()
         self.cutoff = float(cutoff)
@@ -98,9 +101,9 @@ class CGCNN(nn.Module):
             # trained elements keep their species index; the rest of the table follows
             known = set(elements)
             self.elements = list(elements) + [e for e in element_properties() if e not in known]
-            table = torch.as_tensor(feature_matrix(self.elements), dtype=torch.float32)
-            self.register_buffer("atom_table", table)  # (len(self.elements), NUM_FEATURES)
-            self.embedding = nn.Linear(NUM_FEATURES, num_features)
+            table = torch.as_tensor(feature_matrix(self.elements, continuous_features), dtype=torch.float32)
+            self.register_buffer("atom_table", table)  # (len(self.elements), NUM_FEATURES [+ NUM_CONTINUOUS])
+            self.embedding = nn.Linear(table.shape[1], num_features)
         else:
             self.atom_table = None
             self.elements = None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ase_mlmat.data.splits import grouped_kfold_indices, kfold_indices
-from ase_mlmat.train.property_api import cross_validate_property, reduced_formula
+from ase_mlmat.train.property_api import cross_validate_property, leave_element_out, reduced_formula
 
 from .conftest import small_config
 
@@ -49,3 +49,16 @@ def test_property_cv_grouped_by_formula(tmp_path, moduli_slice):
     tested = ~np.isnan(np.array(report["oof_mean"])[:, 0])
     assert 30 < tested.sum() < 50
     assert not set(formulas[tested]) & set(formulas[~tested])
+
+
+def test_leave_element_out_tests_only_on_the_unseen_element(tmp_path, moduli_slice):
+    data = moduli_slice.subset(range(150))
+    element = "Ti"
+    has = [element in atoms.get_chemical_symbols() for atoms in data.structures]
+    report = leave_element_out(small_config(tmp_path, epochs=2, limit=None, val_fraction=0.1), element, data)
+    n_rest = len(data) - sum(has)
+    assert report["num_test"] == sum(has) > 0 and report["num_train"] == n_rest - round(0.1 * n_rest)
+    assert report["ids"] == [i for i, h in zip(data.ids, has, strict=True) if h]
+    assert all(np.isfinite(v) for v in report["mae"].values())
+    with pytest.raises(ValueError, match="no structure"):
+        leave_element_out(small_config(tmp_path, epochs=1, limit=None), "Og", data)
