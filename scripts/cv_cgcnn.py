@@ -5,6 +5,10 @@ MAE of log10 K_VRH and log10 G_VRH (GPa) over out-of-fold predictions, beside th
 structure's out-of-fold prediction, is written to ``--output`` (input of scripts/ashby_cv.py).
 
     OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --epochs 60 --output runs/cv_cgcnn.json
+    OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --epochs 60 --grouped --output runs/cv_grouped.json
+    OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --epochs 60 --grouped --model continuous_features=true \
+        --output runs/cv_grouped_continuous.json
+    OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --epochs 60 --leave-out Er Zr --output runs/leave_out.json
     OMP_NUM_THREADS=1 python scripts/cv_cgcnn.py --k 5 --folds 0 --ensemble-size 3 --output runs/cv_ens3.json
 """
 
@@ -31,13 +35,21 @@ def main() -> int:
     parser.add_argument("--ensemble-size", type=int, default=1)
     parser.add_argument("--limit", type=int, help="first N structures only (quick check)")
     parser.add_argument("--targets", nargs="+", help="train on these targets only (default: K and G in one model)")
+    parser.add_argument(
+        "--grouped", action="store_true", help="group folds by reduced formula (no compound on both sides)"
+    )
+    parser.add_argument("--model", nargs="+", metavar="KEY=VALUE", help="model options over the config's")
+    parser.add_argument(
+        "--leave-out", nargs="+", metavar="ELEMENT", help="instead of k-fold: per element, train without it, test on it"
+    )
     parser.add_argument("--output", default="runs/cv_cgcnn.json")
     args = parser.parse_args()
 
     import torch
 
-    from ase_mlmat.train.property_api import cross_validate_property
+    from ase_mlmat.train.property_api import cross_validate_property, leave_element_out
     from ase_mlmat.train.property_config import PropertyTrainConfig
+    from ase_mlmat.yaml_config import parse_key_value_options
 
     torch.set_num_threads(1)
     overrides = {
@@ -47,10 +59,23 @@ def main() -> int:
         "ensemble_size": args.ensemble_size,
         "limit": args.limit,
         "targets": args.targets,
+        "group_by": "formula" if args.grouped else None,
     }
     config = PropertyTrainConfig.from_yaml(args.config, **overrides)
+    if args.model:
+        config.model = {**config.model, **parse_key_value_options(args.model)}
+        config.validate()
     config.data = str((ROOT / config.data).resolve()) if not Path(config.data).is_absolute() else config.data
     start_cpu, start_wall = time.process_time(), time.perf_counter()
+    if args.leave_out:
+        reports = [leave_element_out(config, element) for element in args.leave_out]
+        output = Path(args.output)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps({"config": config.to_dict(), "leave_out": reports}))
+        for r in reports:
+            print(json.dumps({k: r[k] for k in ("element", "num_train", "num_test", "mae", "best_epochs")}))
+        print(json.dumps({"cpu_minutes": round((time.process_time() - start_cpu) / 60, 2), "report": str(output)}))
+        return 0
     report = cross_validate_property(config, args.k, folds=args.folds)
     report["config"] = config.to_dict()
     report["cpu_minutes"] = (time.process_time() - start_cpu) / 60
@@ -61,6 +86,7 @@ def main() -> int:
     summary = report["summary"]
     line = {
         "k": args.k,
+        "group_by": config.group_by,
         "folds_run": [f["fold"] for f in report["folds"]],
         "num_structures": report["num_structures"],
         "dropped_non_positive": report["dropped_non_positive"],

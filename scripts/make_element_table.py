@@ -6,7 +6,9 @@ Run once, offline, where pymatgen is installed (it is only a test dependency of 
 
 Columns per element (Z = 1..100): group, period, Pauling electronegativity, covalent radius (Å, ASE),
 valence electrons, first ionisation energy (eV), electron affinity (eV), block, atomic volume (Å³/atom,
-from the molar volume). Missing values are null; the one-hot encoder leaves their bits at zero.
+from the molar volume). Missing values are null; the one-hot encoder leaves their bits at zero. With
+pymatgen 2024–2025 six values are missing: the electronegativity of He, Ne, Ar and the atomic volume of
+At, Fr, Fm (documented in docs/screening/README.md and ase_mlmat/models/cgcnn.py).
 """
 
 from __future__ import annotations

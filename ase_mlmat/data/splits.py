@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
+
 import numpy as np
 
 
@@ -23,3 +25,27 @@ def kfold_indices(n: int, k: int, seed: int = 0) -> list[tuple[np.ndarray, np.nd
     order = np.random.default_rng(seed).permutation(n)
     folds = np.array_split(order, k)
     return [(np.sort(np.concatenate([f for j, f in enumerate(folds) if j != i])), np.sort(folds[i])) for i in range(k)]
+
+
+def grouped_kfold_indices(groups: Sequence[Hashable], k: int, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` (train, test) index pairs in which every group lies wholly in one test fold.
+
+    Groups (e.g. reduced formulas, so that no compound is on both sides) are shuffled with ``seed``,
+    then placed largest first into the fold with the fewest items so far: fold sizes differ by at most
+    the size of the largest group.
+    """
+    labels = list(groups)
+    unique, inverse = np.unique(np.array([str(g) for g in labels], dtype=object), return_inverse=True)
+    if k < 2 or k > len(unique):
+        raise ValueError(f"grouped k-fold needs 2 <= k <= number of groups ({len(unique)}), got {k}")
+    sizes = np.bincount(inverse, minlength=len(unique))
+    order = np.random.default_rng(seed).permutation(len(unique))
+    order = order[np.argsort(-sizes[order], kind="stable")]  # largest first, ties in random order
+    fold_of_group = np.empty(len(unique), dtype=int)
+    filled = np.zeros(k, dtype=int)
+    for group in order:
+        fold = int(np.argmin(filled))
+        fold_of_group[group] = fold
+        filled[fold] += sizes[group]
+    fold_of_item = fold_of_group[inverse]
+    return [(np.flatnonzero(fold_of_item != i), np.flatnonzero(fold_of_item == i)) for i in range(k)]

@@ -8,6 +8,14 @@ Each convolution forms z_ij = v_i ⊕ v_j ⊕ u_ij, with u_ij the Gaussian expan
 a gate σ(·) choosing how much of each neighbour's message passes. After the convolutions the atom
 features are averaged per crystal (mean pooling) and an MLP gives the per-structure outputs; a
 separate per-atom head serves per-atom targets. Outputs are in the units the caller normalised to.
+
+Element coverage: the atom inputs are a linear map of the tabulated element properties, so the model
+predicts for any tabulated element, whether or not it was in the training data. The species list is
+the training elements first, then every other element of the table (Z = 1–100) in order of Z; an
+element beyond the table (Z > 100) is refused by the graph builder, which names it. The table is
+complete for every element except: no electronegativity for He, Ne, Ar; no atomic volume for At, Fr,
+Fm (those bits stay zero). How far an untrained element can be trusted depends on how close its
+properties are to trained ones (e.g. Yb from Tm and Lu).
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ from torch import nn
 from .. import keys
 from ..nn import scatter_mean, scatter_sum
 from ..nn.gaussian import GaussianBasis
-from .element_table import NUM_FEATURES, feature_matrix
+from .element_table import element_properties, feature_matrix
 
 
 class GatedConvolution(nn.Module):
@@ -53,9 +61,11 @@ class CGCNN(nn.Module):
     """CGCNN representation with a per-structure head (mean pooling → MLP) and a per-atom head.
 
     Args:
-        num_species: size of the element list (the species index of the graph).
-        elements: chemical symbols of the species; their tabulated one-hot features are the atom inputs.
-            Without it each species gets a learned embedding instead.
+        num_species: number of training elements (``len(elements)``).
+        elements: chemical symbols of the training elements; their tabulated one-hot features are the atom
+            inputs. Every other tabulated element is appended after them (:attr:`elements`), so a
+            structure with an element absent from training still gets a prediction. Without
+            ``elements`` each species gets a learned embedding instead, and only ``num_species`` exist.
         cutoff: neighbour cutoff, Å (the last Gaussian centre).
         num_features: atom channels F.
         num_interactions: convolutions (beyond 4–5 more stop helping: docs/physics.md, "CGCNN").
@@ -64,6 +74,8 @@ class CGCNN(nn.Module):
         num_hidden_layers: hidden layers of the MLP heads.
         num_outputs: per-structure outputs.
         num_atom_outputs: per-atom outputs of :meth:`forward`.
+        continuous_features: append the standardised raw element properties to the one-hot bits
+            (:func:`~.element_table.continuous_features`).
     """
 
     def __init__(
@@ -79,17 +91,22 @@ class CGCNN(nn.Module):
         num_hidden_layers: int = 1,
         num_outputs: int = 1,
         num_atom_outputs: int = 1,
+        continuous_features: bool = False,
     ):
         super().__init__()
         self.cutoff = float(cutoff)
         if elements is not None:
             if len(elements) != num_species:
                 raise ValueError(f"{len(elements)} elements for num_species={num_species}")
-            table = torch.as_tensor(feature_matrix(elements), dtype=torch.float32)
-            self.register_buffer("atom_table", table)  # (num_species, NUM_FEATURES)
-            self.embedding = nn.Linear(NUM_FEATURES, num_features)
+            # trained elements keep their species index; the rest of the table follows
+            known = set(elements)
+            self.elements = list(elements) + [e for e in element_properties() if e not in known]
+            table = torch.as_tensor(feature_matrix(self.elements, continuous_features), dtype=torch.float32)
+            self.register_buffer("atom_table", table)  # (len(self.elements), NUM_FEATURES [+ NUM_CONTINUOUS])
+            self.embedding = nn.Linear(table.shape[1], num_features)
         else:
             self.atom_table = None
+            self.elements = None
             self.embedding = nn.Embedding(num_species, num_features)
         self.basis = GaussianBasis(0.0, cutoff, gaussian_step)
         self.convolutions = nn.ModuleList(
@@ -97,6 +114,17 @@ class CGCNN(nn.Module):
         )
         self.head = _mlp(num_features, num_hidden, num_hidden_layers, num_outputs)
         self.atom_head = _mlp(num_features, num_hidden, num_hidden_layers, num_atom_outputs)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A checkpoint that stored rows for its training elements only: keep those rows as stored
+        # (same predictions for them) and take the appended elements' rows from the table.
+        key = prefix + "atom_table"
+        stored = state_dict.get(key)
+        if self.atom_table is not None and stored is not None and stored.shape[0] < self.atom_table.shape[0]:
+            table = self.atom_table.detach().clone()
+            table[: stored.shape[0]] = stored
+            state_dict[key] = table
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def features(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Atom features (N, F) after the convolutions."""

@@ -16,7 +16,14 @@ block                       4     s, p, d, f
 atomic volume (Å³/atom)     10    logarithmic bins over 7 – 120
 ==========================  ====  =========================================
 
-A value that is not tabulated (e.g. the electronegativity of noble gases) leaves its bits at zero.
+A value that is not tabulated leaves its bits at zero. The table covers Z = 1 … 100 (H to Fm) and is
+complete except for six values: no Pauling electronegativity for He, Ne, Ar; no atomic volume for
+At, Fr, Fm.
+
+Optionally (``continuous=True``) the raw values follow the bits, standardised over the table
+(:data:`CONTINUOUS`; atomic volume as its logarithm; a missing value is 0, the table mean), so two
+elements with close properties get close inputs even where a bin edge separates them.
+
 The table (``element_properties.json``) is written by ``scripts/make_element_table.py``.
 """
 
@@ -40,6 +47,18 @@ BINNED = (
     ("atomic_volume_A3", 7.0, 120.0, 10, True),
 )
 NUM_FEATURES = 18 + 7 + 12 + 4 + sum(b[3] for b in BINNED)
+# (property, logarithmic) of the continuous inputs
+CONTINUOUS = (
+    ("group", False),
+    ("period", False),
+    ("valence_electrons", False),
+    ("electronegativity", False),
+    ("covalent_radius_A", False),
+    ("ionization_energy_eV", False),
+    ("electron_affinity_eV", False),
+    ("atomic_volume_A3", True),
+)
+NUM_CONTINUOUS = len(CONTINUOUS)
 
 
 @cache
@@ -63,8 +82,29 @@ def _bin(value: float | None, low: float, high: float, bins: int, logarithmic: b
     return int((value - low) / (high - low) * bins)
 
 
-def element_features(symbol: str) -> np.ndarray:
-    """The one-hot feature vector (NUM_FEATURES,) of one element.
+@cache
+def _continuous_scale() -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each continuous input over the tabulated elements."""
+    columns = [[_raw(row, name, log) for row in element_properties().values()] for name, log in CONTINUOUS]
+    values = [np.array([v for v in column if v is not None]) for column in columns]
+    return np.array([v.mean() for v in values]), np.array([v.std() for v in values])
+
+
+def _raw(row: dict, name: str, logarithmic: bool) -> float | None:
+    value = row[name]
+    return None if value is None else (math.log(value) if logarithmic else float(value))
+
+
+def continuous_features(symbol: str) -> np.ndarray:
+    """Standardised raw properties (NUM_CONTINUOUS,) of one element; 0 where not tabulated."""
+    row = element_properties()[symbol]
+    mean, std = _continuous_scale()
+    raw = np.array([_raw(row, name, log) for name, log in CONTINUOUS], dtype=object)
+    return np.array([0.0 if v is None else (v - m) / d for v, m, d in zip(raw, mean, std, strict=True)])
+
+
+def element_features(symbol: str, continuous: bool = False) -> np.ndarray:
+    """The feature vector of one element: NUM_FEATURES one-hot bits, then NUM_CONTINUOUS values if ``continuous``.
 
     Raises:
         KeyError: the element is not in the table (Z > 100 or not an element).
@@ -80,9 +120,11 @@ def element_features(symbol: str) -> np.ndarray:
         _one_hot(BLOCKS.index(row["block"]), 4),
     ]
     parts += [_one_hot(_bin(row[name], low, high, bins, log), bins) for name, low, high, bins, log in BINNED]
+    if continuous:
+        parts.append(continuous_features(symbol))
     return np.concatenate(parts)
 
 
-def feature_matrix(elements: Sequence[str]) -> np.ndarray:
-    """Features of each element of ``elements``, stacked (len(elements), NUM_FEATURES)."""
-    return np.stack([element_features(symbol) for symbol in elements])
+def feature_matrix(elements: Sequence[str], continuous: bool = False) -> np.ndarray:
+    """Features of each element of ``elements``, stacked (len(elements), NUM_FEATURES [+ NUM_CONTINUOUS])."""
+    return np.stack([element_features(symbol, continuous) for symbol in elements])

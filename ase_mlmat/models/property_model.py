@@ -54,6 +54,7 @@ class PropertyModel(nn.Module):
             raise ValueError(f"architecture {architecture!r} has no per-structure head (structure_outputs)")
         extra = {"elements": self.elements} if "elements" in inspect.signature(cls).parameters else {}
         self.net = cls(num_species=len(self.elements), num_outputs=len(self.targets), **extra, **self.config)
+        self.elements = list(getattr(self.net, "elements", None) or self.elements)  # CGCNN adds untrained ones
         count = len(self.targets)
         mean = torch.zeros(count) if target_mean is None else torch.as_tensor(list(target_mean), dtype=torch.float32)
         std = torch.ones(count) if target_std is None else torch.as_tensor(list(target_std), dtype=torch.float32)

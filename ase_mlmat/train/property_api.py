@@ -19,6 +19,7 @@ from ase import Atoms
 from .._version import __version__
 from ..data import kfold_indices, train_val_split
 from ..data.elastic import PropertyDataset, load_moduli_dataset
+from ..data.splits import grouped_kfold_indices
 from ..graph.nearest import crystal_graph
 from ..models.property_model import PropertyEnsemble, PropertyModel
 from ..property_checkpoint import save_property_model
@@ -97,6 +98,18 @@ def fit_ensemble(
     return PropertyEnsemble(members).eval(), histories
 
 
+def reduced_formula(atoms: Atoms) -> str:
+    """The compound a structure belongs to: its reduced (empirical) formula, Hill order (e.g. "CSi")."""
+    return atoms.get_chemical_formula(empirical=True)
+
+
+def cv_partition(config: PropertyTrainConfig, dataset: PropertyDataset, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of k-fold CV: random, or grouped by reduced formula (``config.group_by``)."""
+    if config.group_by == "formula":
+        return grouped_kfold_indices([reduced_formula(atoms) for atoms in dataset.structures], k, config.seed)
+    return kfold_indices(len(dataset), k, config.seed)
+
+
 def load_dataset(config: PropertyTrainConfig) -> PropertyDataset:
     if not config.data:
         raise ValueError("property training needs data: a pymatgen JSON list with moduli")
@@ -158,6 +171,9 @@ def cross_validate_property(
 ) -> dict:
     """k-fold CV: per fold an ensemble trained on the other folds (minus a validation split).
 
+    Folds are random, or with ``config.group_by == "formula"`` keep each compound (reduced formula) in
+    one fold, so no polymorph of a test compound is seen in training.
+
     Args:
         folds: run only these folds (e.g. ``[0]`` to compare settings cheaply); default all k.
 
@@ -172,7 +188,7 @@ def cross_validate_property(
         oof_mean, oof_std = np.full_like(y, np.nan), np.full_like(y, np.nan)
         chosen = set(range(k) if folds is None else folds)
         results = []
-        for fold, (train_idx, test_idx) in enumerate(kfold_indices(len(dataset), k, config.seed)):
+        for fold, (train_idx, test_idx) in enumerate(cv_partition(config, dataset, k)):
             if fold not in chosen:
                 continue
             inner_train, inner_val = train_val_split(len(train_idx), config.val_fraction, config.seed + fold)
@@ -212,6 +228,7 @@ def cross_validate_property(
     }
     return {
         "k": k,
+        "group_by": config.group_by,
         "targets": list(names),
         "num_structures": len(dataset),
         "dropped_non_positive": dataset.dropped,
@@ -221,4 +238,45 @@ def cross_validate_property(
         "oof_mean": oof_mean.tolist(),
         "oof_std": oof_std.tolist(),
         "targets_true": y.tolist(),
+    }
+
+
+def leave_element_out(config: PropertyTrainConfig, element: str, dataset: PropertyDataset | None = None) -> dict:
+    """Train on every structure without ``element`` (minus a validation split); test on those with it.
+
+    Shows how far the element-property atom features carry a model to an element it never saw.
+    Returns the test MAE per target (ensemble mean), the test ids and their predictions.
+    """
+    with torch_threads(config.threads):
+        dataset = dataset or load_dataset(config)
+        has = np.array([element in atoms.get_chemical_symbols() for atoms in dataset.structures])
+        if not has.any():
+            raise ValueError(f"no structure of the data set contains {element!r}")
+        rest, test_idx = np.flatnonzero(~has), np.flatnonzero(has)
+        elements = [e for e in (config.elements or elements_of(dataset.structures)) if e != element]
+        rest_graphs = build_graphs([dataset.structures[i] for i in rest], config, elements)
+        inner_train, inner_val = train_val_split(len(rest), config.val_fraction, config.seed)
+        ensemble, histories = fit_ensemble(
+            config,
+            elements,
+            dataset.target_names,
+            rest_graphs,
+            dataset.targets[rest],
+            inner_train,
+            inner_val,
+            config.seed,
+        )
+        # the model appends every untrained tabulated element to its species list, ``element`` among them
+        test_graphs = build_graphs([dataset.structures[i] for i in test_idx], config, ensemble.elements)
+        pred = predict_model(ensemble, test_graphs)
+    y = dataset.targets[test_idx]
+    return {
+        "element": element,
+        "num_train": len(inner_train),
+        "num_test": len(test_idx),
+        "mae": dict(zip(dataset.target_names, np.abs(pred - y).mean(axis=0).tolist())),
+        "ids": [dataset.ids[i] for i in test_idx],
+        "predicted": pred.tolist(),
+        "targets_true": y.tolist(),
+        "best_epochs": [h.best_epoch for h in histories],
     }

@@ -18,7 +18,9 @@ class PropertyTrainConfig:
     standardised targets. The learning rate follows a cosine from ``learning_rate`` to
     ``min_learning_rate`` over ``epochs`` (or over ``max_minutes`` if that comes first); the weights
     of the best validation epoch are kept, and training stops after ``early_stopping_patience``
-    epochs without improvement. ``ensemble_size`` models are trained from seeds ``seed``, ``seed+1``, …
+    epochs without improvement. In k-fold cross-validation ``group_by: formula`` puts all structures
+    of one compound (reduced formula) in the same fold. ``ensemble_size`` models are trained from seeds
+    ``seed``, ``seed+1``, …
     """
 
     data: str = ""  # pymatgen JSON list (.json / .json.gz) with bulk_modulus_vrh, shear_modulus_vrh (GPa)
@@ -45,6 +47,7 @@ class PropertyTrainConfig:
     output: str = "property_model.pt"
     plots: bool = True
     progress: bool = True
+    group_by: str | None = None  # k-fold CV: "formula" keeps every reduced formula in one fold; None: random
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, **overrides) -> PropertyTrainConfig:
@@ -66,6 +69,8 @@ class PropertyTrainConfig:
             raise ValueError(f"loss must be 'l1' or 'mse', got {self.loss!r}")
         if self.budget_clock not in ("wall", "cpu"):
             raise ValueError(f"budget_clock must be 'wall' or 'cpu', got {self.budget_clock!r}")
+        if self.group_by not in (None, "formula"):
+            raise ValueError(f"group_by must be 'formula' or None, got {self.group_by!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         self.model = typed_builder_options(

@@ -135,3 +135,27 @@ def test_config_targets_and_validation(tmp_path):
         small_config(tmp_path, loss="huber")
     with pytest.raises(ValueError, match="unknown property-training option"):
         small_config(tmp_path, epoch=3)
+
+
+def test_continuous_element_features(tmp_path):
+    from ase_mlmat.models.element_table import NUM_CONTINUOUS, continuous_features, element_properties
+
+    table = np.stack([continuous_features(e) for e in element_properties()])
+    assert table.shape == (100, NUM_CONTINUOUS)
+    assert np.allclose(table.mean(axis=0), 0, atol=0.05) and np.all(table.std(axis=0) > 0.8)  # standardised
+    assert continuous_features("He")[3] == 0.0  # no electronegativity: the table mean
+    both = element_features("Yb", continuous=True)
+    assert both.shape == (NUM_FEATURES + NUM_CONTINUOUS,) and np.array_equal(
+        both[:NUM_FEATURES], element_features("Yb")
+    )
+    # Yb sits closer to its neighbours Tm and Lu than to Si in the continuous part
+    assert np.linalg.norm(continuous_features("Yb") - continuous_features("Tm")) < np.linalg.norm(
+        continuous_features("Yb") - continuous_features("Si")
+    )
+    torch.manual_seed(0)
+    options = {**SMALL_MODEL, "continuous_features": True}
+    model = PropertyEnsemble([PropertyModel("cgcnn", options, ["Si", "C"], ["log10_K_VRH_GPa", "log10_G_VRH_GPa"])])
+    assert model.first.net.atom_table.shape[1] == NUM_FEATURES + NUM_CONTINUOUS
+    loaded = load_property_model(save_property_model(model.eval(), tmp_path / "continuous.pt"))
+    sic = bulk("SiC", "zincblende", a=4.36)
+    assert predict_moduli(loaded, [sic])[0].as_row() == predict_moduli(model, [sic])[0].as_row()
