@@ -15,16 +15,27 @@ _LAZY = {
     "MLCalculator": ".calculator",
     "Potential": ".models",
     "StructureError": ".graph",
-    "load_potential": ".checkpoint",
-    "save_potential": ".checkpoint",
+    "load_model": ".model_store",
+    "save_model": ".model_store",
+    "load_potential": ".model_store",
+    "save_potential": ".model_store",
 }
 
-__all__ = ["MLCalculator", "Potential", "StructureError", "__version__", "load_potential", "save_potential"]
+__all__ = [
+    "MLCalculator",
+    "Potential",
+    "StructureError",
+    "__version__",
+    "load_model",
+    "load_potential",
+    "save_model",
+    "save_potential",
+]
 
 if TYPE_CHECKING:
     from .calculator import MLCalculator
-    from .checkpoint import load_potential, save_potential
     from .graph import StructureError
+    from .model_store import load_model, load_potential, save_model, save_potential
     from .models import Potential
 
 

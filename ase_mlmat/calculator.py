@@ -1,7 +1,8 @@
 """ASE calculator for ase-mlmat potentials, single models or committees.
 
-``calculate`` is a short pipeline, ``atoms → graph → model(s) → results``, with
-results filled from one table of (ASE key, model key, reshaping).
+``calculate`` is a short pipeline, ``atoms → graph → ensemble → results``, with
+results filled from one table of (ASE key, model key, reshaping). A single model is
+an ensemble of one; a committee's spread comes from :class:`~ase_mlmat.models.ensemble.Ensemble`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from . import keys
-from .checkpoint import load_potential
 from .devices import resolve_device
 from .graph import atoms_to_graph
+from .model_store import load_model
+from .models.ensemble import Ensemble
 from .models.potential import Potential
-from .pretrained import path_of
 
-ModelSpec = str | os.PathLike | Potential
+ModelSpec = str | os.PathLike | Potential | Ensemble
 
 
 def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -32,20 +33,6 @@ def resolve_dtype(dtype: str | torch.dtype) -> torch.dtype:
     if dtype not in names:
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return names[dtype]
-
-
-def load_model(spec: ModelSpec) -> Potential:
-    """A :class:`Potential` from a loaded model, a checkpoint path or a shipped model name."""
-    if isinstance(spec, Potential):
-        return spec
-    if isinstance(spec, (str, os.PathLike)):
-        if os.path.exists(spec):
-            return load_potential(spec)
-        try:
-            return load_potential(path_of(str(spec)))
-        except KeyError as err:
-            raise FileNotFoundError(f"{spec!r} is neither a checkpoint file nor a shipped model: {err}") from None
-    raise TypeError(f"cannot make a model from {type(spec).__name__}")
 
 
 # (ASE name, model key, reduce): per-structure entries are taken from batch element 0.
@@ -72,9 +59,9 @@ class MLCalculator(Calculator):
     """Energy, per-atom energies, forces and stress from an ase-mlmat potential.
 
     Args:
-        model: checkpoint path, shipped model name (``"mlearn-Si"``), a :class:`Potential`,
-            or a list of them — a committee, whose mean is returned together with the spread
-            (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³; only a
+        model: checkpoint path, shipped model name (``"mlearn-Si"``), a :class:`Potential`, an
+            :class:`Ensemble` of them, or a list of these — a committee, whose mean is returned together with the
+            spread (``energy_std`` eV, ``energies_std`` eV, ``forces_std`` (N, 3) eV/Å, ``stress_std`` eV/Å³; only a
             committee lists them in ``implemented_properties``).
         device: "auto", "cpu", "cuda" (or "cuda:N").
         dtype: "float32" or "float64".
@@ -103,14 +90,14 @@ class MLCalculator(Calculator):
             raise ValueError("a committee needs at least one model")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype)
+        members = []
+        for spec in specs:
+            loaded = load_model(spec, kind="potential")
+            members += list(loaded.members) if isinstance(loaded, Ensemble) else [loaded]
         # Copies: moving a caller's model to another dtype/device must not change it under them.
-        self.models = [copy.deepcopy(load_model(s)).to(device=self.device, dtype=self.dtype).eval() for s in specs]
-        elements = self.models[0].elements
-        for m in self.models[1:]:
-            if m.elements != elements:
-                raise ValueError(f"committee members disagree on elements: {elements} vs {m.elements}")
-        self.elements = elements
-        self.cutoff = max(m.cutoff for m in self.models)
+        self.committee = Ensemble([copy.deepcopy(m) for m in members]).to(device=self.device, dtype=self.dtype).eval()
+        self.elements = self.committee.elements
+        self.cutoff = self.committee.cutoff
         self.neighbor_list = neighbor_list
         self.min_distance = min_distance
         if self.is_committee:  # a new instance tuple: the class-level one stays as it is for every other instance
@@ -121,8 +108,12 @@ class MLCalculator(Calculator):
         return cls(path, **kwargs)
 
     @property
+    def models(self) -> list[Potential]:
+        return list(self.committee.members)
+
+    @property
     def is_committee(self) -> bool:
-        return len(self.models) > 1
+        return len(self.committee) > 1
 
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
@@ -139,10 +130,9 @@ class MLCalculator(Calculator):
         has_volume = atoms.cell.rank == 3 and abs(atoms.cell.volume) > 1e-8
         if not has_volume and {"stress", "stress_std"} & set(properties):
             raise PropertyNotImplementedError("stress needs a cell with non-zero volume")
-        outputs = [model(graph, forces=True, stress=has_volume) for model in self.models]
-        stacked = {k: torch.stack([o[k] for o in outputs]) for k in outputs[0]}
+        mean, spread = self.committee(graph, forces=True, stress=has_volume)
         for ase_name, key, reduce in _RESULTS:
-            if key in stacked:
-                self.results[ase_name] = _to_ase(stacked[key].mean(0), reduce)
+            if key in mean:
+                self.results[ase_name] = _to_ase(mean[key], reduce)
                 if self.is_committee and ase_name != "free_energy":
-                    self.results[f"{ase_name}_std"] = _to_ase(stacked[key].std(0, unbiased=False), reduce)
+                    self.results[f"{ase_name}_std"] = _to_ase(spread[key], reduce)

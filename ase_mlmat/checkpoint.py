@@ -9,8 +9,8 @@ torch does not check the zip CRCs of a checkpoint's tensor records, so flipped b
 the weights would load silently. Every payload therefore carries ``sha256``: a SHA-256
 over all its other entries (tensors with name, dtype and shape; config, elements and
 plain data in a fixed order), written by :func:`write_checkpoint` and checked by
-:func:`read_checkpoint`. The property-model and glass-model formats go through the same
-two functions.
+:func:`read_checkpoint`. Models of every kind (:mod:`ase_mlmat.model_store`) and training states
+go through these two functions.
 """
 
 from __future__ import annotations
@@ -20,15 +20,11 @@ import os
 import pickle
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 import torch
 
-from ._version import __version__
-from .models.potential import Potential
-
-FORMAT = "ase-mlmat-potential/1"
 CHECKSUM_KEY = "sha256"  # hex digest of payload_checksum(payload)
 
 
@@ -81,21 +77,6 @@ def write_checkpoint(payload: dict, path: str | os.PathLike) -> Path:
     return path
 
 
-def save_potential(model: Potential, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-    """Write ``model`` to ``path`` (one file); ``metadata`` is kept as plain data (e.g. training info)."""
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    payload = {
-        "format": FORMAT,
-        "version": __version__,
-        "architecture": model.architecture,
-        "config": model.config,
-        "elements": model.elements,
-        "state_dict": state,
-        "metadata": metadata or {},
-    }
-    return write_checkpoint(payload, path)
-
-
 def _not_a_torch_archive(path: Path) -> str | None:
     """Why ``path`` cannot be a ``torch.save`` file, or None if it is a zip archive laid out as torch writes it."""
     if path.stat().st_size == 0:
@@ -128,8 +109,8 @@ def _refusal_reason(err: pickle.UnpicklingError) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def read_checkpoint(path: str | os.PathLike, expected_format: str = FORMAT, kind: str = "ase-mlmat potential") -> dict:
-    """Read and verify the raw payload of a ``kind`` checkpoint (``expected_format``), refusing anything else.
+def read_checkpoint(path: str | os.PathLike, expected_format: str | Collection[str], kind: str) -> dict:
+    """Read and verify the raw payload of a ``kind`` checkpoint (format tag ``expected_format`` or one of them).
 
     Raises:
         CheckpointError: the file is missing, a directory, not a torch zip archive, holds objects other
@@ -158,12 +139,13 @@ def read_checkpoint(path: str | os.PathLike, expected_format: str = FORMAT, kind
             f"{name!r} is not an {kind} checkpoint: a torch file holding a {type(payload).__name__}, not a checkpoint"
         )
     found = payload.get("format")
-    if found != expected_format:
+    formats = [expected_format] if isinstance(expected_format, str) else list(expected_format)
+    if found not in formats:
         if isinstance(found, str) and ("mlmat" in found):
-            why = f"it is a {found!r} checkpoint, {expected_format!r} expected"
+            why = f"it is a {found!r} checkpoint, {' or '.join(map(repr, formats))} expected"
         else:
             shown = ", ".join(repr(k) for k in list(payload)[:5]) + (", ..." if len(payload) > 5 else "")
-            why = f"a torch file of another program (no {expected_format!r} format tag; entries {shown})"
+            why = f"a torch file of another program (no {formats[0]!r} format tag; entries {shown})"
         raise CheckpointError(f"{name!r} is not an {kind} checkpoint: {why}")
     verify_checksum(payload, path)
     return payload
@@ -191,13 +173,10 @@ def verify_checksum(payload: Mapping, path: str | os.PathLike) -> None:
         )
 
 
-def load_potential(path: str | os.PathLike) -> Potential:
-    """Build the :class:`Potential` stored in ``path`` with its weights."""
-    payload = read_checkpoint(path)
-    try:
-        model = Potential(payload["architecture"], payload["config"], payload["elements"])
-        model.load_state_dict(payload["state_dict"])
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise CheckpointError(f"checkpoint {str(path)!r} does not match its architecture: {err}") from None
-    model.metadata = payload.get("metadata", {})
-    return model.eval()
+def __getattr__(name: str):
+    # the model store's potential savers, at the address they had before it existed
+    if name in ("load_potential", "save_potential"):
+        from . import model_store
+
+        return getattr(model_store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,8 @@ python scripts/model_cards.py
 from __future__ import annotations
 
 from ase_mlmat import pretrained
-from ase_mlmat.checkpoint import CheckpointError, load_potential
+from ase_mlmat.checkpoint import CheckpointError
+from ase_mlmat.model_store import load_potential
 
 
 def main() -> None:

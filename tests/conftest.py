@@ -25,7 +25,7 @@ def random_potential(elements=("H", "C", "O", "Si", "Cu"), cutoff=4.0, seed=0, f
         scale=1.0,
     )
     with torch.no_grad():
-        for p in model.net.parameters():
+        for p in model.parameters():
             p.normal_(0.0, 0.4)
     return model.double().eval()
 

@@ -12,9 +12,9 @@ import torch
 from ase.build import bulk
 
 from ase_mlmat import MLCalculator, pretrained, save_potential
-from ase_mlmat.checkpoint import CHECKSUM_KEY, CheckpointError, load_potential, payload_checksum
+from ase_mlmat.checkpoint import CHECKSUM_KEY, CheckpointError, payload_checksum
+from ase_mlmat.model_store import load_model, load_potential, save_model
 from ase_mlmat.models.property_model import PropertyModel
-from ase_mlmat.property_checkpoint import load_property_model, save_property_model
 
 NOT_A_CHECKPOINT = "not an ase-mlmat potential checkpoint"
 MISMATCH = "weights do not match their checksum"
@@ -72,8 +72,8 @@ def test_non_checkpoints_are_named_as_such(tmp_path, make, reason):
 
 
 def test_a_property_checkpoint_is_not_a_potential(tmp_path):
-    path = save_property_model(_property_model(), tmp_path / "kg.pt")
-    with pytest.raises(CheckpointError, match=r"it is a 'ase-mlmat-property/1' checkpoint"):
+    path = save_model(_property_model(), tmp_path / "kg.pt")
+    with pytest.raises(CheckpointError, match=r"not an ase-mlmat potential checkpoint: it holds an ase-mlmat property"):
         load_potential(path)
 
 
@@ -100,9 +100,9 @@ def _flip_tensor_bytes(path: Path, count: int = 64) -> None:
 
 def test_flipped_weight_bytes_are_a_checkpoint_error(tmp_path, potential):
     path = save_potential(potential, tmp_path / "m.pt")
-    before = torch.load(path, weights_only=True)["state_dict"]
+    before = torch.load(path, weights_only=True)["members"][0]
     _flip_tensor_bytes(path)
-    after = torch.load(path, weights_only=True)["state_dict"]  # torch itself loads it silently
+    after = torch.load(path, weights_only=True)["members"][0]  # torch itself loads it silently
     assert any(not torch.equal(before[k], after[k]) for k in before)
     with pytest.raises(CheckpointError, match=MISMATCH) as info:
         load_potential(path)
@@ -116,11 +116,11 @@ def _property_model() -> PropertyModel:
 
 
 def test_flipped_bytes_in_a_property_checkpoint(tmp_path):
-    path = save_property_model(_property_model(), tmp_path / "kg.pt")
-    load_property_model(path)
+    path = save_model(_property_model(), tmp_path / "kg.pt")
+    load_model(path, kind="property")
     _flip_tensor_bytes(path)
     with pytest.raises(CheckpointError, match=MISMATCH):
-        load_property_model(path)
+        load_model(path, kind="property")
 
 
 def test_flipped_bytes_in_a_glass_checkpoint(tmp_path):
@@ -138,7 +138,7 @@ def test_flipped_bytes_in_a_glass_checkpoint(tmp_path):
 def test_an_edited_config_is_caught(tmp_path, potential):
     path = save_potential(potential, tmp_path / "m.pt")
     payload = torch.load(path, weights_only=True)
-    payload["config"]["cutoff"] = 3.0  # same weights, different model
+    payload["spec"]["config"]["cutoff"] = 3.0  # same weights, different model
     torch.save(payload, path)
     with pytest.raises(CheckpointError, match=MISMATCH):
         load_potential(path)
@@ -187,7 +187,7 @@ def test_shipped_checkpoints_carry_a_valid_checksum(recwarn, name):
         atoms.calc = MLCalculator(name, device="cpu")
         assert np.isfinite(atoms.get_potential_energy())
     else:
-        load_property_model(path)
+        load_model(path, kind="property")
     assert not [w for w in recwarn if "checksum" in str(w.message)]
 
 

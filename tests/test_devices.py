@@ -8,7 +8,7 @@ from torch import nn
 
 from ase_mlmat import MLCalculator
 from ase_mlmat.devices import module_device, resolve_device
-from ase_mlmat.models.property_model import PropertyEnsemble, PropertyModel
+from ase_mlmat.models import Ensemble, PropertyModel
 from ase_mlmat.properties.ml_moduli import load_moduli_model
 from ase_mlmat.train.property_config import PropertyTrainConfig
 
@@ -50,7 +50,7 @@ def test_moduli_model_on_its_device_is_used_as_given():
         ["Si", "C"],
         ["log10_K_VRH_GPa", "log10_G_VRH_GPa"],
     )
-    ensemble = PropertyEnsemble([member])
+    ensemble = Ensemble([member])
     assert load_moduli_model(ensemble, "cpu") is ensemble
     if HAS_CUDA:
         moved = load_moduli_model(ensemble, "cuda")

@@ -23,8 +23,9 @@ from ase import Atoms
 
 from .. import keys
 from ..calculator import MLCalculator
-from ..checkpoint import CheckpointError, load_potential, save_potential
+from ..checkpoint import CheckpointError
 from ..data import Labels
+from ..model_store import load_potential, save_potential
 from ..models.potential import Potential
 from ..train import TrainConfig, fit
 from ..train.metrics import error_metrics, predict_graphs

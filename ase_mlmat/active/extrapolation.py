@@ -39,13 +39,12 @@ def last_layer_features(model: Potential, atoms: Atoms) -> np.ndarray:
             ``nn.Linear``) to take them from.
         StructureError: the structure is empty, overlapping, degenerate or has unknown elements.
     """
-    net = model.net
-    readout = getattr(net, "readout", None)
+    net, readout = model.net, model.head.mlp  # representation and the energy head's MLP
     if not (hasattr(net, "features") and isinstance(readout, nn.Sequential) and isinstance(readout[-1], nn.Linear)):
         raise TypeError(f"architecture {model.architecture!r} has no features + linear readout for a grade")
     parameter = next(model.parameters())
     if parameter.dtype != torch.float64:  # a grade needs float64 solves; convert a copy, not the caller's model
-        net = copy.deepcopy(net).to(dtype=torch.float64)
+        net, readout = copy.deepcopy(net).to(dtype=torch.float64), copy.deepcopy(readout).to(dtype=torch.float64)
     device = parameter.device
     graph = atoms_to_graph(atoms, model.cutoff, elements=model.elements, dtype=torch.float64, device=device)
     graph[keys.EDGE_VECTORS] = edge_vectors(graph)

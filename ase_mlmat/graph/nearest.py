@@ -40,7 +40,7 @@ def crystal_graph(
     max_neighbors: int = 12,
     dtype: torch.dtype = torch.float32,
 ) -> Graph:
-    """Graph of ``atoms`` with at most ``max_neighbors`` edges per atom and their lengths (Å).
+    """Graph of ``atoms`` with at most ``max_neighbors`` edges per atom, their vectors and lengths (Å).
 
     Raises:
         StructureError: invalid structure, unknown element, overlapping atoms, or an atom with no
@@ -67,4 +67,5 @@ def crystal_graph(
         keys.NUM_ATOMS: graph[keys.NUM_ATOMS],
         keys.EDGE_INDEX: graph[keys.EDGE_INDEX][:, keep_t].contiguous(),
         keys.EDGE_LENGTHS: torch.as_tensor(lengths[keep], dtype=dtype),
+        keys.EDGE_VECTORS: vectors[keep_t].to(dtype),  # (E, 3) Å, for representations that need directions
     }

@@ -5,9 +5,9 @@ Each convolution forms z_ij = v_i ⊕ v_j ⊕ u_ij, with u_ij the Gaussian expan
 
     v_i ← softplus(v_i + BN(Σ_j σ(BN(z_ij W_f + b_f)) ⊙ softplus(BN(z_ij W_s + b_s)))),
 
-a gate σ(·) choosing how much of each neighbour's message passes. After the convolutions the atom
-features are averaged per crystal (mean pooling) and an MLP gives the per-structure outputs; a
-separate per-atom head serves per-atom targets. Outputs are in the units the caller normalised to.
+a gate σ(·) choosing how much of each neighbour's message passes. The atom features after the
+convolutions are the representation; for per-structure targets Xie & Grossman average them per crystal
+(mean pooling) and apply an MLP — a :class:`~.heads.StructureHead` (its defaults: ``head_defaults``).
 
 Element coverage: the atom inputs are a linear map of the tabulated element properties, so the model
 predicts for any tabulated element, whether or not it was in the training data. The species list is
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .. import keys
-from ..nn import scatter_mean, scatter_sum
+from ..nn import scatter_sum
 from ..nn.gaussian import GaussianBasis
 from .element_table import element_properties, feature_matrix
 
@@ -49,16 +49,8 @@ class GatedConvolution(nn.Module):
         return self.softplus(v + self.norm_sum(scatter_sum(message, centre, v.shape[0])))
 
 
-def _mlp(n_in: int, n_hidden: int, n_layers: int, n_out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for _ in range(n_layers):
-        layers += [nn.Linear(n_in, n_hidden), nn.Softplus()]
-        n_in = n_hidden
-    return nn.Sequential(*layers, nn.Linear(n_in, n_out))
-
-
 class CGCNN(nn.Module):
-    """CGCNN representation with a per-structure head (mean pooling → MLP) and a per-atom head.
+    """CGCNN representation: per-atom features (N, F) after the gated convolutions.
 
     Args:
         num_species: number of training elements (``len(elements)``).
@@ -70,10 +62,8 @@ class CGCNN(nn.Module):
         num_features: atom channels F.
         num_interactions: convolutions (beyond 4–5 more stop helping: docs/physics.md, "CGCNN").
         gaussian_step: spacing and width of the Gaussian edge expansion, Å.
-        num_hidden: width of the MLP heads.
-        num_hidden_layers: hidden layers of the MLP heads.
-        num_outputs: per-structure outputs.
-        num_atom_outputs: per-atom outputs of :meth:`forward`.
+        num_hidden: width of the MLP of the heads built on it (``head_defaults``).
+        num_hidden_layers: hidden layers of that MLP.
         continuous_features: append the standardised raw element properties to the one-hot bits
             (:func:`~.element_table.continuous_features`).
     """
@@ -89,12 +79,12 @@ class CGCNN(nn.Module):
         gaussian_step: float = 0.2,
         num_hidden: int = 128,
         num_hidden_layers: int = 1,
-        num_outputs: int = 1,
-        num_atom_outputs: int = 1,
         continuous_features: bool = False,
     ):
         super().__init__()
         self.cutoff = float(cutoff)
+        self.num_features = num_features
+        self.head_defaults = {"hidden": [num_hidden] * num_hidden_layers, "activation": "softplus"}
         if elements is not None:
             if len(elements) != num_species:
                 raise ValueError(f"{len(elements)} elements for num_species={num_species}")
@@ -112,8 +102,6 @@ class CGCNN(nn.Module):
         self.convolutions = nn.ModuleList(
             GatedConvolution(num_features, self.basis.num_basis) for _ in range(num_interactions)
         )
-        self.head = _mlp(num_features, num_hidden, num_hidden_layers, num_outputs)
-        self.atom_head = _mlp(num_features, num_hidden, num_hidden_layers, num_atom_outputs)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # A checkpoint that stored rows for its training elements only: keep those rows as stored
@@ -143,12 +131,4 @@ class CGCNN(nn.Module):
             v = convolution(v, edges, centre, neighbour)
         return v
 
-    def structure_outputs(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Per-structure outputs (B, num_outputs) from the mean of the atom features."""
-        num_structures = graph[keys.NUM_ATOMS].shape[0]
-        crystal = scatter_mean(self.features(graph), graph[keys.BATCH], num_structures)  # (B, F)
-        return self.head(crystal)
-
-    def forward(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Per-atom outputs (N, num_atom_outputs) — the registry's architecture protocol."""
-        return self.atom_head(self.features(graph))
+    forward = features

@@ -63,7 +63,7 @@ class PaiNNUpdate(nn.Module):
 
 
 class PaiNN(nn.Module):
-    """PaiNN representation with an atom-wise readout.
+    """PaiNN representation: invariant per-atom features (N, F); the heads of :mod:`.heads` read them.
 
     Args:
         num_species: size of the element list (embedding rows).
@@ -71,7 +71,6 @@ class PaiNN(nn.Module):
         num_features: width F of scalar and vector channels.
         num_interactions: message-passing layers (receptive field = layers × r_c).
         num_basis: Bessel functions in the radial basis.
-        num_outputs: per-atom outputs of the readout (1 for an energy).
     """
 
     def __init__(
@@ -82,14 +81,13 @@ class PaiNN(nn.Module):
         num_features: int = 64,
         num_interactions: int = 3,
         num_basis: int = 16,
-        num_outputs: int = 1,
     ):
         super().__init__()
-        if not cutoff > 0 or min(num_features, num_basis, num_outputs) < 1 or num_interactions < 0:
+        if not cutoff > 0 or min(num_features, num_basis) < 1 or num_interactions < 0:
             raise ValueError(
-                f"PaiNN needs cutoff > 0 Å and num_features, num_basis, num_outputs >= 1, num_interactions >= 0; "
+                f"PaiNN needs cutoff > 0 Å and num_features, num_basis >= 1, num_interactions >= 0; "
                 f"got cutoff={cutoff}, num_features={num_features}, num_basis={num_basis}, "
-                f"num_outputs={num_outputs}, num_interactions={num_interactions}"
+                f"num_interactions={num_interactions}"
             )
         self.cutoff = float(cutoff)
         self.num_features = num_features
@@ -98,7 +96,8 @@ class PaiNN(nn.Module):
         self.envelope = PolynomialCutoff(cutoff)
         self.messages = nn.ModuleList(PaiNNMessage(num_features, num_basis) for _ in range(num_interactions))
         self.updates = nn.ModuleList(PaiNNUpdate(num_features) for _ in range(num_interactions))
-        self.readout = _mlp(num_features, num_features // 2, num_outputs)
+        # heads on PaiNN: one hidden layer of F/2 with SiLU (Schütt et al.'s atom-wise readout)
+        self.head_defaults = {"hidden": [num_features // 2], "activation": "silu"}
 
     def features(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Invariant per-atom features (N, F) after all interactions."""
@@ -115,6 +114,4 @@ class PaiNN(nn.Module):
             s, v = update(s, v)
         return s
 
-    def forward(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Per-atom outputs (N, num_outputs)."""
-        return self.readout(self.features(graph))
+    forward = features

@@ -1,8 +1,7 @@
-"""An interatomic potential: architecture + element list + per-element reference energies.
+"""An interatomic potential: a representation (``net``) + an energy head (``head``) + the element list.
 
-E = Σ_i [ e_ref(Z_i) + shift + scale · net_i ], the reference energies fitted by least
-squares on the training set and ``scale`` the RMS force, so the network learns an
-O(1) residual. Forces and stress come from :func:`energy_forces_stress`.
+E = Σ_i [ e_ref(Z_i) + shift + scale · MLP(h_i) ] with h_i the representation's features
+(:class:`~.heads.EnergyHead`). Forces and stress come from :func:`energy_forces_stress`.
 
 Elements can be appended to a trained model (:meth:`Potential.add_elements`) where the architecture keeps
 its per-species parameters in an ``nn.Embedding`` named ``embedding`` (PaiNN, and CGCNN without an
@@ -18,7 +17,16 @@ from torch import nn
 
 from .. import keys
 from .gradients import energy_forces_stress
-from .registry import get_architecture
+from .heads import EnergyHead
+from .registry import build_representation, is_representation, seeded
+
+# state-dict keys of files written before representation and heads were apart → their keys now
+_OLD_KEYS = {
+    "net.readout.": "head.mlp.",
+    "reference_energies": "head.reference_energies",
+    "scale": "head.scale",
+    "shift": "head.shift",
+}
 
 
 class Potential(nn.Module):
@@ -26,11 +34,14 @@ class Potential(nn.Module):
 
     Args:
         architecture: registered architecture name (e.g. "painn").
-        config: keyword arguments of the architecture; must contain ``cutoff`` (Å).
+        config: keyword arguments of the architecture; must contain ``cutoff`` (Å). An optional ``head``
+            entry holds the energy head's ``hidden`` widths and ``activation`` (default: the
+            architecture's ``head_defaults``).
         elements: chemical symbols, in the order of the species index.
         reference_energies: eV per atom of each element (len(elements),).
         scale: eV, multiplies the network output.
         shift: eV per atom, added to every atom.
+        seed: seed of the initial weights; None draws from torch's global generator.
     """
 
     def __init__(
@@ -41,6 +52,8 @@ class Potential(nn.Module):
         reference_energies: Sequence[float] | None = None,
         scale: float = 1.0,
         shift: float = 0.0,
+        *,
+        seed: int | None = None,
     ):
         super().__init__()
         if "cutoff" not in config:
@@ -48,12 +61,48 @@ class Potential(nn.Module):
         self.architecture = architecture
         self.config = dict(config)
         self.elements = list(elements)
-        self.net = get_architecture(architecture)(num_species=len(self.elements), **self.config)
-        if reference_energies is None:
-            reference_energies = [0.0] * len(self.elements)
-        self.register_buffer("reference_energies", torch.tensor(list(reference_energies), dtype=torch.float64))
-        self.register_buffer("scale", torch.tensor(float(scale), dtype=torch.float64))
-        self.register_buffer("shift", torch.tensor(float(shift), dtype=torch.float64))
+        options = dict(self.config.get("head", {}))
+        representation = {k: v for k, v in self.config.items() if k != "head"}
+        with seeded(seed):
+            self.net = build_representation(architecture, representation, len(self.elements))
+            # an architecture with its own readout and no features: its single per-atom output is the residual
+            width = self.net.num_features if is_representation(self.net) else 0
+            if width:
+                options = {**getattr(self.net, "head_defaults", {"hidden": [width // 2]}), **options}
+            self.head = EnergyHead(
+                width,
+                len(self.elements),
+                **options,
+                reference_energies=reference_energies,
+                scale=scale,
+                shift=shift,
+            )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for old, new in _OLD_KEYS.items():
+            if old == "net.readout." and self.head.mlp is None:  # an architecture with its own readout keeps it
+                continue
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                state_dict[prefix + new + key[len(prefix + old) :]] = state_dict.pop(key)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # the head's buffers, as attributes of the potential (fine-tuning refits and replaces them)
+    @property
+    def reference_energies(self) -> torch.Tensor:
+        """eV per atom of each element (len(elements),)."""
+        return self.head.reference_energies
+
+    @reference_energies.setter
+    def reference_energies(self, value: torch.Tensor) -> None:
+        self.head.reference_energies = value
+
+    @property
+    def scale(self) -> torch.Tensor:
+        return self.head.scale
+
+    @property
+    def shift(self) -> torch.Tensor:
+        return self.head.shift
 
     @property
     def cutoff(self) -> float:
@@ -99,10 +148,8 @@ class Potential(nn.Module):
 
     def atomic_energies(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Per-atom energies (N,) eV; the graph must hold EDGE_VECTORS."""
-        raw = self.net(graph).squeeze(-1)  # (N,)
-        dtype = raw.dtype
-        species = graph[keys.SPECIES]
-        return self.reference_energies.to(dtype)[species] + self.shift.to(dtype) + self.scale.to(dtype) * raw
+        features = self.net.features(graph) if self.head.mlp is not None else self.net(graph)  # (N, F) | (N, 1)
+        return self.head(features, graph[keys.SPECIES])
 
     def forward(
         self,

@@ -1,32 +1,44 @@
-"""Structure → property models: an architecture with a per-structure head, in target units.
+"""Structure → property models: a representation with a per-structure head, in target units.
 
-``PropertyModel`` wraps a registered architecture that has ``structure_outputs(graph) -> (B, T)``
-(e.g. :class:`~ase_mlmat.models.cgcnn.CGCNN`) and undoes the target standardisation, so its output is
-in the units of the named targets (e.g. log10 of a modulus in GPa). ``PropertyEnsemble`` holds several
-such models trained from different seeds: their mean is the prediction, their spread the uncertainty.
+``PropertyModel`` = any registered representation (CGCNN, PaiNN, …: ``features(graph) -> (N, F)``) +
+:class:`~.heads.StructureHead` (pooling → MLP → undo the target standardisation), so its output is in the
+units of the named targets (e.g. log10 of a modulus in GPa). Several of them trained from different seeds
+make an :class:`~.ensemble.Ensemble`: their mean is the prediction, their spread the uncertainty.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from .registry import get_architecture
+from .. import keys
+from .gradients import edge_vectors
+from .heads import StructureHead
+from .registry import build_representation, is_representation, seeded
+
+# state-dict keys of files written before representation and heads were apart → their keys now (None: dropped)
+_OLD_KEYS = {
+    "net.head.": "head.mlp.",
+    "target_mean": "head.target_mean",
+    "target_std": "head.target_std",
+    "net.atom_head.": None,  # CGCNN's per-atom head, never trained by a property model
+}
 
 
 class PropertyModel(nn.Module):
-    """Per-structure regression: ``net.structure_outputs(graph) · std + mean``.
+    """Per-structure regression: ``head(net.features(graph))`` in target units.
 
     Args:
-        architecture: registered name (e.g. "cgcnn").
-        config: keyword arguments of the architecture; must contain ``cutoff`` (Å).
+        architecture: registered name (e.g. "cgcnn", "painn").
+        config: keyword arguments of the architecture; must contain ``cutoff`` (Å). An optional ``head``
+            entry holds the head's ``hidden`` widths, ``activation`` and ``pooling`` ("mean" or "sum").
         elements: chemical symbols in species-index order.
         targets: names of the T outputs, with units (e.g. "log10_K_VRH_GPa").
         target_mean, target_std: standardisation of each target (T,), in target units.
         max_neighbors: neighbours per atom in the crystal graph.
+        seed: seed of the initial weights; None draws from torch's global generator.
     """
 
     def __init__(
@@ -38,6 +50,8 @@ class PropertyModel(nn.Module):
         target_mean: Sequence[float] | None = None,
         target_std: Sequence[float] | None = None,
         max_neighbors: int = 12,
+        *,
+        seed: int | None = None,
     ):
         super().__init__()
         if "cutoff" not in config:
@@ -46,75 +60,53 @@ class PropertyModel(nn.Module):
             raise ValueError("a property model needs at least one target name")
         self.architecture = architecture
         self.config = dict(config)
-        self.elements = list(elements)
         self.targets = list(targets)
         self.max_neighbors = int(max_neighbors)
-        cls = get_architecture(architecture)
-        if not hasattr(cls, "structure_outputs"):
-            raise ValueError(f"architecture {architecture!r} has no per-structure head (structure_outputs)")
-        extra = {"elements": self.elements} if "elements" in inspect.signature(cls).parameters else {}
-        self.net = cls(num_species=len(self.elements), num_outputs=len(self.targets), **extra, **self.config)
-        self.elements = list(getattr(self.net, "elements", None) or self.elements)  # CGCNN adds untrained ones
-        count = len(self.targets)
-        mean = torch.zeros(count) if target_mean is None else torch.as_tensor(list(target_mean), dtype=torch.float32)
-        std = torch.ones(count) if target_std is None else torch.as_tensor(list(target_std), dtype=torch.float32)
-        self.register_buffer("target_mean", mean.reshape(count))
-        self.register_buffer("target_std", std.reshape(count))
+        representation = {k: v for k, v in self.config.items() if k != "head"}
+        with seeded(seed):
+            self.net = build_representation(architecture, representation, len(elements), elements=elements)
+            if not is_representation(self.net):
+                raise ValueError(
+                    f"architecture {architecture!r} gives no per-atom features (features + num_features), "
+                    "so it cannot carry a per-structure head"
+                )
+            width = self.net.num_features
+            options = {**getattr(self.net, "head_defaults", {"hidden": [width // 2]}), **self.config.get("head", {})}
+            self.head = StructureHead(
+                width, len(self.targets), **options, target_mean=target_mean, target_std=target_std
+            )
+        self.elements = list(getattr(self.net, "elements", None) or elements)  # CGCNN adds untrained ones
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for old, new in _OLD_KEYS.items():
+            for key in [k for k in state_dict if k.startswith(prefix + old)]:
+                value = state_dict.pop(key)
+                if new is not None:
+                    state_dict[prefix + new + key[len(prefix + old) :]] = value
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def cutoff(self) -> float:
         return float(self.config["cutoff"])
 
+    @property
+    def target_mean(self) -> torch.Tensor:
+        return self.head.target_mean
+
+    @property
+    def target_std(self) -> torch.Tensor:
+        return self.head.target_std
+
+    def features(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The representation's per-atom features (N, F)."""
+        if keys.EDGE_VECTORS not in graph and keys.POSITIONS in graph:  # a graph of atoms_to_graph
+            graph = {**graph, keys.EDGE_VECTORS: edge_vectors(graph)}
+        return self.net.features(graph)
+
     def normalized(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Standardised outputs (B, T), what the loss sees."""
-        return self.net.structure_outputs(graph)
+        return self.head.normalized(self.features(graph), graph)
 
     def forward(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Predictions (B, T) in target units."""
-        out = self.normalized(graph)
-        return out * self.target_std.to(out.dtype) + self.target_mean.to(out.dtype)
-
-
-class PropertyEnsemble(nn.Module):
-    """Models of one architecture and element list trained from different seeds; mean and spread."""
-
-    def __init__(self, members: Sequence[PropertyModel]):
-        super().__init__()
-        if not members:
-            raise ValueError("an ensemble needs at least one member")
-        first = members[0]
-        for member in members[1:]:
-            if member.elements != first.elements or member.targets != first.targets:
-                raise ValueError("ensemble members must share elements and targets")
-            if member.cutoff != first.cutoff or member.max_neighbors != first.max_neighbors:
-                raise ValueError("ensemble members must share the graph (cutoff, max_neighbors)")
-        self.members = nn.ModuleList(members)
-
-    def __len__(self) -> int:
-        return len(self.members)
-
-    @property
-    def first(self) -> PropertyModel:
-        return self.members[0]
-
-    @property
-    def elements(self) -> list[str]:
-        return self.first.elements
-
-    @property
-    def targets(self) -> list[str]:
-        return self.first.targets
-
-    @property
-    def cutoff(self) -> float:
-        return self.first.cutoff
-
-    @property
-    def max_neighbors(self) -> int:
-        return self.first.max_neighbors
-
-    def forward(self, graph: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean (B, T) and standard deviation (B, T) over members (zero for a single model)."""
-        outputs = torch.stack([member(graph) for member in self.members])  # (M, B, T)
-        std = outputs.std(dim=0, unbiased=False) if len(self.members) > 1 else torch.zeros_like(outputs[0])
-        return outputs.mean(dim=0), std
+        return self.head(self.features(graph), graph)

@@ -1,6 +1,7 @@
 """Bulk and shear moduli from a trained structure → property model (the "fast ML estimate" tier).
 
-The model (default: the shipped ``mp-binary-kg``, a CGCNN ensemble) predicts log10 K_VRH and
+The model (default: the shipped ``mp-binary-kg``, an :class:`~ase_mlmat.models.ensemble.Ensemble` of CGCNN
+property models) predicts log10 K_VRH and
 log10 G_VRH in GPa; K = 10^mean. The ensemble spread σ of the log10 values is the uncertainty; in GPa
 it is reported to first order as σ_K ≈ K ln(10) σ. ``MLModuli`` is a callable ``(atoms) → (K, G)``,
 a moduli model a hardness or thermal predictor can take; :class:`ModuliPrediction` is a moduli source.
@@ -22,7 +23,9 @@ from ase import Atoms
 from ..devices import module_device, resolve_device
 from ..graph import collate, to_device
 from ..graph.nearest import crystal_graph
-from ..models.property_model import PropertyEnsemble
+from ..model_store import load_model, model_path
+from ..models.ensemble import Ensemble
+from ..models.property_model import PropertyModel
 from .base import PropertyError, PropertyResult
 
 DEFAULT_MODULI_MODEL = "mp-binary-kg"
@@ -44,37 +47,34 @@ class ModuliPrediction(PropertyResult):
 
 
 @lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float, device: torch.device) -> PropertyEnsemble:
-    from ..property_checkpoint import load_property_model
+def _load_cached(path: str, mtime: float, device: torch.device) -> Ensemble:
+    return _as_ensemble(load_model(path, kind="property")).to(device)
 
-    return load_property_model(path).to(device)
+
+def _as_ensemble(model: PropertyModel | Ensemble) -> Ensemble:
+    return model if isinstance(model, Ensemble) else Ensemble([model])
 
 
 def load_moduli_model(
-    spec: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL, device: str | torch.device = "cpu"
-) -> PropertyEnsemble:
-    """A property model from a loaded ensemble, a checkpoint path or a shipped name (cached per file and device).
+    spec: str | os.PathLike | PropertyModel | Ensemble = DEFAULT_MODULI_MODEL, device: str | torch.device = "cpu"
+) -> Ensemble:
+    """An ensemble of property models from a loaded one, a checkpoint path or a shipped name (cached per file
+    and device).
 
-    A loaded ensemble is used as given when it is on ``device``, else a copy is moved there (the
-    caller's model is not moved under them). ``device``: "cpu" (default: the same numbers on every
-    worker of a screening run), "auto", "cuda" or "cuda:N".
+    A loaded model or ensemble is used as given when it is on ``device``, else a copy is moved there (the
+    caller's model is not moved under them); a single model becomes an ensemble of one. ``device``: "cpu"
+    (default: the same numbers on every worker of a screening run), "auto", "cuda" or "cuda:N".
 
     Raises:
         FileNotFoundError: neither a file nor a shipped model.
         ValueError: the model does not predict log10 K_VRH and log10 G_VRH.
     """
     device = resolve_device(device)
-    if isinstance(spec, PropertyEnsemble):
-        model = spec if module_device(spec) == device else copy.deepcopy(spec).to(device)
+    if isinstance(spec, torch.nn.Module):
+        load_model(spec, kind="property")  # refuses another kind
+        model = _as_ensemble(spec if module_device(spec) == device else copy.deepcopy(spec).to(device))
     else:
-        path = str(spec)
-        if not os.path.exists(path):
-            from ..pretrained import path_of
-
-            try:
-                path = str(path_of(path))
-            except KeyError as err:
-                raise FileNotFoundError(f"{spec!r} is neither a checkpoint file nor a shipped model: {err}") from None
+        path = str(model_path(spec))
         model = _load_cached(os.path.abspath(path), os.path.getmtime(path), device)
     if tuple(model.targets[:2]) != LOG_TARGETS:
         raise ValueError(f"model predicts {model.targets}, not {list(LOG_TARGETS)}")
@@ -97,7 +97,7 @@ def _prediction(mean: np.ndarray, std: np.ndarray) -> ModuliPrediction:
 
 @torch.no_grad()
 def predict_moduli(
-    model: PropertyEnsemble, structures: Sequence[Atoms], batch_size: int = 256
+    model: Ensemble, structures: Sequence[Atoms], batch_size: int = 256
 ) -> list[ModuliPrediction | Exception]:
     """One prediction, or the exception that stopped it (unknown element, isolated atom…), per structure.
 
@@ -126,12 +126,14 @@ class MLModuli:
     """Callable ``(atoms) → (K_GPa, G_GPa)`` backed by a property model.
 
     Args:
-        model: shipped name, checkpoint path or loaded :class:`PropertyEnsemble`.
+        model: shipped name, checkpoint path, or a loaded property model or :class:`Ensemble` of them.
         device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N".
     """
 
     def __init__(
-        self, model: str | os.PathLike | PropertyEnsemble = DEFAULT_MODULI_MODEL, device: str | torch.device = "auto"
+        self,
+        model: str | os.PathLike | PropertyModel | Ensemble = DEFAULT_MODULI_MODEL,
+        device: str | torch.device = "auto",
     ):
         self.model = load_moduli_model(model, device)
 

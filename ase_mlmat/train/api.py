@@ -17,11 +17,12 @@ from ase import Atoms
 
 from .. import keys
 from .._version import __version__
-from ..calculator import load_model, resolve_dtype
-from ..checkpoint import read_checkpoint, save_potential
+from ..calculator import resolve_dtype
+from ..checkpoint import read_checkpoint
 from ..data import LabelCounts, Labels, kfold_indices, load_labelled, train_val_split
 from ..devices import resolve_device
 from ..graph import collate, to_device
+from ..model_store import load_model, save_potential
 from ..models.potential import Potential
 from ..models.registry import get_architecture
 from ..yaml_config import ConfigError

@@ -21,8 +21,9 @@ from ..data import kfold_indices, train_val_split
 from ..data.elastic import PropertyDataset, load_moduli_dataset
 from ..data.splits import grouped_kfold_indices
 from ..graph.nearest import crystal_graph
-from ..models.property_model import PropertyEnsemble, PropertyModel
-from ..property_checkpoint import save_property_model
+from ..model_store import save_model as save_property_model
+from ..models.ensemble import Ensemble as PropertyEnsemble
+from ..models.property_model import PropertyModel
 from .property_config import PropertyTrainConfig
 from .property_fit import PropertyHistory, fit_property_model, predict_model
 

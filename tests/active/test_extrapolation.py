@@ -97,7 +97,7 @@ def test_bad_training_sets_are_refused_with_a_reason(trained):
 
 def test_features_need_a_linear_readout():
     model = Potential("painn", dict(TINY), ["Cu"])
-    model.net.readout = model.net.readout[:-1]  # ends in an activation: energies are not linear in a layer
+    model.head.mlp = model.head.mlp[:-1]  # ends in an activation: energies are not linear in a layer
     with pytest.raises(TypeError, match="linear readout"):
         last_layer_features(model, _crystal(rattle=0.05))
 

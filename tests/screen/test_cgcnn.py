@@ -11,11 +11,11 @@ from ase.build import bulk
 from ase_mlmat.checkpoint import CheckpointError
 from ase_mlmat.graph import StructureError, collate
 from ase_mlmat.graph.nearest import crystal_graph, nearest_edges
-from ase_mlmat.models import available
+from ase_mlmat.model_store import load_model, save_model
+from ase_mlmat.models import AtomHead, Ensemble, available
 from ase_mlmat.models.element_table import NUM_FEATURES, element_features
-from ase_mlmat.models.property_model import PropertyEnsemble, PropertyModel
+from ase_mlmat.models.property_model import PropertyModel
 from ase_mlmat.properties.ml_moduli import MLModuli, predict_moduli
-from ase_mlmat.property_checkpoint import load_property_model, save_property_model
 
 from .conftest import SMALL_MODEL
 
@@ -66,7 +66,8 @@ def test_invariances_and_batching():
     assert not np.allclose(batch[0], batch[1])
     graph = crystal_graph(supercell, model.cutoff, model.elements)
     with torch.no_grad():
-        per_atom = model.net(graph)  # the per-atom head: (N, num_atom_outputs), same for equivalent atoms
+        head = AtomHead(model.net.num_features, 1, **model.net.head_defaults)
+        per_atom = head(model.features(graph))  # a per-atom head: (N, 1), same for equivalent atoms
     assert per_atom.shape == (len(supercell), 1)
     assert torch.allclose(per_atom[0::2], per_atom[0].expand(4, 1), atol=1e-5)
 
@@ -87,22 +88,22 @@ def test_training_converges_and_beats_the_mean(trained_small, moduli_slice):
 
 def test_checkpoint_round_trip(trained_small, moduli_slice, tmp_path):
     result, path = trained_small
-    loaded = load_property_model(path)
-    assert isinstance(loaded, PropertyEnsemble) and len(loaded) == 2
+    loaded = load_model(path, kind="property")
+    assert isinstance(loaded, Ensemble) and len(loaded) == 2
     assert loaded.elements == result.model.elements and loaded.targets == result.model.targets
     structures = moduli_slice.structures[:10]
     before, after = predict_moduli(result.model, structures), predict_moduli(loaded, structures)
     assert [b.as_row() for b in before] == [a.as_row() for a in after]
     assert all(b.log10_bulk_modulus_std > 0 for b in before)  # two members disagree somewhat
     assert loaded.metadata["num_train"] == 320 and loaded.metadata["dropped_non_positive"] == 0
-    resaved = save_property_model(loaded, tmp_path / "again.pt")
-    assert [p.as_row() for p in predict_moduli(load_property_model(resaved), structures)] == [a.as_row() for a in after]
+    resaved = save_model(loaded, tmp_path / "again.pt")
+    assert [p.as_row() for p in predict_moduli(load_model(resaved), structures)] == [a.as_row() for a in after]
     torch.save({"format": "ase-mlmat-property/1", "payload": Atoms()}, tmp_path / "evil.pt")
     with pytest.raises(CheckpointError, match="refused"):
-        load_property_model(tmp_path / "evil.pt")
+        load_model(tmp_path / "evil.pt", kind="property")
     torch.save({"format": "ase-mlmat-potential/1"}, tmp_path / "potential.pt")
     with pytest.raises(CheckpointError, match="not an ase-mlmat property-model checkpoint"):
-        load_property_model(tmp_path / "potential.pt")
+        load_model(tmp_path / "potential.pt", kind="property")
 
 
 def test_unsupported_element_and_isolated_atom_are_refused(trained_small):
@@ -154,8 +155,8 @@ def test_continuous_element_features(tmp_path):
     )
     torch.manual_seed(0)
     options = {**SMALL_MODEL, "continuous_features": True}
-    model = PropertyEnsemble([PropertyModel("cgcnn", options, ["Si", "C"], ["log10_K_VRH_GPa", "log10_G_VRH_GPa"])])
+    model = Ensemble([PropertyModel("cgcnn", options, ["Si", "C"], ["log10_K_VRH_GPa", "log10_G_VRH_GPa"])])
     assert model.first.net.atom_table.shape[1] == NUM_FEATURES + NUM_CONTINUOUS
-    loaded = load_property_model(save_property_model(model.eval(), tmp_path / "continuous.pt"))
+    loaded = Ensemble([load_model(save_model(model.eval(), tmp_path / "continuous.pt"))])
     sic = bulk("SiC", "zincblende", a=4.36)
     assert predict_moduli(loaded, [sic])[0].as_row() == predict_moduli(model, [sic])[0].as_row()

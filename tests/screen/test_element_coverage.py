@@ -16,10 +16,11 @@ from ase.formula import Formula
 from ase_mlmat import pretrained
 from ase_mlmat.graph import StructureError, collate
 from ase_mlmat.graph.nearest import crystal_graph
+from ase_mlmat.model_store import load_model, save_model
+from ase_mlmat.models import Ensemble
 from ase_mlmat.models.element_table import element_properties
-from ase_mlmat.models.property_model import PropertyEnsemble, PropertyModel
+from ase_mlmat.models.property_model import PropertyModel
 from ase_mlmat.properties.ml_moduli import load_moduli_model, predict_moduli
-from ase_mlmat.property_checkpoint import load_property_model, save_property_model
 
 from .conftest import MODULI_DATA, SMALL_MODEL
 
@@ -39,9 +40,7 @@ def _fcc(symbol: str) -> Atoms:
 def test_every_element_up_to_bi_and_of_the_data_set_is_accepted(tmp_path):
     wanted = set(chemical_symbols[1:84]) | _data_set_elements()
     torch.manual_seed(0)
-    model = PropertyEnsemble(
-        [PropertyModel("cgcnn", SMALL_MODEL, ["C", "Si"], TARGETS, [2.0, 1.5], [0.4, 0.45])]
-    ).eval()
+    model = Ensemble([PropertyModel("cgcnn", SMALL_MODEL, ["C", "Si"], TARGETS, [2.0, 1.5], [0.4, 0.45])]).eval()
     assert model.elements[:2] == ["C", "Si"] and wanted <= set(model.elements)
     net = model.first.net
     assert net.atom_table.shape == (len(model.elements), net.embedding.in_features)
@@ -50,7 +49,7 @@ def test_every_element_up_to_bi_and_of_the_data_set_is_accepted(tmp_path):
     with torch.no_grad():
         out = model(collate(graphs))[0].numpy()
     assert np.all(np.isfinite(out)) and len(np.unique(out.round(6))) > 50  # each element its own input
-    loaded = load_property_model(save_property_model(model, tmp_path / "two.pt"))
+    loaded = Ensemble([load_model(save_model(model, tmp_path / "two.pt"))])
     assert loaded.elements == model.elements
     assert [r.as_row() for r in predict_moduli(loaded, structures[:5])] == [
         r.as_row() for r in predict_moduli(model, structures[:5])
@@ -59,7 +58,7 @@ def test_every_element_up_to_bi_and_of_the_data_set_is_accepted(tmp_path):
 
 def test_an_element_beyond_the_table_is_refused_by_name():
     torch.manual_seed(0)
-    model = PropertyEnsemble([PropertyModel("cgcnn", SMALL_MODEL, ["C"], TARGETS, [2.0, 1.5], [0.4, 0.45])]).eval()
+    model = Ensemble([PropertyModel("cgcnn", SMALL_MODEL, ["C"], TARGETS, [2.0, 1.5], [0.4, 0.45])]).eval()
     assert "Og" not in element_properties()
     result = predict_moduli(model, [Atoms("Og", cell=[3, 3, 3], pbc=True), _fcc("C")])
     assert isinstance(result[0], StructureError) and "'Og'" in str(result[0])
@@ -68,7 +67,7 @@ def test_an_element_beyond_the_table_is_refused_by_name():
 
 @shipped
 def test_shipped_model_is_unchanged_for_its_training_elements():
-    model = load_property_model(pretrained.path_of("mp-binary-kg"))  # a copy of its own: it is altered below
+    model = load_model("mp-binary-kg")  # a copy of its own: it is altered below
     payload = torch.load(pretrained.path_of("mp-binary-kg"), weights_only=False)
     trained = payload["elements"]
     assert model.elements[: len(trained)] == trained and "Yb" in model.elements and "Yb" not in trained

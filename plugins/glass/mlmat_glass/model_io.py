@@ -1,31 +1,35 @@
-"""One-file glass-model checkpoints read with ``torch.load(weights_only=True)`` (loading never runs code).
+"""Glass models in the ase-mlmat model store (kind ``"glass"``): what is glass-specific about storing them.
 
-Payload: ``format`` ("mlmat-glass-model/1"), ``config`` (``kind`` — ``"graph_network"``
-(:class:`~mlmat_glass.network.GlassGraphNetwork`, the default for files without it) or ``"linear"``
+A glass model's ``config`` says what it is — ``kind`` ``"graph_network"``
+(:class:`~mlmat_glass.network.GlassGraphNetwork`, the default for configs without it), ``"linear"``
 (:class:`~mlmat_glass.linear_model.DescriptorLinearModel`) or ``"ensemble"``
-(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) — and the builder
-arguments),
-``state_dict``, ``target_mean`` / ``target_std``
-(propensity of A particles in the training data, σ: output = mean + std · network), ``card`` (model card:
-plain data), ``version`` and ``sha256`` (checksum of the rest, checked on load). Reading and writing go through
-:func:`ase_mlmat.checkpoint.read_checkpoint` / :func:`~ase_mlmat.checkpoint.write_checkpoint`, as for the core's
-potentials and property models.
+(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) — and holds the builder
+arguments. The file's metadata holds the output scaling ``target_mean`` / ``target_std`` (propensity of A
+particles in the training data, σ: output = mean + std · network) and the model card ``card``. Reading,
+writing, checksums and the refusal of anything else are :mod:`ase_mlmat.model_store`'s; files of the format
+before it (``mlmat-glass-model/1``) still load. Shipped models are registered by name in the entry-point group
+``ase_mlmat.pretrained`` (:func:`shipped_path`), so ``ase_mlmat.model_store.load_model("ka-T0.44-botan")`` finds
+them.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
 from torch import nn
 
-from ase_mlmat.checkpoint import CheckpointError, read_checkpoint, write_checkpoint
+from ase_mlmat import model_store
+from ase_mlmat.checkpoint import CheckpointError
 
 from .ensemble import PropensityEnsemble
 from .linear_model import DescriptorLinearModel
 from .network import GlassGraphNetwork
 
 MODEL_KINDS = {"graph_network": GlassGraphNetwork, "linear": DescriptorLinearModel, "ensemble": PropensityEnsemble}
+LEGACY_FORMAT = "mlmat-glass-model/1"
+SCALING = ("target_mean", "target_std", "card")  # metadata entries a glass model needs
 
 
 def build_model(config: dict) -> nn.Module:
@@ -39,7 +43,27 @@ def build_model(config: dict) -> nn.Module:
     return MODEL_KINDS[kind](**config)
 
 
-FORMAT = "mlmat-glass-model/1"
+def _from_legacy(payload: dict) -> tuple[dict, list[dict], dict]:
+    return {"config": payload["config"]}, [payload["state_dict"]], {k: payload[k] for k in SCALING if k in payload}
+
+
+GLASS = model_store.ModelKind(
+    name="glass",
+    label="mlmat-glass model",
+    types=tuple(MODEL_KINDS.values()),
+    spec=lambda model: {"config": dict(model.config)},
+    build=lambda spec: build_model(spec["config"]),
+    legacy_format=LEGACY_FORMAT,
+    from_legacy=_from_legacy,
+)
+
+
+def shipped_path(name: str) -> Path:
+    """File of the glass model shipped as ``name`` (``mlmat_glass/pretrained/<name>.pt``)."""
+    path = Path(str(resources.files("mlmat_glass") / "pretrained" / f"{name}.pt"))
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped glass model {name!r}")
+    return path
 
 
 class GlassModelError(CheckpointError):
@@ -50,30 +74,14 @@ def save_model(
     model: nn.Module, path: str | os.PathLike, *, target_mean: float, target_std: float, card: dict | None = None
 ) -> Path:
     """Write the model, its output scaling (σ) and its model card to one file."""
-    from . import __version__
-
-    payload = {
-        "format": FORMAT,
-        "version": __version__,
-        "config": dict(model.config),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "target_mean": float(target_mean),
-        "target_std": float(target_std),
-        "card": card or {},
-    }
-    return write_checkpoint(payload, path)
+    metadata = {"target_mean": float(target_mean), "target_std": float(target_std), "card": card or {}}
+    return model_store.save_model(model, path, metadata)
 
 
 def load_model(path: str | os.PathLike) -> tuple[nn.Module, dict]:
-    """The network (eval mode) and the payload's plain data (scaling, card) from ``path``."""
+    """The network (eval mode) and its plain data (``config``, ``target_mean``, ``target_std``, ``card``)."""
     try:
-        payload = read_checkpoint(path, FORMAT, "mlmat-glass model")
+        model = model_store.load_model(path, kind="glass")
     except CheckpointError as err:
         raise GlassModelError(str(err)) from None
-    try:
-        model = build_model(payload["config"])
-        model.load_state_dict(payload["state_dict"])
-    except (KeyError, RuntimeError, TypeError, ValueError) as err:
-        raise GlassModelError(f"{str(path)!r} does not match its architecture: {err}") from None
-    info = {k: v for k, v in payload.items() if k != "state_dict"}
-    return model.eval(), info
+    return model, {"config": dict(model.config), "card": {}, **model.metadata}
