@@ -139,8 +139,9 @@ def read_checkpoint(path: str | os.PathLike, expected_format: str | Collection[s
             f"{name!r} is not an {kind} checkpoint: a torch file holding a {type(payload).__name__}, not a checkpoint"
         )
     found = payload.get("format")
-    formats = [expected_format] if isinstance(expected_format, str) else list(expected_format)
+    formats = [expected_format] if isinstance(expected_format, str) else expected_format
     if found not in formats:
+        formats = list(formats)
         if isinstance(found, str) and ("mlmat" in found):
             why = f"it is a {found!r} checkpoint, {' or '.join(map(repr, formats))} expected"
         else:

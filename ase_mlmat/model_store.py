@@ -21,7 +21,7 @@ entry-point group ``ase_mlmat.pretrained`` (name → a callable ``(name) -> path
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -101,14 +101,25 @@ PROPERTY = ModelKind(
 )
 
 
+CORE_KINDS = {kind.name: kind for kind in (POTENTIAL, PROPERTY)}
+
+
 @cache
 def _plugin_kinds() -> tuple[ModelKind, ...]:
     return tuple(ep.load() for ep in entry_points(group=KINDS_GROUP))
 
 
 def kinds() -> dict[str, ModelKind]:
-    """Every known kind by name: the core's, then the plugins' (loading their entry points)."""
-    return {k.name: k for k in (POTENTIAL, PROPERTY, *_plugin_kinds())}
+    """Every known kind by name: the core's, then the plugins' (importing them)."""
+    return {**CORE_KINDS, **{k.name: k for k in _plugin_kinds()}}
+
+
+def _find(match: Callable[[ModelKind], bool]) -> ModelKind | None:
+    """The first kind that ``match``es, trying the core's before importing any plugin."""
+    for kind in CORE_KINDS.values():
+        if match(kind):
+            return kind
+    return next((kind for kind in _plugin_kinds() if match(kind)), None)
 
 
 def kind_of(model: nn.Module) -> ModelKind:
@@ -118,14 +129,35 @@ def kind_of(model: nn.Module) -> ModelKind:
         TypeError: no known kind stores this class.
     """
     member = model.first if isinstance(model, Ensemble) else model
-    for kind in kinds().values():
-        if isinstance(member, kind.types):
-            return kind
-    raise TypeError(f"no model kind stores a {type(member).__name__} (known kinds: {sorted(kinds())})")
+    found = _find(lambda kind: isinstance(member, kind.types))
+    if found is None:
+        raise TypeError(f"no model kind stores a {type(member).__name__} (known kinds: {sorted(kinds())})")
+    return found
 
 
 def _label(kind: str | None) -> str:
-    return kinds()[kind].label if kind in kinds() else "ase-mlmat model"
+    found = None if kind is None else _find(lambda k: k.name == kind)
+    return found.label if found else "ase-mlmat model"
+
+
+class _Formats(Collection):
+    """Format tags a read of ``kind`` accepts; a plugin is imported only for a tag the core does not know."""
+
+    def __init__(self, kind: str | None):
+        self.kind = kind
+
+    def _kind_for(self, tag: object) -> ModelKind | None:
+        return _find(lambda k: k.legacy_format == tag and self.kind in (None, k.name))
+
+    def __contains__(self, tag: object) -> bool:
+        return tag == FORMAT or self._kind_for(tag) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        yield FORMAT
+        yield from (k.legacy_format for k in kinds().values() if k.legacy_format and self.kind in (None, k.name))
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
 
 
 def _plain(value):
@@ -157,22 +189,20 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
 
 
 def _read(path: Path, kind: str | None) -> nn.Module:
-    known = kinds()
-    legacy = {k.legacy_format: k for k in known.values() if k.legacy_format}
-    if kind is not None and kind not in known:
-        raise ValueError(f"unknown model kind {kind!r} (known: {sorted(known)})")
-    wanted = [FORMAT, *(f for f, k in legacy.items() if kind in (None, k.name))]
-    payload = read_checkpoint(path, wanted, _label(kind))
+    if kind is not None and _find(lambda k: k.name == kind) is None:
+        raise ValueError(f"unknown model kind {kind!r} (known: {sorted(kinds())})")
+    formats = _Formats(kind)
+    payload = read_checkpoint(path, formats, _label(kind))
     if payload["format"] == FORMAT:
-        found = known.get(payload.get("kind"))
+        found = _find(lambda k: k.name == payload.get("kind"))
         if found is None:
             raise CheckpointError(
                 f"{str(path)!r} holds a model of kind {payload.get('kind')!r}, which no installed package provides "
-                f"(known: {sorted(known)})"
+                f"(known: {sorted(kinds())})"
             )
         spec, states, metadata = payload["spec"], payload["members"], payload.get("metadata", {})
     else:
-        found = legacy[payload["format"]]
+        found = formats._kind_for(payload["format"])
         spec, states, metadata = (found.from_legacy or _legacy)(payload)
     if kind is not None and found.name != kind:
         raise CheckpointError(f"{str(path)!r} is not an {_label(kind)} checkpoint: it holds an {found.label}")
@@ -259,6 +289,7 @@ def save_potential(model: Potential, path: str | os.PathLike, metadata: dict | N
 
 
 __all__: Sequence[str] = [
+    "CORE_KINDS",
     "FORMAT",
     "ModelKind",
     "kind_of",

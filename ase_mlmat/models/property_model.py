@@ -37,7 +37,9 @@ class PropertyModel(nn.Module):
         elements: chemical symbols in species-index order.
         targets: names of the T outputs, with units (e.g. "log10_K_VRH_GPa").
         target_mean, target_std: standardisation of each target (T,), in target units.
-        max_neighbors: neighbours per atom in the crystal graph.
+        max_neighbors: neighbours per atom in the crystal graph. A representation that reads edge directions
+            (PaiNN) is exactly invariant only when no shell of equidistant neighbours is cut, i.e. with
+            ``max_neighbors`` at least the number of neighbours within the cutoff.
         seed: seed of the initial weights; None draws from torch's global generator.
     """
 
