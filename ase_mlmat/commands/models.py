@@ -14,9 +14,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the architectures and shipped models; returns the exit code."""
-    from .. import pretrained
+    from ..model_store import shipped
     from ..models import available
 
     print("architectures:", ", ".join(available()))
-    print("shipped models:", ", ".join(pretrained.available()))
+    print("shipped models:", ", ".join(shipped()))
     return 0

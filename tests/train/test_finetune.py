@@ -154,5 +154,5 @@ def test_options_that_cannot_change_are_named(emt_copper):
     with pytest.raises(ConfigError, match="architecture: checkpoint 'painn', given 'cgcnn'"):
         build_model(_config(architecture="cgcnn"), structures, labels)
     # keys that are equal, or absent, inherit the checkpoint's
-    model = build_model(_config(model={"cutoff": 4, "num_outputs": 1}), structures, labels)
+    model = build_model(_config(model={"cutoff": 4}), structures, labels)
     assert model.config == load_model(PRETRAINED).config
