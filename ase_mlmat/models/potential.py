@@ -79,6 +79,8 @@ class Potential(nn.Module):
             )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if any(k.startswith(prefix + "head.") for k in state_dict):  # the current layout: nothing to map
+            return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         for old, new in _OLD_KEYS.items():
             if old == "net.readout." and self.head.mlp is None:  # an architecture with its own readout keeps it
                 continue

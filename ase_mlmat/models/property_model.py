@@ -80,6 +80,8 @@ class PropertyModel(nn.Module):
         self.elements = list(getattr(self.net, "elements", None) or elements)  # CGCNN adds untrained ones
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if any(k.startswith(prefix + "head.") for k in state_dict):  # the current layout: nothing to map
+            return super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
         for old, new in _OLD_KEYS.items():
             for key in [k for k in state_dict if k.startswith(prefix + old)]:
                 value = state_dict.pop(key)

@@ -12,7 +12,7 @@ from ase_mlmat import keys
 from ase_mlmat.graph import atoms_to_graph, collate
 from ase_mlmat.graph.nearest import crystal_graph
 from ase_mlmat.model_store import load_model, model_path, save_model
-from ase_mlmat.models import Potential, PropertyModel, registry
+from ase_mlmat.models import PaiNN, Potential, PropertyModel, registry
 from ase_mlmat.models.gradients import edge_vectors, energy_forces_stress
 
 TARGETS = ["log10_K_VRH_GPa", "log10_G_VRH_GPa"]
@@ -171,3 +171,21 @@ def test_an_architecture_with_its_own_readout_is_a_potential_but_not_a_property_
     assert torch.equal(loaded.net.weight, model.net.weight.float())
     with pytest.raises(ValueError, match="gives no per-atom features"):
         PropertyModel("readout_only", {"cutoff": 3.0}, ["Cu"], TARGETS)
+
+
+class _PaiNNWithReadout(PaiNN):
+    """A representation that still carries a readout of its own (left unused by the heads)."""
+
+    def __init__(self, *, num_outputs: int = 1, **kwargs):
+        super().__init__(**kwargs)
+        self.readout = nn.Sequential(nn.Linear(self.num_features, 4), nn.SiLU(), nn.Linear(4, num_outputs))
+
+
+def test_a_representation_with_its_own_readout_round_trips(monkeypatch, tmp_path, si_bulk):
+    builtin = registry._builtin()
+    monkeypatch.setattr(registry, "_builtin", lambda: {**builtin, "painn_readout": _PaiNNWithReadout})
+    model = Potential("painn_readout", PAINN, ["Si"], reference_energies=[-3.0], scale=0.7, seed=0).double()
+    assert {"net.readout.0.weight", "head.mlp.0.weight"} <= set(model.state_dict())
+    loaded = load_model(save_model(model, tmp_path / "m.pt"), kind="potential").double()
+    graph = atoms_to_graph(si_bulk, model.cutoff, elements=["Si"], dtype=torch.float64)
+    assert torch.equal(loaded(graph)[keys.FORCES], model(graph)[keys.FORCES])  # the head kept its own weights
