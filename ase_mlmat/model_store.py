@@ -160,15 +160,6 @@ class _Formats(Collection):
         return len(list(iter(self)))
 
 
-def _plain(value):
-    """Copies of plain containers as lists and dicts (a tuple would not survive ``weights_only``)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None = None) -> Path:
     """Write ``model`` (or an :class:`Ensemble`, one state dict per member) to one file; ``metadata`` as plain data.
 
@@ -181,7 +172,7 @@ def save_model(model: nn.Module, path: str | os.PathLike, metadata: dict | None 
         "format": FORMAT,
         "kind": kind.name,
         "version": __version__,
-        "spec": _plain(kind.spec(members[0])),
+        "spec": kind.spec(members[0]),
         "members": [{k: v.detach().cpu().clone() for k, v in m.state_dict().items()} for m in members],
         "metadata": metadata or {},
     }
