@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ase_mlmat.commands.train:add_parser",
         "train a potential or a property model (or k-fold cross-validate)",
     ),
-    "eval": ("ase_mlmat.commands.evaluate:add_parser", "errors of a potential on labelled data"),
+    "eval": ("ase_mlmat.commands.evaluate:add_parser", "errors of a potential or a property model on labelled data"),
     "md": ("ase_mlmat.commands.md:add_parser", "molecular dynamics (NVE or Langevin NVT) with a potential"),
     "phonons": ("ase_mlmat.commands.phonons:add_parser", "phonopy phonons with a potential"),
     "predict": ("ase_mlmat.commands.predict:add_parser", "run a property predictor on structure files"),

@@ -171,9 +171,10 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
             result,
         )
     if config.plots:
-        from .plots import learning_curve, parity_plot
+        from .plots import learning_curve, loss_title, parity_plot
 
-        learning_curve(result.history, output.with_name(output.stem + "_learning_curve.png"))
+        title = loss_title(config.losses, config.kind)
+        learning_curve(result.history, output.with_name(output.stem + "_learning_curve.png"), title)
         val_graphs = labelled_graphs(
             [structures[i] for i in val_idx] or structures,
             [labels[i] for i in val_idx] or labels,

@@ -266,10 +266,11 @@ def train_property(config: TrainConfig, dataset: PropertyDataset | None = None, 
             result,
         )
     if config.plots and len(val_idx):
-        from .plots import learning_curve
+        from .plots import learning_curve, loss_title
         from .property_plots import parity_plot_targets
 
-        learning_curve(result.history, output.with_name(output.stem + "_learning_curve.png"))
+        title = loss_title(config.losses, config.kind)
+        learning_curve(result.history, output.with_name(output.stem + "_learning_curve.png"), title)
         mean = predict_targets(result.model, [graphs[i] for i in val_idx])
         parity_plot_targets(
             dataset.targets[val_idx], mean, dataset.target_names, output.with_name(output.stem + "_parity.png")

@@ -243,7 +243,25 @@ def test_mlmat_train_config_trains_a_property_ensemble(tmp_path, capsys):
     assert main(["train", str(path)]) == 0
     out = capsys.readouterr().out
     assert "ensemble of 2" in out and "validation mae_log10_G_VRH_GPa" in out
-    assert len(load_property_model(tmp_path / "cli.pt")) == 2
+    model = load_property_model(tmp_path / "cli.pt")
+    assert len(model) == 2
+    import gzip
+    import json
+
+    from ase_mlmat.train import evaluate
+    from ase_mlmat.train.losses import predict_targets
+    from ase_mlmat.train.property import build_graphs, load_dataset
+
+    with gzip.open(MODULI, "rt") as handle:
+        (tmp_path / "few.json").write_text(json.dumps(json.load(handle)[:12]))
+    assert main(["eval", str(tmp_path / "cli.pt"), str(tmp_path / "few.json")]) == 0
+    assert "MAE log10_K_VRH_GPa" in capsys.readouterr().out
+    few = TrainConfig(data=[str(tmp_path / "few.json")], targets=TARGETS, model=SMALL_CGCNN, max_neighbors=6)
+    dataset = load_dataset(few)
+    pred = predict_targets(model, build_graphs(few, dataset, model.elements))
+    mae = np.abs(pred - dataset.targets).mean(axis=0)
+    metrics = evaluate(tmp_path / "cli.pt", tmp_path / "few.json")
+    assert [metrics[f"mae_{name}"] for name in TARGETS] == pytest.approx(mae.tolist(), rel=1e-6)
     with pytest.raises(SystemExit):
         main(["train-property", "--config", str(path)])
     assert "invalid choice: 'train-property'" in capsys.readouterr().err
