@@ -47,8 +47,7 @@ def main() -> int:
 
     import torch
 
-    from ase_mlmat.train.property_api import cross_validate_property, leave_element_out
-    from ase_mlmat.train.property_config import PropertyTrainConfig
+    from ase_mlmat.train import TrainConfig, cross_validate, leave_element_out
     from ase_mlmat.yaml_config import parse_key_value_options
 
     torch.set_num_threads(1)
@@ -61,11 +60,11 @@ def main() -> int:
         "targets": args.targets,
         "group_by": "formula" if args.grouped else None,
     }
-    config = PropertyTrainConfig.from_yaml(args.config, **overrides)
+    config = TrainConfig.from_yaml(args.config, **overrides)
     if args.model:
         config.model = {**config.model, **parse_key_value_options(args.model)}
         config.validate()
-    config.data = str((ROOT / config.data).resolve()) if not Path(config.data).is_absolute() else config.data
+    config.data = [str(ROOT / path) if not Path(path).is_absolute() else path for path in config.data]
     start_cpu, start_wall = time.process_time(), time.perf_counter()
     if args.leave_out:
         reports = [leave_element_out(config, element) for element in args.leave_out]
@@ -76,7 +75,7 @@ def main() -> int:
             print(json.dumps({k: r[k] for k in ("element", "num_train", "num_test", "mae", "best_epochs")}))
         print(json.dumps({"cpu_minutes": round((time.process_time() - start_cpu) / 60, 2), "report": str(output)}))
         return 0
-    report = cross_validate_property(config, args.k, folds=args.folds)
+    report = cross_validate(config, args.k, folds=args.folds)
     report["config"] = config.to_dict()
     report["cpu_minutes"] = (time.process_time() - start_cpu) / 60
     report["wall_minutes"] = (time.perf_counter() - start_wall) / 60

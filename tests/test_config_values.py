@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from ase_mlmat.train import TrainConfig
-from ase_mlmat.train.property_config import PropertyTrainConfig
 from ase_mlmat.yaml_config import ConfigError, parse_key_value_options
 
 
@@ -42,10 +41,11 @@ def test_bad_training_values_name_key_value_and_type(tmp_path, text, needle):
 
 
 def test_property_config_types_its_model_options():
-    config = PropertyTrainConfig.from_dict({"data": "x.json", "model": {"cutoff": "6", "num_features": 8}})
-    assert config.model == {"cutoff": 6.0, "num_features": 8}
+    targets = ["log10_K_VRH_GPa"]
+    config = TrainConfig.from_dict({"data": "x.json", "targets": targets, "model": {"cutoff": "6", "num_features": 8}})
+    assert config.model == {"cutoff": 6.0, "num_features": 8, "num_interactions": 3}  # unset: the kind's default
     with pytest.raises(ConfigError, match="unknown model option"):
-        PropertyTrainConfig.from_dict({"data": "x.json", "model": {"cutoff": 6, "width": 8}})
+        TrainConfig.from_dict({"data": "x.json", "targets": targets, "model": {"cutoff": 6, "width": 8}})
 
 
 def test_key_value_options():

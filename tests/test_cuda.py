@@ -129,14 +129,15 @@ def test_training_on_cuda_fits_and_gives_a_cpu_model(tmp_path):
 def test_cgcnn_trains_on_cuda_and_predicts_the_same_on_both_devices(tmp_path):
     from ase_mlmat.data.elastic import load_moduli_dataset
     from ase_mlmat.properties.ml_moduli import MLModuli, predict_moduli
-    from ase_mlmat.train.property_api import train_property
-    from ase_mlmat.train.property_config import PropertyTrainConfig
+    from ase_mlmat.train import TrainConfig
+    from ase_mlmat.train.property import train_property
 
     data = DATA / "elastic" / "mp-binary-pbe-elasticity-2025.1.json.gz"
     dataset = load_moduli_dataset(data, limit=300)
-    config = PropertyTrainConfig.from_dict(
+    config = TrainConfig.from_dict(
         dict(
             data=str(data),
+            targets=["log10_K_VRH_GPa", "log10_G_VRH_GPa"],
             limit=300,
             model={"cutoff": 6.0, "num_features": 24, "num_interactions": 2, "num_hidden": 32},
             max_neighbors=8,
@@ -155,7 +156,8 @@ def test_cgcnn_trains_on_cuda_and_predicts_the_same_on_both_devices(tmp_path):
     result = train_property(config, dataset)
     y = dataset.targets
     baseline = np.abs(y - y.mean(axis=0)).mean(axis=0)
-    assert all(result.val_mae[name] < 0.8 * b for name, b in zip(dataset.target_names, baseline)), result.val_mae
+    val = result.val_metrics
+    assert all(val[f"mae_{name}"] < 0.8 * b for name, b in zip(dataset.target_names, baseline)), val
     assert module_device(result.model).type == "cpu"
     structures = dataset.structures[:20]
     on_gpu = MLModuli(result.model, device="cuda")

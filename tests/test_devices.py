@@ -10,7 +10,6 @@ from ase_mlmat import MLCalculator
 from ase_mlmat.devices import module_device, resolve_device
 from ase_mlmat.models import Ensemble, PropertyModel
 from ase_mlmat.properties.ml_moduli import load_moduli_model
-from ase_mlmat.train.property_config import PropertyTrainConfig
 
 HAS_CUDA = torch.cuda.is_available()
 
@@ -62,9 +61,9 @@ def test_configs_check_their_device_before_any_work(tmp_path):
     from ase_mlmat.active.config import ActiveConfig
     from ase_mlmat.train import TrainConfig
 
-    assert PropertyTrainConfig.from_dict({"data": "x.json"}).device == "auto"
+    assert TrainConfig.from_dict({"data": "x.json", "targets": ["log10_K_VRH_GPa"]}).device == "auto"
     for make in (
-        lambda d: PropertyTrainConfig.from_dict({"data": "x.json", "device": d}),
+        lambda d: TrainConfig.from_dict({"data": "x.json", "targets": ["log10_K_VRH_GPa"], "device": d}),
         lambda d: TrainConfig.from_dict({"data": ["x.extxyz"], "device": d}),
         lambda d: ActiveConfig.from_dict(
             {"db": str(tmp_path / "al.db"), "reference": "ase.calculators.emt:EMT", "device": d}

@@ -21,12 +21,11 @@ GROUP = "ase_mlmat.commands"
 
 # name: ("module:add_parser", one-line help shown by `mlmat --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("ase_mlmat.commands.train:add_parser", "train a potential (or k-fold cross-validate)"),
-    "train-property": (
-        "ase_mlmat.commands.train_property:add_parser",
-        "train a structure→property model (CGCNN, log10 K and G)",
+    "train": (
+        "ase_mlmat.commands.train:add_parser",
+        "train a potential or a property model (or k-fold cross-validate)",
     ),
-    "eval": ("ase_mlmat.commands.evaluate:add_parser", "errors of a potential on labelled data"),
+    "eval": ("ase_mlmat.commands.evaluate:add_parser", "errors of a potential or a property model on labelled data"),
     "md": ("ase_mlmat.commands.md:add_parser", "molecular dynamics (NVE or Langevin NVT) with a potential"),
     "phonons": ("ase_mlmat.commands.phonons:add_parser", "phonopy phonons with a potential"),
     "predict": ("ase_mlmat.commands.predict:add_parser", "run a property predictor on structure files"),

@@ -1,4 +1,4 @@
-"""``mlmat eval``: errors of a potential on labelled data."""
+"""``mlmat eval``: errors of a potential on labelled data, or of a property model on a pymatgen JSON list."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``eval`` subcommand; returns its parser."""
-    p = subparsers.add_parser("eval", help="errors of a potential on labelled data")
+    p = subparsers.add_parser("eval", help="errors of a potential or a property model on labelled data")
     p.add_argument("model", help="checkpoint path or shipped model name")
     p.add_argument("data", nargs="+")
     p.add_argument("--json", action="store_true", help="also print the metrics as one JSON line")
@@ -42,7 +42,11 @@ def run(args: argparse.Namespace) -> int:
         stress_key=args.stress_key,
     )
     print(f"structures               {metrics['num_structures']}")
-    print(f"energy MAE               {metrics['energy_mae_meV_per_atom']:.3f} meV/atom")
+    for name, value in metrics.items():  # a property model: the MAE of each target, in its units
+        if name.startswith("mae_"):
+            print(f"MAE {name.removeprefix('mae_'):20s} {value:.4f}")
+    if "energy_mae_meV_per_atom" in metrics:
+        print(f"energy MAE               {metrics['energy_mae_meV_per_atom']:.3f} meV/atom")
     if "forces_mae_eV_per_A" in metrics:
         print(f"force MAE                {metrics['forces_mae_eV_per_A']:.4f} eV/Å")
     if "stress_mae_GPa" in metrics:

@@ -1,4 +1,10 @@
-"""``mlmat train``: train a potential, or k-fold cross-validate one; flags are TrainConfig's fields."""
+"""``mlmat train CONFIG``: train a potential or a property model, or k-fold cross-validate one.
+
+The config's ``targets`` decide the kind (:mod:`ase_mlmat.train.config`); flags are TrainConfig's fields.
+
+    mlmat train configs/mlearn-Si.yaml
+    mlmat train configs/mp-binary-kg.yaml --kfold 5 --group-by formula --report cv.json
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,13 @@ import argparse
 
 NOTES = {
     "data": "labelled structures (extxyz, ase.db, any ase.io format; FILE@INDEX or DB@SELECTION picks some; "
-    "an mlmat learn database gives its labels)",
-    "energy_weight": "loss weight of MSE(ΔE/N), (eV/atom)^-2",
-    "forces_weight": "loss weight of MSE(ΔF), (eV/Å)^-2",
-    "stress_weight": "loss weight of MSE(Δσ), (eV/Å³)^-2",
-    "max_minutes": "time budget (wall clock unless --budget-clock cpu)",
+    "an mlmat learn database gives its labels), or for a property model one pymatgen JSON list with moduli",
+    "targets": "per-structure targets of a property model (e.g. log10_K_VRH_GPa log10_G_VRH_GPa); "
+    "without them the model is a potential",
+    "energy_weight": "loss weight of MSE(ΔE/N), (eV/atom)^-2 (default 100); shorthand of losses.energy_per_atom",
+    "forces_weight": "loss weight of MSE(ΔF), (eV/Å)^-2 (default 1); shorthand of losses.forces",
+    "stress_weight": "loss weight of MSE(Δσ), (eV/Å³)^-2 (default 100); shorthand of losses.stress",
+    "max_minutes": "time budget of each model trained (wall clock unless --budget-clock cpu)",
 }
 
 
@@ -21,12 +29,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
     p = subparsers.add_parser(
         "train",
-        help="train a potential (or k-fold cross-validate)",
-        description="Train a potential. Settings come from --config (YAML, keys are TrainConfig fields) and the "
-        "flags below, which override the file; the model's options are set in the file.",
+        help="train a potential or a property model (or k-fold cross-validate)",
+        description="Train a potential, or with `targets` in the config a property model (an ensemble of "
+        "`ensemble_size` seeds). Settings come from the YAML file CONFIG (keys are TrainConfig fields) and the "
+        "flags below, which override the file; the model's options and the loss terms (`losses`) are set in the file.",
     )
-    p.add_argument("--config", help="YAML file; keys are TrainConfig fields")
+    p.add_argument("config_file", nargs="?", metavar="CONFIG", help="YAML file; keys are TrainConfig fields")
+    p.add_argument("--config", help="the YAML file, as a flag (the same as CONFIG)")
     p.add_argument("--kfold", type=int, help="k-fold cross-validation instead of one training run")
+    p.add_argument("--folds", type=int, nargs="+", metavar="N", help="run only these folds (0-based; property models)")
     p.add_argument("--report", help="JSON file for the k-fold report")
     p.add_argument(
         "--resume",
@@ -47,14 +58,18 @@ def run(args: argparse.Namespace) -> int:
     from ..yaml_config import config_from_cli
     from .config_flags import config_overrides
 
-    config = config_from_cli(TrainConfig, args.config, config_overrides(args, args.config_fields))
+    if args.config_file and args.config and args.config_file != args.config:
+        raise ValueError(f"two config files given: {args.config_file} and --config {args.config}; give one")
+    config = config_from_cli(TrainConfig, args.config_file or args.config, config_overrides(args, args.config_fields))
     if not config.data:
         raise ValueError("give training data with --data or in the config")
     if args.kfold and args.resume:
         raise ValueError("--resume continues one training run; k-fold runs keep no training state")
+    if args.folds and not args.kfold:
+        raise ValueError("--folds picks folds of a k-fold run; give --kfold K")
     try:
         if args.kfold:
-            return _kfold(config, args.kfold, args.report)
+            return _kfold(config, args.kfold, args.folds, args.report)
         result = train(config, resume=args.resume)
     except TrainingInterrupted as stop:
         if args.kfold:
@@ -76,21 +91,30 @@ def run(args: argparse.Namespace) -> int:
         kept = f"; the last periodic training state is {state} (--resume)" if state.exists() and not args.kfold else ""
         print(f"mlmat train: interrupted before a model was saved{kept}", file=sys.stderr)
         return 130
-    print(f"saved {config.output} (best epoch {result.history.best_epoch}, {result.history.seconds:.0f} s)")
+    best = ", ".join(str(h.best_epoch) for h in result.histories)
+    seconds = sum(h.seconds for h in result.histories)
+    what = f"ensemble of {len(result.histories)}, " if config.kind == "property" else ""
+    print(f"saved {config.output} ({what}best epoch {best}, {seconds:.0f} s)")
     for name, value in result.val_metrics.items():
         print(f"validation {name:28s} {value:.4g}")
     return 0
 
 
-def _kfold(config, k: int, report_path: str | None) -> int:
+def _kfold(config, k: int, folds: list[int] | None, report_path: str | None) -> int:
     """Cross-validate and print the summary; the report (with each fold's best epoch) to ``report_path``."""
     import json
 
     from ..train import cross_validate
 
-    report = cross_validate(config, k)
-    for name, stat in report["summary"].items():
-        print(f"{name:28s} {stat['mean']:.4g} ± {stat['std']:.2g}")
+    report = cross_validate(config, k, folds=folds)
+    if config.kind == "property":
+        for name, mae in report["summary"]["mae_ensemble"].items():
+            print(f"{k}-fold CV MAE {name:24s} {mae:.4f}")
+        dropped = report["dropped_non_positive"]
+        print(f"structures {report['num_structures']} (dropped with non-positive moduli: {dropped})")
+    else:
+        for name, stat in report["summary"].items():
+            print(f"{name:28s} {stat['mean']:.4g} ± {stat['std']:.2g}")
     if report_path:
         with open(report_path, "w") as handle:
             json.dump(report, handle, indent=1)

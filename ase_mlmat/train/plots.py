@@ -13,9 +13,19 @@ from ase.units import GPa
 
 from .trainer import History
 
+POTENTIAL_LOSS = "Loss: Σ weight · MSE of E/N (eV/atom), F (eV/Å), σ (eV/Å³)"
 
-def learning_curve_figure(history: History):
-    """Training and validation loss (log scale) against epoch."""
+
+def loss_title(losses: dict[str, dict], kind: str) -> str:
+    """What the loss of a run is, from its resolved ``losses`` section and kind ("potential" or "property")."""
+    functions = "/".join(sorted({term["loss"].upper() for term in losses.values() if term["weight"] > 0}))
+    if kind == "potential":
+        return f"Loss: Σ weight · {functions} of E/N (eV/atom), F (eV/Å), σ (eV/Å³)"
+    return f"Loss: Σ weight · {functions} of each target / its training-set std"
+
+
+def learning_curve_figure(history: History, title: str = POTENTIAL_LOSS):
+    """Training and validation loss (log scale) against epoch; ``title`` says what the loss is."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 4.6), layout="constrained")
@@ -27,14 +37,14 @@ def learning_curve_figure(history: History):
     ax.set_xlabel("epoch (passes over the training set)")
     # the weights are in (eV/atom)⁻², (eV/Å)⁻², (eV/Å³)⁻², so the weighted sum is a pure number
     ax.set_ylabel("loss (dimensionless)")
-    ax.set_title("Loss: Σ weight · MSE of E/N (eV/atom), F (eV/Å), σ (eV/Å³)", fontsize="medium")
+    ax.set_title(title, fontsize="medium")
     ax.legend()
     return fig
 
 
-def learning_curve(history: History, path: str | Path) -> Path:
+def learning_curve(history: History, path: str | Path, title: str = POTENTIAL_LOSS) -> Path:
     """Write :func:`learning_curve_figure` to ``path`` (PNG)."""
-    learning_curve_figure(history).savefig(path, dpi=120)
+    learning_curve_figure(history, title).savefig(path, dpi=120)
     return Path(path)
 
 

@@ -12,10 +12,12 @@ from ..data import Labels
 from ..graph import atoms_to_graph
 
 TARGET_ENERGY = "target_energy"  # (B,) eV
+TARGET_ENERGY_PER_ATOM = "target_energy_per_atom"  # (B,) eV/atom
 TARGET_FORCES = "target_forces"  # (N, 3) eV/Å
 TARGET_STRESS = "target_stress"  # (B, 3, 3) eV/Å³
 HAS_FORCES = "has_forces"  # (B,) bool
 HAS_STRESS = "has_stress"  # (B,) bool
+PROPERTY_TARGETS = "property_targets"  # (B, T) per-structure targets in their own units
 
 
 def voigt_to_matrix(voigt: np.ndarray) -> np.ndarray:
@@ -36,12 +38,31 @@ def labelled_graphs(
         g = atoms_to_graph(atoms, cutoff, elements=elements, dtype=dtype, min_distance=0.0)
         n = len(atoms)
         g[TARGET_ENERGY] = torch.tensor([label.energy], dtype=dtype)
+        g[TARGET_ENERGY_PER_ATOM] = g[TARGET_ENERGY] / n
         forces = label.forces if label.forces is not None else np.zeros((n, 3))
         g[TARGET_FORCES] = torch.as_tensor(forces, dtype=dtype)
         g[HAS_FORCES] = torch.tensor([label.forces is not None])
         stress = voigt_to_matrix(label.stress) if label.stress is not None else np.zeros((3, 3))
         g[TARGET_STRESS] = torch.as_tensor(stress, dtype=dtype).unsqueeze(0)
         g[HAS_STRESS] = torch.tensor([label.stress is not None and atoms.cell.rank == 3])
+        graphs.append(g)
+    return graphs
+
+
+def property_graphs(
+    structures: Sequence[Atoms],
+    targets: np.ndarray,
+    elements: Sequence[str],
+    cutoff: float,
+    max_neighbors: int,
+) -> list[dict[str, torch.Tensor]]:
+    """Crystal graphs with their row of ``targets`` (n, T) as PROPERTY_TARGETS (StructureError names a bad one)."""
+    from ..graph.nearest import crystal_graph
+
+    graphs = []
+    for atoms, row in zip(structures, np.asarray(targets, dtype=np.float32)):
+        g = crystal_graph(atoms, cutoff, elements, max_neighbors=max_neighbors)
+        g[PROPERTY_TARGETS] = torch.as_tensor(row).reshape(1, -1)
         graphs.append(g)
     return graphs
 

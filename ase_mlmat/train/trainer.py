@@ -1,8 +1,14 @@
-"""Fitting a :class:`Potential` to labelled graphs: mini-batches, Adam, schedule, EMA, early stopping.
+"""The one training loop: a model and its task's loss terms, mini-batches, AdamW, schedule, EMA, early stopping.
 
-The trainer's whole state (weights, EMA, optimiser, schedule, best epoch, history, random generators) is
-one plain payload, :meth:`Trainer.state_dict`, written every ``checkpoint_every`` epochs and when SIGINT or
-SIGTERM stops a run, so that training continues from it (``mlmat train --resume``).
+Potentials and property models train here alike; what differs is the :class:`~.losses.Task` (which
+outputs, which targets, which loss terms). The trainer's whole state (weights, EMA, optimiser, schedule,
+best epoch, history, random generators) is one plain payload, :meth:`Trainer.state_dict`, written every
+``checkpoint_every`` epochs and when SIGINT or SIGTERM stops a run, so that training continues from it
+(``mlmat train --resume``).
+
+Randomness: the order of the training structures comes from the trainer's own ``torch.Generator``
+seeded with ``config.seed``; anything in the model that draws from torch's global generator (dropout)
+draws from a copy seeded the same way, so a run repeats exactly and leaves the caller's generator as it was.
 """
 
 from __future__ import annotations
@@ -19,16 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
-from .. import keys
 from .._version import __version__
 from ..checkpoint import write_checkpoint
 from ..graph import collate, to_device
-from ..models.potential import Potential
 from .config import TrainConfig
-from .metrics import error_metrics, predict_graphs
-from .targets import HAS_FORCES, HAS_STRESS, TARGET_ENERGY, TARGET_FORCES, TARGET_STRESS
+from .losses import Task
 
 STATE_FORMAT = "ase-mlmat-train-state/1"
 CAUGHT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -70,35 +74,16 @@ class History:
     """Per-epoch record of a training run."""
 
     epoch: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)  # the task's weighted loss, a pure number
     val_loss: list[float] = field(default_factory=list)
-    val_energy_mae: list[float] = field(default_factory=list)  # meV/atom
-    val_forces_mae: list[float] = field(default_factory=list)  # eV/Å
     learning_rate: list[float] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
     stopped: str = ""  # why the run ended: "epochs", "early stopping", "time budget", "SIGINT" or "SIGTERM"
+    val_metrics: dict = field(default_factory=dict)  # the task's errors of the returned model on validation
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.__dict__)
-
-
-def batch_loss(model: Potential, batch: dict, config: TrainConfig, create_graph: bool) -> torch.Tensor:
-    """Weighted MSE of energy per atom, force components and stress components."""
-    pred = model(batch, forces=config.forces_weight > 0, stress=config.stress_weight > 0, create_graph=create_graph)
-    n = batch[keys.NUM_ATOMS].to(pred[keys.ENERGY].dtype)
-    loss = config.energy_weight * torch.mean(((pred[keys.ENERGY] - batch[TARGET_ENERGY]) / n) ** 2)
-    if config.forces_weight > 0:
-        atom_mask = batch[HAS_FORCES][batch[keys.BATCH]]
-        if bool(atom_mask.any()):
-            diff = (pred[keys.FORCES] - batch[TARGET_FORCES])[atom_mask]
-            loss = loss + config.forces_weight * torch.mean(diff**2)
-    if config.stress_weight > 0:
-        mask = batch[HAS_STRESS]
-        if bool(mask.any()):
-            diff = (pred[keys.STRESS] - batch[TARGET_STRESS])[mask]
-            loss = loss + config.stress_weight * torch.mean(diff**2)
-    return loss
 
 
 def _cpu(state: dict) -> dict:
@@ -116,10 +101,44 @@ def _on_cpu(value):
     return value
 
 
+@dataclass
+class TrainResult:
+    """A trained model (a potential, or an ensemble of property models), its history and its errors.
+
+    ``histories`` holds one history per model trained (the members of an ensemble); ``history`` is the first.
+    """
+
+    model: nn.Module
+    history: History
+    val_metrics: dict[str, float]
+    train_metrics: dict[str, float]
+    histories: list[History] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.histories = self.histories or [self.history]
+
+
+def early_peak(best_epoch: int, epochs_run: int) -> bool:
+    """Whether a run peaked in its first epochs: at or before max(3, 10 % of the epochs run), with more run."""
+    first = max(3, int(0.1 * epochs_run))
+    return best_epoch <= first < epochs_run
+
+
+def stopping_signal(history: History) -> int | None:
+    """The number of the signal that stopped the run, or None if it ended by itself."""
+    return int(signal.Signals[history.stopped]) if history.stopped.startswith("SIG") else None
+
+
+def _has_batch_norm(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 class Trainer:
     """Trains ``model`` in place per ``config``; the best (lowest validation loss) EMA weights win.
 
     Args:
+        model: a potential, a property model, any module the task can run.
+        task: the outputs, targets and loss terms; default ``config.task()``.
         state_path: where the training state is written (every ``config.checkpoint_every`` epochs, at the
             end, and on SIGINT/SIGTERM); None: never.
         state_extra: plain data stored with the state (the caller's split, config, data size).
@@ -127,15 +146,17 @@ class Trainer:
 
     def __init__(
         self,
-        model: Potential,
+        model: nn.Module,
         config: TrainConfig,
         device: torch.device,
         dtype: torch.dtype,
         *,
+        task: Task | None = None,
         state_path: str | Path | None = None,
         state_extra: dict | None = None,
     ):
         self.config = config
+        self.task = config.task() if task is None else task
         self.device = device
         self.dtype = dtype
         self.model = model.to(device=device, dtype=dtype)
@@ -154,6 +175,9 @@ class Trainer:
             )
         self.history = History()
         self.generator = torch.Generator().manual_seed(config.seed)  # the order of the training structures
+        self.torch_rng = torch.Generator().manual_seed(config.seed).get_state()  # the model's global draws
+        # batch norm cannot normalise over one structure: a last training batch of one is left out
+        self.min_batch = 2 if _has_batch_norm(self.model) else 1
         self.epoch = 0  # epochs completed
         self.num_updates = 0  # optimiser steps taken, for the EMA warm-up
         self.best_loss = math.inf
@@ -175,6 +199,13 @@ class Trainer:
         self.num_updates += 1
         for p_ema, p in zip(self.ema.parameters(), self.model.parameters()):
             p_ema.lerp_(p, 1.0 - decay)
+        # buffers as timm's ModelEmaV2: running batch-norm statistics averaged like the weights they belong
+        # to (left at their start, the averaged model would normalise with zero mean and unit variance)
+        for b_ema, b in zip(self.ema.buffers(), self.model.buffers()):
+            if b.is_floating_point():
+                b_ema.lerp_(b, 1.0 - decay)
+            else:
+                b_ema.copy_(b)
 
     def _progress(self, epoch: int, elapsed_minutes: float) -> float:
         """Fraction of the run done: by epochs, or by wall-clock time when a budget is set."""
@@ -195,7 +226,7 @@ class Trainer:
         for start in range(0, len(graphs), self.config.batch_size):
             chunk = graphs[start : start + self.config.batch_size]
             batch = to_device(collate(chunk), self.device, self.dtype)
-            loss = batch_loss(self.ema, batch, self.config, create_graph=False)
+            loss = self.task.loss(self.ema, batch, create_graph=False)
             total += float(loss.detach()) * len(chunk)
             count += len(chunk)
         return total / max(count, 1)
@@ -240,9 +271,11 @@ class Trainer:
         total, count = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             chunk = [train[k] for k in order[start : start + config.batch_size]]
+            if len(chunk) < self.min_batch:
+                continue
             batch = to_device(collate(chunk), self.device, self.dtype)
             self.optimizer.zero_grad(set_to_none=True)
-            loss = batch_loss(self.model, batch, config, create_graph=True)
+            loss = self.task.loss(self.model, batch, create_graph=True)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss became {float(loss.detach())} at epoch {epoch}: lower learning_rate "
@@ -259,13 +292,30 @@ class Trainer:
                 break
         return total / max(count, 1)
 
-    def fit(self, train: Sequence[dict], val: Sequence[dict]) -> Potential:
+    @contextlib.contextmanager
+    def _own_global_rng(self) -> Iterator[None]:
+        """The block draws from the trainer's copy of torch's global generator; the caller's is restored after."""
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.set_rng_state(self.torch_rng)
+            try:
+                yield
+            finally:
+                self.torch_rng = torch.get_rng_state()
+
+    def fit(self, train: Sequence[dict], val: Sequence[dict]) -> nn.Module:
         """Run the epochs; return the EMA model at the best validation epoch (or the last, without val).
 
         Continues after epoch :attr:`epoch` (non-zero after :meth:`load_state_dict`). SIGINT or SIGTERM
         stop the run after the current optimiser step (:attr:`interrupted` says which); an epoch cut short
         is repeated on resuming, with the weights it reached.
         """
+        if len(train) < self.min_batch:
+            raise ValueError(f"training needs at least {self.min_batch} structures, got {len(train)}")
+        with self._own_global_rng():
+            return self._fit(train, val)
+
+    def _fit(self, train: Sequence[dict], val: Sequence[dict]) -> nn.Module:
         config = self.config
         start_time, start_clock = time.perf_counter(), self._clock()
         elapsed = self.elapsed_minutes
@@ -324,10 +374,7 @@ class Trainer:
             self.save_state()
         if self.best_state is not None:
             self.ema.load_state_dict(self.best_state)
-        if val:
-            metrics = error_metrics(predict_graphs(self.ema, val, device=self.device, dtype=self.dtype))
-            self.history.val_energy_mae.append(metrics["energy_mae_meV_per_atom"])
-            self.history.val_forces_mae.append(metrics.get("forces_mae_eV_per_A", float("nan")))
+        self.history.val_metrics = self.task.metrics(self.ema, val, device=self.device, dtype=self.dtype)
         return self.ema.eval()
 
     def _checkpoint(self, elapsed_minutes: float, seconds: float) -> None:
@@ -354,11 +401,11 @@ class Trainer:
             "history": self.history.to_dict(),
             "elapsed_minutes": self.elapsed_minutes,
             "shuffle_rng": self.generator.get_state(),  # uint8 tensor
-            "torch_rng": torch.get_rng_state(),  # uint8 tensor
+            "torch_rng": self.torch_rng,  # uint8 tensor: the trainer's copy of torch's global generator
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Continue from :meth:`state_dict` (also restores torch's global CPU generator)."""
+        """Continue from :meth:`state_dict`."""
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -372,7 +419,7 @@ class Trainer:
         self.history = History(**state["history"])
         self.elapsed_minutes = float(state["elapsed_minutes"])
         self.generator.set_state(state["shuffle_rng"])
-        torch.set_rng_state(state["torch_rng"])
+        self.torch_rng = state["torch_rng"]
 
     def save_state(self) -> Path | None:
         """Write the training state to :attr:`state_path` atomically; returns the path (None: no path set)."""

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ase_mlmat.data.elastic import load_moduli_dataset
-from ase_mlmat.train.property_api import train_property
-from ase_mlmat.train.property_config import PropertyTrainConfig
+from ase_mlmat.train import TrainConfig
+from ase_mlmat.train.property import train_property
 
 from ..conftest import DATA
 
@@ -30,9 +30,13 @@ def moduli_slice():
     return load_moduli_dataset(MODULI_DATA, limit=400)
 
 
-def small_config(tmp_path, **overrides) -> PropertyTrainConfig:
+TARGETS = ["log10_K_VRH_GPa", "log10_G_VRH_GPa"]
+
+
+def small_config(tmp_path, **overrides) -> TrainConfig:
     base = dict(
         data=str(MODULI_DATA),
+        targets=TARGETS,
         limit=400,
         model=SMALL_MODEL,
         max_neighbors=8,
@@ -46,7 +50,7 @@ def small_config(tmp_path, **overrides) -> PropertyTrainConfig:
         output=str(tmp_path / "small.pt"),
     )
     base.update(overrides)
-    return PropertyTrainConfig.from_dict(base)
+    return TrainConfig.from_dict(base)
 
 
 @pytest.fixture(scope="session")

@@ -81,7 +81,7 @@ def test_training_converges_and_beats_the_mean(trained_small, moduli_slice):
     train_idx, val_idx = train_val_split(len(moduli_slice), 0.2, 0)
     y = moduli_slice.targets
     baseline = np.abs(y[val_idx] - y[train_idx].mean(axis=0)).mean(axis=0)  # predicting the training mean
-    model_mae = np.array([result.val_mae["log10_K_VRH_GPa"], result.val_mae["log10_G_VRH_GPa"]])
+    model_mae = np.array([result.val_metrics["mae_log10_K_VRH_GPa"], result.val_metrics["mae_log10_G_VRH_GPa"]])
     print(f"validation MAE {model_mae} vs mean predictor {baseline}")
     assert np.all(model_mae < 0.75 * baseline)
 
@@ -124,7 +124,7 @@ def test_unsupported_element_and_isolated_atom_are_refused(trained_small):
 
 
 def test_config_targets_and_validation(tmp_path):
-    from ase_mlmat.train.property_api import load_dataset
+    from ase_mlmat.train.property import load_dataset
 
     from .conftest import small_config
 
@@ -132,9 +132,9 @@ def test_config_targets_and_validation(tmp_path):
     assert shear_only.target_names == ("log10_G_VRH_GPa",) and shear_only.targets.shape == (20, 1)
     with pytest.raises(ValueError, match="subset"):
         load_dataset(small_config(tmp_path, limit=20, targets=["hardness"]))
-    with pytest.raises(ValueError, match="loss must be"):
-        small_config(tmp_path, loss="huber")
-    with pytest.raises(ValueError, match="unknown property-training option"):
+    with pytest.raises(ValueError, match="loss must be one of"):
+        small_config(tmp_path, loss="hinge")
+    with pytest.raises(ValueError, match="unknown training option"):
         small_config(tmp_path, epoch=3)
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ase_mlmat.data.splits import grouped_kfold_indices, kfold_indices
-from ase_mlmat.train.property_api import cross_validate_property, leave_element_out, reduced_formula
+from ase_mlmat.train import leave_element_out
+from ase_mlmat.train.property import cross_validate_property, reduced_formula
 
 from .conftest import small_config
 

@@ -73,3 +73,13 @@ def test_property_parity_plot_names_log_units(tmp_path):
     assert target_axis("score") == ("score (unit of the data)", "(unit of the data)")
     path = parity_plot_targets(true, predicted, ["log10_K_VRH_GPa", "log10_G_VRH_GPa"], tmp_path / "p.png")
     assert path.stat().st_size > 0
+
+
+def test_learning_curve_title_follows_the_loss_terms():
+    from ase_mlmat.train import TrainConfig
+    from ase_mlmat.train.plots import loss_title
+
+    huber = TrainConfig(losses={"forces": {"loss": "huber"}})
+    assert loss_title(huber.losses, huber.kind) == "Loss: Σ weight · HUBER/MSE of E/N (eV/atom), F (eV/Å), σ (eV/Å³)"
+    prop = TrainConfig(targets=["log10_K_VRH_GPa"])
+    assert loss_title(prop.losses, prop.kind) == "Loss: Σ weight · L1 of each target / its training-set std"

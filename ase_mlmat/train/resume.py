@@ -1,0 +1,64 @@
+"""Reading a training state back: checked against the configuration and data of the run that continues it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..checkpoint import read_checkpoint
+from .config import TrainConfig
+from .trainer import STATE_FORMAT
+
+# Settings a resumed run must share with the run that wrote the state: they fix the model, data and split.
+RESUME_FIXED = (
+    "data",
+    "targets",
+    "limit",
+    "architecture",
+    "model",
+    "max_neighbors",
+    "elements",
+    "ensemble_size",
+    "init_from",
+    "val_fraction",
+    "seed",
+    "swap_stress_yz_xz",
+    "energy_key",
+    "forces_key",
+    "stress_key",
+)
+
+
+def read_training_state(path: str | Path, config: TrainConfig, num_structures: int) -> dict:
+    """The training state in ``path``, checked against ``config`` and the data size.
+
+    Raises:
+        FileNotFoundError: there is no state to resume from.
+        ValueError: the state cannot continue under ``config`` (its fixed settings, data or epochs differ).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"cannot resume: there is no training state {str(path)!r} (written every checkpoint_every epochs and "
+            "on Ctrl-C beside the output); train without --resume to start afresh"
+        )
+    state = read_checkpoint(path, STATE_FORMAT, "ase-mlmat training-state")
+    saved = state["config"]
+    differ = [key for key in RESUME_FIXED if saved.get(key) != getattr(config, key)]
+    if differ:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: the config differs from that run's in {', '.join(differ)} "
+            "(they fix the model, data and split); restore them or train without --resume"
+        )
+    if state["num_structures"] != num_structures:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: the data now hold {num_structures} structures, "
+            f"the interrupted run had {state['num_structures']}"
+        )
+    stopped, epoch = state["history"]["stopped"], int(state["epoch"])
+    if stopped in ("early stopping", "time budget"):
+        raise ValueError(f"cannot resume from {str(path)!r}: that run already finished ({stopped} at epoch {epoch})")
+    if stopped == "epochs" and epoch >= config.epochs:
+        raise ValueError(
+            f"cannot resume from {str(path)!r}: that run already finished all {epoch} epochs; raise epochs to go on"
+        )
+    return state
