@@ -17,12 +17,21 @@ from ase_mlmat.testing import PotentialTests
 ELEMENTS = ("H", "C", "O", "Si")
 
 
-def random_moments(cutoff: float = 4.0, seed: int = 0, dtype: torch.dtype = torch.float64) -> Potential:
+def random_moments(
+    cutoff: float = 4.0, seed: int = 0, dtype: torch.dtype = torch.float64, max_rank: int = 3
+) -> Potential:
     """An untrained moment network with weights large enough that every invariant shapes the energy."""
     torch.manual_seed(seed)
     model = Potential(
         "moments",
-        {"cutoff": cutoff, "num_features": 8, "num_interactions": 2, "num_basis": 6, "avg_num_neighbors": 4.0},
+        {
+            "cutoff": cutoff,
+            "num_features": 8,
+            "num_interactions": 2,
+            "num_basis": 6,
+            "avg_num_neighbors": 4.0,
+            "max_rank": max_rank,
+        },
         list(ELEMENTS),
         reference_energies=[-1.0, -2.0, -3.0, -4.0],
     )
@@ -53,6 +62,12 @@ class TestRandomMoments(PotentialTests):
     @pytest.fixture
     def structure(self):
         return silicon()
+
+
+class TestRandomMomentsRank2(TestRandomMoments):
+    @pytest.fixture
+    def calculator(self):
+        return MLCalculator(random_moments(max_rank=2), dtype="float64", device="cpu")
 
 
 def test_forces_are_not_trivial():
@@ -171,5 +186,7 @@ def test_elements_can_be_added():
 def test_invalid_options_are_refused():
     with pytest.raises(ValueError, match="avg_num_neighbors"):
         MomentNet(num_species=1, avg_num_neighbors=0.0)
+    with pytest.raises(ValueError, match="max_rank"):
+        MomentNet(num_species=1, max_rank=4)
     with pytest.raises(ValueError, match="num_interactions"):
         MomentNet(num_species=1, num_interactions=0)
