@@ -3,6 +3,7 @@
     python scripts/bench_md.py                      # Si and Cu, ~64 / 512 / 4000 atoms
     python scripts/bench_md.py --quick              # ~64 and 512 atoms only, fewer steps
     python scripts/bench_md.py --sizes 64,1000 --calculators mlmat,emt
+    python scripts/bench_md.py --quick --systems Si --calculators mlmat --model-si fast.pt accurate.pt   # two models
     OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
@@ -288,19 +289,20 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
     overrides = {"Si": args.model_si, "Cu": args.model_cu}
     plan = []
     for system in args.systems:
-        model, model_name, untrained = resolve_mlmat_model(system, overrides[system])
+        models = [resolve_mlmat_model(system, path) for path in overrides[system] or [None]]
         for size, calc in itertools.product(args.sizes, args.calculators):
             if calc == "emt" and system != "Cu":
                 continue
             for device in ["cpu"] if calc == "emt" else devices:
-                case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
-                meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
-                if calc == "mlmat":
-                    case["model"] = model
-                    meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
-                else:
-                    meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
-                plan.append((case, meta))
+                for model, model_name, untrained in models if calc == "mlmat" else [(None, None, False)]:
+                    case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
+                    meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
+                    if calc == "mlmat":
+                        case["model"] = model
+                        meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
+                    else:
+                        meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
+                    plan.append((case, meta))
     return plan
 
 
@@ -325,10 +327,25 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
 
 
 def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
-    """ours / peer atom-steps-per-second for the same system and size (same device for ML peers)."""
+    """ours / peer atom-steps-per-second for the same system and size (same device for ML peers).
+
+    With several ase-mlmat models for one system, the first is compared with the peers and each further
+    one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``.
+    """
     ok = [r for r in results if "atom_steps_per_s" in r]
-    rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
+    first: dict[tuple[str, str, int], dict[str, Any]] = {}
     ratios: dict[str, float] = {}
+    for r in ok:
+        if r["calculator"] != "mlmat":
+            continue
+        key = (r["device"], r["system"], r["n_atoms"])
+        if key not in first:
+            first[key] = r
+        elif r["model"] != first[key]["model"]:
+            label = f"mlmat {r['model']}/mlmat {first[key]['model']} {r['device']} {r['system']} n={r['n_atoms']}"
+            ratios[label] = round(r["atom_steps_per_s"] / first[key]["atom_steps_per_s"], 3)
+    ok = [r for r in ok if r["calculator"] != "mlmat" or first[(r["device"], r["system"], r["n_atoms"])] is r]
+    rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
     for (calc, device, system, n), ours in rate.items():
         if calc != "mlmat":
             continue
@@ -362,8 +379,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--calculators", default="mlmat,emt,chgnet,sevenn", help="comma-separated subset to run")
     p.add_argument("--devices", help="comma-separated, default cpu plus cuda when available")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype of ase-mlmat")
-    p.add_argument("--model-si", help="ase-mlmat checkpoint for Si (default: shipped mlearn-Si)")
-    p.add_argument("--model-cu", help="ase-mlmat checkpoint for Cu (default: shipped mlearn-Cu)")
+    p.add_argument("--model-si", nargs="+", help="ase-mlmat checkpoint(s) for Si (default: shipped mlearn-Si)")
+    p.add_argument("--model-cu", nargs="+", help="ase-mlmat checkpoint(s) for Cu (default: shipped mlearn-Cu)")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads in each case (0: torch default)")
     p.add_argument("--target-seconds", type=float, help="timed seconds per case (default 4; --quick 1)")
     p.add_argument("--warmup", type=int, help="untimed warm-up steps, at least 1 (default 3; --quick 1)")

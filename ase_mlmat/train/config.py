@@ -125,6 +125,11 @@ class TrainConfig:
     checkpoint_every: int = 10
     threads: int | None = None  # torch.set_num_threads for the run; unset leaves torch's setting
     group_by: str | None = None  # k-fold CV of a property model: "formula" keeps every reduced formula in one fold
+    # energy finish (MACE's stage two): the last finish_fraction of the run (by epochs or budget) uses the finish
+    # energy weight and restarts the cosine from the finish learning rate; the best epoch is chosen within it
+    finish_fraction: float = 0.0  # 0: no finish
+    finish_energy_weight: float | None = None  # (eV/atom)^-2; default: 10 × the energy term's weight
+    finish_learning_rate: float | None = None  # default: learning_rate / 10
 
     def __post_init__(self) -> None:
         # resolved here so that the run records the values it used
@@ -228,6 +233,12 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be a non-empty key name, got {getattr(self, name)!r}")
         if self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be >= 0 epochs (0: never), got {self.checkpoint_every}")
+        if not 0 <= self.finish_fraction < 1:
+            raise ValueError(f"finish_fraction must be in [0, 1) (0: no energy finish), got {self.finish_fraction}")
+        if (self.finish_energy_weight or 0) < 0 or (
+            self.finish_learning_rate is not None and self.finish_learning_rate <= 0
+        ):
+            raise ValueError("finish_energy_weight must be non-negative and finish_learning_rate positive")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1) (0: no averaging), got {self.ema_decay}")
         if not 0 <= self.val_fraction < 1:

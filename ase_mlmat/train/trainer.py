@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 import signal
 import sys
@@ -32,7 +33,7 @@ from .._version import __version__
 from ..checkpoint import write_checkpoint
 from ..graph import collate, to_device
 from .config import TrainConfig
-from .losses import Task
+from .losses import ENERGY_PER_ATOM, Task
 
 STATE_FORMAT = "ase-mlmat-train-state/1"
 CAUGHT_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -81,6 +82,7 @@ class History:
     seconds: float = 0.0
     stopped: str = ""  # why the run ended: "epochs", "early stopping", "time budget", "SIGINT" or "SIGTERM"
     val_metrics: dict = field(default_factory=dict)  # the task's errors of the returned model on validation
+    finish_epoch: int = 0  # first epoch of the energy finish (0: none)
 
     def to_dict(self) -> dict:
         return copy.deepcopy(self.__dict__)
@@ -185,6 +187,8 @@ class Trainer:
         self.stale = 0  # epochs since the best one
         self.elapsed_minutes = 0.0  # on the budget clock, over all sessions of this run
         self.interrupted: int | None = None  # the signal that stopped the run
+        self.loss_task = self.task  # the loss terms in use: the task's, or the energy finish's
+        self.finish_start: float | None = None  # progress (0-1) at which the energy finish began
         self.state_path = None if state_path is None else Path(state_path)
         self.state_extra = dict(state_extra or {})
 
@@ -214,9 +218,38 @@ class Trainer:
             progress = max(progress, elapsed_minutes / self.config.max_minutes)
         return min(progress, 1.0)
 
+    def _start_finish(self, progress: float) -> None:
+        """Energy finish: larger energy weight, lower learning rate; the best epoch is chosen anew on its loss."""
+        self.loss_task = self._finish_task()
+        self.finish_start = progress
+        self.best_loss, self.stale = math.inf, 0  # validation losses of the two stages are not comparable
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._finish_learning_rate()
+
+    def _finish_task(self):
+        """The task with the energy term's weight raised (a task without an energy term is unchanged)."""
+        weight = self.config.finish_energy_weight
+        terms = [
+            dataclasses.replace(term, weight=weight if weight is not None else 10 * term.weight)
+            if term.output == ENERGY_PER_ATOM
+            else term
+            for term in self.task.terms
+        ]
+        task = copy.copy(self.task)
+        task.terms = tuple(terms)
+        return task
+
+    def _finish_learning_rate(self) -> float:
+        config = self.config
+        return config.finish_learning_rate if config.finish_learning_rate is not None else config.learning_rate / 10
+
     def _set_cosine_lr(self, epoch: int, elapsed_minutes: float) -> None:
         lo, hi = self.config.min_learning_rate, self.config.learning_rate
-        lr = lo + 0.5 * (hi - lo) * (1.0 + math.cos(math.pi * self._progress(epoch, elapsed_minutes)))
+        progress = self._progress(epoch, elapsed_minutes)
+        if self.finish_start is not None:  # a fresh cosine over the finish
+            hi = self._finish_learning_rate()
+            progress = (progress - self.finish_start) / max(1.0 - self.finish_start, 1e-12)
+        lr = lo + 0.5 * (hi - lo) * (1.0 + math.cos(math.pi * min(progress, 1.0)))
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
@@ -226,7 +259,7 @@ class Trainer:
         for start in range(0, len(graphs), self.config.batch_size):
             chunk = graphs[start : start + self.config.batch_size]
             batch = to_device(collate(chunk), self.device, self.dtype)
-            loss = self.task.loss(self.ema, batch, create_graph=False)
+            loss = self.loss_task.loss(self.ema, batch, create_graph=False)
             total += float(loss.detach()) * len(chunk)
             count += len(chunk)
         return total / max(count, 1)
@@ -275,7 +308,7 @@ class Trainer:
                 continue
             batch = to_device(collate(chunk), self.device, self.dtype)
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.task.loss(self.model, batch, create_graph=True)
+            loss = self.loss_task.loss(self.model, batch, create_graph=True)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"training loss became {float(loss.detach())} at epoch {epoch}: lower learning_rate "
@@ -341,7 +374,11 @@ class Trainer:
                 val_loss = self._validation_loss(val) if val else epoch_loss
                 lr = self.optimizer.param_groups[0]["lr"]
                 elapsed = self.elapsed_minutes + (self._clock() - start_clock) / 60
-                if self.scheduler is None:
+                finish = self.finish_start is None and config.finish_fraction > 0
+                finish = finish and self._progress(epoch, elapsed) >= 1 - config.finish_fraction
+                if finish:  # from the next epoch on; this epoch is still judged on the first stage's loss
+                    self.history.finish_epoch = epoch + 1
+                elif self.scheduler is None:
                     self._set_cosine_lr(epoch, elapsed)
                 else:
                     self.scheduler.step(val_loss)
@@ -356,6 +393,8 @@ class Trainer:
                 else:
                     self.stale += 1
                 self.epoch = epoch
+                if finish:
+                    self._start_finish(self._progress(epoch, elapsed))
                 bar.set_postfix(train=f"{epoch_loss:.3g}", val=f"{val_loss:.3g}", lr=f"{lr:.1e}")
                 if self.stale >= config.early_stopping_patience:
                     self.history.stopped = "early stopping"
@@ -400,6 +439,7 @@ class Trainer:
             "stale": self.stale,
             "history": self.history.to_dict(),
             "elapsed_minutes": self.elapsed_minutes,
+            "finish_start": self.finish_start,
             "shuffle_rng": self.generator.get_state(),  # uint8 tensor
             "torch_rng": self.torch_rng,  # uint8 tensor: the trainer's copy of torch's global generator
         }
@@ -418,6 +458,9 @@ class Trainer:
         self.stale = int(state["stale"])
         self.history = History(**state["history"])
         self.elapsed_minutes = float(state["elapsed_minutes"])
+        self.finish_start = state.get("finish_start")
+        if self.finish_start is not None:
+            self.loss_task = self._finish_task()
         self.generator.set_state(state["shuffle_rng"])
         self.torch_rng = state["torch_rng"]
 

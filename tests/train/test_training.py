@@ -161,3 +161,41 @@ def test_file_at_index_picks_frames(si_small, tmp_path):
         read_structures(tmp_path / "missing.extxyz@0")
     with pytest.raises(DatasetError, match="holds no structures at '5:5'"):
         read_structures(f"{si_small}@5:5")
+
+
+def test_energy_finish_switches_loss_and_learning_rate(si_small):
+    """The last half of 8 epochs: energy weight ×10, learning rate restarts at 1/10, best epoch chosen within."""
+    structures, labels = load_labelled(si_small)
+    config = _config(si_small, epochs=8, finish_fraction=0.5, early_stopping_patience=100)
+    result = fit(config, structures, labels)
+    history = result.history
+    assert history.finish_epoch == 5
+    assert history.learning_rate[4] == pytest.approx(config.learning_rate / 10)  # first finish epoch
+    assert history.learning_rate[3] > config.learning_rate / 10
+    assert history.best_epoch >= history.finish_epoch
+    without = fit(_config(si_small, epochs=8, early_stopping_patience=100), structures, labels)
+    assert without.history.finish_epoch == 0
+    assert without.history.learning_rate[4] != pytest.approx(config.learning_rate / 10)
+
+
+def test_finish_fraction_is_validated(si_small):
+    with pytest.raises(ValueError, match="finish_fraction"):
+        _config(si_small, finish_fraction=1.0)
+
+
+def test_energy_finish_raises_only_the_energy_weight(si_small):
+    """The finish's task weighs E/N ×10 (or finish_energy_weight) and keeps the force and stress terms."""
+    import torch
+
+    from ase_mlmat.models.potential import Potential
+    from ase_mlmat.train.trainer import Trainer
+
+    model = Potential("painn", {"cutoff": 3.0, "num_features": 8, "num_interactions": 1}, ["Si"])
+    for given, expected in ((None, 1000.0), (250.0, 250.0)):
+        config = _config(si_small, finish_fraction=0.5, finish_energy_weight=given)
+        trainer = Trainer(model, config, torch.device("cpu"), torch.float32)
+        weights = {term.output: term.weight for term in trainer._finish_task().terms}
+        before = {term.output: term.weight for term in trainer.task.terms}
+        assert weights.pop("energy_per_atom") == pytest.approx(expected)
+        assert before.pop("energy_per_atom") == pytest.approx(100.0)
+        assert weights == before
