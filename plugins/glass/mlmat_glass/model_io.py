@@ -3,8 +3,9 @@
 Payload: ``format`` ("mlmat-glass-model/1"), ``config`` (``kind`` — ``"graph_network"``
 (:class:`~mlmat_glass.network.GlassGraphNetwork`, the default for files without it) or ``"linear"``
 (:class:`~mlmat_glass.linear_model.DescriptorLinearModel`) or ``"ensemble"``
-(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) — and the builder
-arguments),
+(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) or ``"timescales"``
+(:class:`~mlmat_glass.timescales.PropensityTimescales`, one model per timescale, their configs under ``models``)
+— and the builder arguments),
 ``state_dict``, ``target_mean`` / ``target_std``
 (propensity of A particles in the training data, σ: output = mean + std · network), ``card`` (model card:
 plain data), ``version`` and ``sha256`` (checksum of the rest, checked on load). Reading and writing go through
@@ -24,8 +25,14 @@ from ase_mlmat.checkpoint import CheckpointError, read_checkpoint, write_checkpo
 from .ensemble import PropensityEnsemble
 from .linear_model import DescriptorLinearModel
 from .network import GlassGraphNetwork
+from .timescales import PropensityTimescales
 
-MODEL_KINDS = {"graph_network": GlassGraphNetwork, "linear": DescriptorLinearModel, "ensemble": PropensityEnsemble}
+MODEL_KINDS = {
+    "graph_network": GlassGraphNetwork,
+    "linear": DescriptorLinearModel,
+    "ensemble": PropensityEnsemble,
+    "timescales": PropensityTimescales,
+}
 
 
 def build_model(config: dict) -> nn.Module:
@@ -36,6 +43,9 @@ def build_model(config: dict) -> nn.Module:
         raise ValueError(f"unknown model kind {kind!r} (known: {sorted(MODEL_KINDS)})")
     if kind == "ensemble":
         return PropensityEnsemble([build_model(member) for member in config["members"]])
+    if kind == "timescales":
+        models = [build_model(member) for member in config["models"]]
+        return PropensityTimescales(models, times=config["times"], labels=config["labels"], target=config["target"])
     return MODEL_KINDS[kind](**config)
 
 
