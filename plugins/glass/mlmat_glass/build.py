@@ -96,11 +96,14 @@ def build(args: argparse.Namespace) -> dict:
         fits: dict[str, MemberFit] = {}
         if not args.no_ridge:
             fits[f"ridge_{ridge:g}"] = lambda train, r=ridge: fit_linear(train, ridge=r)
+        folds = {}
         for seed, spec in enumerate(args.network):
             name, fit = network_member(spec, seed)
             fits[name] = fit
+            if args.network_folds:
+                folds[name] = args.network_folds
         t0 = time.perf_counter()
-        ensemble, report = validated_ensemble(fits, at_time, log=print)
+        ensemble, report = validated_ensemble(fits, at_time, n_folds=folds, log=print)
         report["ridge_cv"] = ridge_cv
         report["minutes"] = (time.perf_counter() - t0) / 60
         for name in [*fits, "equal_weights", "validated", "validated_fitted"]:
@@ -180,6 +183,13 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="WIDTH:STEPS:EPOCHS[:linear]",
         help="add a graph-network member (repeatable; seeds 0, 1, … in order; STEPS 0 = per-particle MLP)",
+    )
+    p.add_argument(
+        "--network-folds",
+        type=int,
+        default=None,
+        help="out-of-fold predictions of the networks from this many folds of consecutive configurations "
+        "(default: leave one configuration out, as for the ridge model)",
     )
     p.add_argument("--inherent-cache", type=Path, default=None, help="folder caching inherent structures")
     p.add_argument("--out", type=Path, required=True)

@@ -21,11 +21,22 @@ from .training import TrainingItem, fit_linear, predict_z
 MemberFit = Callable[[Sequence[TrainingItem]], nn.Module]
 
 
-def out_of_fold(fit: MemberFit, items: Sequence[TrainingItem]) -> list[np.ndarray]:
-    """Per item k, the standardised prediction (N_k,) of ``fit`` trained on all items but k."""
-    if len(items) < 2:
-        raise ValueError("leave-one-configuration-out needs at least two configurations")
-    return [predict_z(fit([it for k, it in enumerate(items) if k != j]), items[j].graph) for j in range(len(items))]
+def out_of_fold(fit: MemberFit, items: Sequence[TrainingItem], n_folds: int | None = None) -> list[np.ndarray]:
+    """Per item k, the standardised prediction (N_k,) of ``fit`` trained without item k.
+
+    ``n_folds``: None (or the number of items) leaves one configuration out at a time; fewer folds (for
+    members that are expensive to train) hold out consecutive groups of configurations.
+    """
+    n = len(items)
+    n_folds = n if n_folds is None else n_folds
+    if not 2 <= n_folds <= n:
+        raise ValueError(f"need 2 <= n_folds <= {n} configurations, got {n_folds}")
+    predictions: list[np.ndarray] = [np.empty(0)] * n
+    for fold in np.array_split(np.arange(n), n_folds):
+        model = fit([it for k, it in enumerate(items) if k not in fold])
+        for j in fold:
+            predictions[j] = predict_z(model, items[j].graph)
+    return predictions
 
 
 def choose_ridge(items: Sequence[TrainingItem], ridges: Sequence[float]) -> tuple[float, dict[float, float]]:
@@ -51,6 +62,7 @@ def validated_ensemble(
     fits: Mapping[str, MemberFit],
     items: Sequence[TrainingItem],
     *,
+    n_folds: Mapping[str, int] | None = None,
     log: Callable[[str], None] | None = print,
 ) -> tuple[PropensityEnsemble, dict]:
     """Ensemble of the members ``fits`` with weights fitted on their out-of-fold predictions over ``items``.
@@ -60,13 +72,15 @@ def validated_ensemble(
     of each configuration and their mean. The validated ensemble's score is nested — configuration j is
     scored with weights fitted on the other configurations' out-of-fold predictions — and the weights fitted
     on all of them (the ones stored) are scored on the same predictions under ``"validated_fitted"``.
+    ``n_folds``: per member name, fewer folds than configurations (see :func:`out_of_fold`).
     """
+    n_folds = dict(n_folds or {})
     names = list(fits)
     masks = _a(items)
     targets = [it.propensity[a] for it, a in zip(items, masks)]
     oof = {}
     for name in names:
-        oof[name] = out_of_fold(fits[name], items)
+        oof[name] = out_of_fold(fits[name], items, n_folds.get(name))
         if log is not None:
             log(f"  {name}: leave-one-configuration-out mean Pearson {_mean_score(oof[name], items):.3f}")
     blocks = [np.stack([oof[name][k][a] for name in names]) for k, a in enumerate(masks)]  # each [M, n_A]
@@ -85,6 +99,7 @@ def validated_ensemble(
     report["validated"] = per_config(nested)
     report["validated_fitted"] = per_config([weights @ b for b in blocks])
     report["weights"] = dict(zip(names, (float(w) for w in weights)))
+    report["folds"] = {name: n_folds.get(name, len(items)) for name in names}
     kept = [m for m in range(len(names)) if weights[m] > 0]  # a member with weight 0 is not trained or stored
     report["members"] = [names[m] for m in kept]
     members = [fits[names[m]](items) for m in kept]

@@ -65,6 +65,9 @@ def test_validated_ensemble_drops_a_useless_member_and_keeps_its_weights_on_disk
     oof = out_of_fold(fits["ridge"], items)
     full = predict_z(fit_linear(items, ridge=0.01), items[0].graph)
     assert not np.allclose(oof[0], full)
+    np.testing.assert_allclose(oof[0], predict_z(fit_linear(items[1:], ridge=0.01), items[0].graph), atol=1e-6)
+    two_folds = out_of_fold(fits["ridge"], items, n_folds=2)  # configurations {0, 1} and {2, 3} held out
+    np.testing.assert_allclose(two_folds[1], predict_z(fit_linear(items[2:], ridge=0.01), items[1].graph), atol=1e-6)
     path = save_model(ensemble, tmp_path / "e.pt", target_mean=0.5, target_std=0.1)
     loaded, _ = load_model(path)
     np.testing.assert_allclose(loaded.weights.numpy(), ensemble.weights.numpy())
