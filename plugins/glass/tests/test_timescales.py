@@ -79,3 +79,13 @@ def test_squared_displacement_target(built, synthetic_samples, shared_file):
 def test_timescale_labels():
     assert timescale_labels([np.nan], "BOTAN isoconfig_N4096T0.44_3_tc07.npz") == ["tc07"]
     assert timescale_labels([2800.0, np.nan], "Bapst x.pickle") == ["2800", "index 1"]
+
+
+def test_cli_predict_takes_the_timescale(built, capsys):
+    from ase_mlmat.cli import main
+
+    _, path = built["mean_abs_displacement"]
+    data = path.parent / "c1.npz"
+    assert main(["glass", "predict", str(data), "--model", str(path), "--time", "100", "--device", "cpu"]) == 0
+    assert "mean predicted propensity (A)" in capsys.readouterr().out
+    assert main(["glass", "predict", str(data), "--model", str(path), "--time", "5", "--device", "cpu"]) != 0
