@@ -140,4 +140,4 @@ def test_a_plugin_model_loads_by_its_shipped_name():
     pytest.importorskip("mlmat_glass")
     assert "ka-T0.44-botan" in shipped()
     model = load_model("ka-T0.44-botan", kind="glass")
-    assert model.metadata["target_std"] > 0 and model.config["kind"] == "ensemble"
+    assert model.metadata["target_std"] > 0 and model.config["kind"] == "timescales"

@@ -33,6 +33,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     convert.add_argument("--out", type=Path, required=True)
     convert.set_defaults(func=_convert)
     predict.add_argument("--model", default="ka-T0.44-botan")
+    predict.add_argument(
+        "--time", default=None, help="the model's timescale: a label (e.g. tc07) or a time in tau (default: its only)"
+    )
     predict.add_argument("--symmetrize", action="store_true", help="average over the 48 cube symmetries")
     predict.add_argument("--device", default="auto", help="where the network runs: auto, cpu, cuda or cuda:N")
     predict.add_argument("--save", action="store_true", help="write <file stem>.propensity.npy")
@@ -68,7 +71,7 @@ def _predict(args: argparse.Namespace) -> int:
     from .predictor import GlassMobilityPredictor
     from .storage import load_sample
 
-    predictor = GlassMobilityPredictor(args.model, symmetrize=args.symmetrize, device=args.device)
+    predictor = GlassMobilityPredictor(args.model, symmetrize=args.symmetrize, device=args.device, time=args.time)
     for path in args.files:
         if str(path).endswith((".npz", ".pickle", ".pkl")):
             atoms = load_sample(path, box=args.box, temperature=args.temperature).to_atoms()

@@ -23,6 +23,7 @@ def model_inputs(
     descriptors: str | None = None,
     graph_positions: str = "thermal",
     cutoff: float = EDGE_CUTOFF,
+    inherent: np.ndarray | None = None,
 ) -> Graph:
     """Graph of one configuration for a model with the given input settings (see :func:`config_inputs`).
 
@@ -33,12 +34,13 @@ def model_inputs(
         descriptors: node descriptor set (:mod:`mlmat_glass.descriptors`) or None.
         graph_positions: ``"thermal"`` (Bapst et al.) or ``"inherent"``: where edge vectors are measured.
         cutoff: edge cutoff (σ).
+        inherent: the inherent structure of ``positions`` (N, 3) σ if already computed; else it is computed
+            here when the settings need it (one energy minimisation).
     """
     if graph_positions not in GRAPH_POSITIONS:
         raise ValueError(f"graph_positions must be one of {GRAPH_POSITIONS}, got {graph_positions!r}")
     positions = np.asarray(positions, dtype=float)
-    inherent = None
-    if graph_positions == "inherent" or needs_inherent(descriptors):
+    if inherent is None and (graph_positions == "inherent" or needs_inherent(descriptors)):
         inherent = inherent_structure(positions, types, box)
     graph = glass_graph(inherent if graph_positions == "inherent" else positions, types, box, cutoff=cutoff)
     features = node_descriptors(descriptors, positions, types, box, inherent=inherent)

@@ -3,10 +3,11 @@
 A glass model's ``config`` says what it is — ``kind`` ``"graph_network"``
 (:class:`~mlmat_glass.network.GlassGraphNetwork`, the default for configs without it), ``"linear"``
 (:class:`~mlmat_glass.linear_model.DescriptorLinearModel`) or ``"ensemble"``
-(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) — and holds the builder
-arguments. The file's metadata holds the output scaling ``target_mean`` / ``target_std`` (propensity of A
-particles in the training data, σ: output = mean + std · network) and the model card ``card``. Reading,
-writing, checksums and the refusal of anything else are :mod:`ase_mlmat.model_store`'s; files of the format
+(:class:`~mlmat_glass.ensemble.PropensityEnsemble`, members' configs under ``members``) or ``"timescales"``
+(:class:`~mlmat_glass.timescales.PropensityTimescales`, one model per timescale, their configs under ``models``) —
+and holds the builder arguments. The file's metadata holds the output scaling ``target_mean`` / ``target_std``
+(propensity of A particles in the training data, σ: output = mean + std · network) and the model card ``card``.
+Reading, writing, checksums and the refusal of anything else are :mod:`ase_mlmat.model_store`'s; files of the format
 before it (``mlmat-glass-model/1``) still load. Shipped models are registered by name in the entry-point group
 ``ase_mlmat.pretrained`` (:func:`shipped_path`), so ``ase_mlmat.model_store.load_model("ka-T0.44-botan")`` finds
 them.
@@ -26,8 +27,14 @@ from ase_mlmat.checkpoint import CheckpointError
 from .ensemble import PropensityEnsemble
 from .linear_model import DescriptorLinearModel
 from .network import GlassGraphNetwork
+from .timescales import PropensityTimescales
 
-MODEL_KINDS = {"graph_network": GlassGraphNetwork, "linear": DescriptorLinearModel, "ensemble": PropensityEnsemble}
+MODEL_KINDS = {
+    "graph_network": GlassGraphNetwork,
+    "linear": DescriptorLinearModel,
+    "ensemble": PropensityEnsemble,
+    "timescales": PropensityTimescales,
+}
 LEGACY_FORMAT = "mlmat-glass-model/1"
 SCALING = ("target_mean", "target_std", "card")  # metadata entries a glass model needs
 
@@ -40,6 +47,9 @@ def build_model(config: dict) -> nn.Module:
         raise ValueError(f"unknown model kind {kind!r} (known: {sorted(MODEL_KINDS)})")
     if kind == "ensemble":
         return PropensityEnsemble([build_model(member) for member in config["members"]])
+    if kind == "timescales":
+        models = [build_model(member) for member in config["models"]]
+        return PropensityTimescales(models, times=config["times"], labels=config["labels"], target=config["target"])
     return MODEL_KINDS[kind](**config)
 
 

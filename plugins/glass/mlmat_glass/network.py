@@ -45,7 +45,8 @@ class GlassGraphNetwork(nn.Module):
 
     Args:
         width: MLP width and latent size (Bapst: 64).
-        n_steps: message-passing steps (Bapst: 7).
+        n_steps: message-passing steps (Bapst: 7); 0 makes a per-particle MLP on the node inputs (with
+            descriptors coarse-grained over a neighbourhood, the GlassMLP of Jung, Biroli & Berthier 2023).
         n_types: particle types (2 for Kob–Andersen).
         cutoff: edge cutoff (σ) the graphs are built with; stored with the model.
         descriptors: name of extra node descriptors (``graph["descriptors"]``), or None for Bapst's
@@ -104,9 +105,11 @@ class GlassGraphNetwork(nn.Module):
             scaled = ((graph["descriptors"] - self.descriptor_mean) / self.descriptor_std).to(vectors.dtype)
             node_input = torch.cat([node_input, scaled], dim=1)
         node_skip = self.node_encoder(node_input)  # [n_nodes, width]
-        edge_input = torch.cat([vectors, vectors.norm(dim=1, keepdim=True)], dim=1)
-        edge_skip = self.edge_encoder(edge_input)  # [n_edges, width]
-        nodes, edges = node_skip, edge_skip
+        nodes = node_skip
+        if self.edge_updates:  # n_steps = 0: a per-particle MLP on the node inputs, edges unused
+            edge_input = torch.cat([vectors, vectors.norm(dim=1, keepdim=True)], dim=1)
+            edge_skip = self.edge_encoder(edge_input)  # [n_edges, width]
+            edges = edge_skip
         for edge_update, node_update in zip(self.edge_updates, self.node_updates):
             node_in = torch.cat([nodes, node_skip], dim=1)
             edges = edge_update(torch.cat([edges, edge_skip], dim=1), node_in, senders, receivers)

@@ -28,6 +28,15 @@ def propensity(final_positions: np.ndarray, initial_positions: np.ndarray) -> np
     return np.linalg.norm(final - initial[None], axis=-1).mean(axis=0)
 
 
+def mean_squared_displacement(final_positions: np.ndarray, initial_positions: np.ndarray) -> np.ndarray:
+    """Mean over runs of |r_i(t) − r_i(0)|² (N,) σ²; arguments as in :func:`propensity`."""
+    final = np.asarray(final_positions, dtype=float)
+    initial = np.asarray(initial_positions, dtype=float)
+    if final.ndim != 3 or final.shape[1:] != initial.shape or initial.shape[-1] != 3:
+        raise ValueError(f"expected final (R, N, 3) and initial (N, 3) positions; got {final.shape}, {initial.shape}")
+    return ((final - initial[None]) ** 2).sum(axis=-1).mean(axis=0)
+
+
 def self_intermediate_scattering(displacements: np.ndarray, k: float = WAVENUMBER) -> float:
     """Isotropic F_s(k) = ⟨sin(k|Δr|) / (k|Δr|)⟩ averaged over all given displacements (…, 3) σ."""
     distance = np.linalg.norm(np.asarray(displacements, dtype=float).reshape(-1, 3), axis=1)

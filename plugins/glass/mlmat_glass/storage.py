@@ -17,7 +17,11 @@ key                    shape, dtype     meaning
 ``n_runs``             () int64         iso-configurational runs per configuration
 ``source``             () str           provenance (generator settings or converted file)
 ``positions``          (T, R, N, 3)     optional: unwrapped positions of each run (σ), float32
+``squared_displacement`` (T, N) float32 optional: mean over runs of |r_i(t) − r_i(0)|² (σ²)
 =====================  ===============  =======================================================
+
+``propensity`` is the default training target; ``squared_displacement`` (written by the converters and the
+generator's conversions from run positions) is the alternative one, see :meth:`GlassSample.target`.
 
 Other people's data: :func:`from_botan` reads the BOTAN files (``types``, ``initial_positions``,
 ``positions`` of shape (R, N, 3) at one time; box from N and ρ = 1.2 unless given);
@@ -37,7 +41,7 @@ from typing import ClassVar
 import numpy as np
 
 from .kob_andersen import NUMBER_DENSITY
-from .observables import WAVENUMBER, propensity, self_intermediate_scattering
+from .observables import WAVENUMBER, mean_squared_displacement, propensity, self_intermediate_scattering
 
 FORMAT = "mlmat-glass/1"
 
@@ -57,6 +61,7 @@ class GlassSample:
     n_runs: int = 0
     source: str = ""
     positions: np.ndarray | None = None
+    squared_displacement: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.initial_positions = np.asarray(self.initial_positions, dtype=float)
@@ -72,6 +77,29 @@ class GlassSample:
             raise ValueError(f"propensity {self.propensity.shape} is not (n_times={len(self.times)}, N={n})")
         if not set(np.unique(self.types).tolist()) <= {0, 1}:
             raise ValueError("types must be 0 (A) or 1 (B)")
+        if self.squared_displacement is None and self.positions is not None:
+            runs = np.asarray(self.positions, dtype=float)  # (T, R, N, 3)
+            self.squared_displacement = np.stack([mean_squared_displacement(r, self.initial_positions) for r in runs])
+        if self.squared_displacement is not None:
+            self.squared_displacement = np.atleast_2d(np.asarray(self.squared_displacement, dtype=np.float32))
+            if self.squared_displacement.shape != self.propensity.shape:
+                raise ValueError(
+                    f"squared_displacement {self.squared_displacement.shape} is not {self.propensity.shape}"
+                )
+
+    def target(self, name: str = "mean_abs_displacement") -> np.ndarray:
+        """Training target (T, N): ``"mean_abs_displacement"`` (σ, the propensity) or
+        ``"mean_squared_displacement"`` (σ²; needs ``squared_displacement`` or ``positions``)."""
+        if name == "mean_abs_displacement":
+            return self.propensity
+        if name == "mean_squared_displacement":
+            if self.squared_displacement is None:
+                raise ValueError(
+                    f"{self.source or 'this sample'} has no mean squared displacements: convert it again from a "
+                    "file with the runs' positions (BOTAN npz, Bapst pickle)"
+                )
+            return self.squared_displacement
+        raise ValueError(f"unknown target {name!r}; choose mean_abs_displacement or mean_squared_displacement")
 
     @property
     def n_particles(self) -> int:
@@ -105,6 +133,8 @@ def save_sample(sample: GlassSample, path: str | Path, *, with_positions: bool =
     }
     if with_positions and sample.positions is not None:
         arrays["positions"] = np.asarray(sample.positions, dtype=np.float32)
+    if sample.squared_displacement is not None:
+        arrays["squared_displacement"] = sample.squared_displacement
     with open(path, "wb") as handle:
         np.savez(handle, **arrays)
     return path
@@ -141,6 +171,7 @@ def load_sample(
             int(data["n_runs"]),
             str(data["source"]),
             data.get("positions"),
+            data.get("squared_displacement"),
         )
     if {"types", "initial_positions", "positions"} <= set(data):
         return from_botan(path, box=box, temperature=temperature, time=time, data=data)
@@ -188,6 +219,7 @@ def from_botan(
         WAVENUMBER,
         runs.shape[0],
         f"BOTAN {path.name}",
+        squared_displacement=mean_squared_displacement(runs, initial)[None],
     )
 
 
@@ -242,4 +274,5 @@ def from_bapst(path: str | Path, *, temperature: float | None = None) -> GlassSa
         WAVENUMBER,
         targets[0].shape[0],
         f"Bapst {path.name}",
+        squared_displacement=np.stack([mean_squared_displacement(t, initial) for t in targets]),
     )

@@ -1,10 +1,13 @@
-"""Training the glass graph network on propensity of A particles, and evaluating it beside the baselines.
+"""Training the glass models on propensity of A particles, and evaluating them beside the baselines.
 
-Targets: the propensity of each configuration's A particles, standardised *within the configuration*
-(z = (p − mean_A) / std_A). The per-configuration level of propensity reflects how far that ensemble
-has relaxed at the stored time (it varies ≈ 0.43–0.70 σ across the shared T = 0.44 files), not local
-structure, and Pearson correlation — the metric — ignores it. Predictions are mapped back to σ with the
-training-set mean and spread of A-particle propensity (stored in the checkpoint).
+Target: for each A particle i and one time t of the data, the propensity p_i(t) = mean over the
+iso-configurational runs of |r_i(t) − r_i(0)| in σ_AA (``target="mean_abs_displacement"``, the default),
+or the mean of |r_i(t) − r_i(0)|² in σ_AA² (``target="mean_squared_displacement"``). B particles are
+neither fitted nor scored. Targets are standardised *within each configuration* (z = (p − mean_A) / std_A):
+the per-configuration level reflects how far that ensemble has relaxed at the stored time (mean |Δr| varies
+≈ 0.43–0.70 σ across the shared T = 0.44 files), not local structure, and Pearson correlation — the metric
+— ignores it. Predictions are mapped back to σ (σ²) with the training-set mean and spread of the A-particle
+target (stored in the model).
 
 Loss: mean squared error on A particles; Adam with a cosine-decaying learning rate; each step sees one
 configuration whose edge vectors are multiplied by a random orthogonal matrix (rotations and
@@ -31,11 +34,13 @@ from .linear_model import DescriptorLinearModel
 from .metrics import pearson
 from .network import GlassGraphNetwork
 from .storage import GlassSample
+from .timescales import DEFAULT_TARGET, check_target
 
 
 @dataclasses.dataclass
 class TrainingItem:
-    """One configuration prepared for training: its graph, standardised target (N,), A mask (N,), raw target."""
+    """One configuration prepared for training: its graph, standardised target (N,), A mask (N,), raw target
+    (``propensity``, (N,) σ or σ² as ``target`` says)."""
 
     graph: Graph
     target: torch.Tensor
@@ -45,6 +50,8 @@ class TrainingItem:
     descriptors: str | None = None
     cutoff: float = EDGE_CUTOFF
     graph_positions: str = "thermal"
+    target_name: str = DEFAULT_TARGET
+    time_index: int = -1
 
 
 def prepare(
@@ -54,15 +61,22 @@ def prepare(
     cutoff: float = EDGE_CUTOFF,
     descriptors: str | None = None,
     graph_positions: str = "thermal",
+    target: str = DEFAULT_TARGET,
+    inherent: Sequence[np.ndarray] | None = None,
 ) -> list[TrainingItem]:
     """Graphs (with node ``descriptors`` if named; edges from ``graph_positions``, see
     :func:`mlmat_glass.inputs.model_inputs`) and per-configuration standardised A-particle targets at
-    ``time_index`` of each sample."""
+    ``time_index`` of each sample.
+
+    ``target``: ``"mean_abs_displacement"`` (σ) or ``"mean_squared_displacement"`` (σ²), see
+    :meth:`GlassSample.target`. ``inherent``: the samples' inherent structures if already computed.
+    """
+    check_target(target)
     items = []
-    for sample in samples:
-        target = np.asarray(sample.propensity[time_index], dtype=float)
+    for k, sample in enumerate(samples):
+        target_values = np.asarray(sample.target(target)[time_index], dtype=float)
         is_a = sample.types == 0
-        z = (target - target[is_a].mean()) / target[is_a].std()
+        z = (target_values - target_values[is_a].mean()) / target_values[is_a].std()
         graph = model_inputs(
             sample.initial_positions,
             sample.types,
@@ -70,16 +84,48 @@ def prepare(
             descriptors=descriptors,
             graph_positions=graph_positions,
             cutoff=cutoff,
+            inherent=None if inherent is None else inherent[k],
         )
         target_z = torch.as_tensor(z, dtype=torch.float32)
         items.append(
-            TrainingItem(graph, target_z, torch.as_tensor(is_a), target, sample, descriptors, cutoff, graph_positions)
+            TrainingItem(
+                graph,
+                target_z,
+                torch.as_tensor(is_a),
+                target_values,
+                sample,
+                descriptors,
+                cutoff,
+                graph_positions,
+                target,
+                time_index,
+            )
         )
     return items
 
 
+def with_time(items: Sequence[TrainingItem], time_index: int, target: str | None = None) -> list[TrainingItem]:
+    """The same items (graphs shared, not recomputed) with targets at another ``time_index`` / ``target``."""
+    out = []
+    for item in items:
+        name = target or item.target_name
+        values = np.asarray(item.sample.target(name)[time_index], dtype=float)
+        is_a = item.sample.types == 0
+        z = (values - values[is_a].mean()) / values[is_a].std()
+        out.append(
+            dataclasses.replace(
+                item,
+                target=torch.as_tensor(z, dtype=torch.float32),
+                propensity=values,
+                target_name=name,
+                time_index=time_index,
+            )
+        )
+    return out
+
+
 def target_scale(items: Sequence[TrainingItem]) -> tuple[float, float]:
-    """Mean and standard deviation (σ) of A-particle propensity over all items."""
+    """Mean and standard deviation of the A-particle target over all items (σ, or σ² for mean |Δr|²)."""
     values = np.concatenate([item.propensity[item.sample.types == 0] for item in items])
     return float(values.mean()), float(values.std())
 

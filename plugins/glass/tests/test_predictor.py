@@ -1,5 +1,6 @@
-"""The ``glass_mobility`` predictor with the shipped model, on held-out real configurations (shared
-T = 0.44 data: the model was trained on configurations 1–8; 9 and 10 are never seen)."""
+"""The ``glass_mobility`` predictor with the shipped model on the shared T = 0.44 data. The model is trained
+on all ten configurations; its generalisation is measured leave-one-configuration-out by the builder and
+recorded in its card, which is checked here."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def predictor():
 
 
 @pytest.fixture(scope="module")
-def held_out(shared_file):
+def held_out(shared_file):  # configurations 9 and 10
     return [load_sample(shared_file(i)) for i in (9, 10)]
 
 
@@ -34,14 +35,25 @@ def test_entry_point_and_model_card(predictor):
     assert get_predictor("glass_mobility") is GlassMobilityPredictor
     assert "ka-T0.44-botan" in shipped_models()
     card = predictor.card
-    assert card["temperature"] == 0.44 and card["n_train_configurations"] == 8
-    assert 0.2 < card["fs_a_train_mean"] < 0.4 and 9 not in card["train_configurations"]
+    assert card["temperature"] == 0.44 and card["n_train_configurations"] == 10
+    assert 0.2 < card["fs_a_train_mean"] < 0.4
+    assert predictor.target == card["target"] == "mean_abs_displacement" and predictor.time_label == "tc07"
+    validation = card["leave_one_configuration_out"]["tc07"]
+    members = [name for name in validation["weights"]]
+    assert len(members) >= 2 and abs(sum(validation["weights"].values()) - 1) < 1e-9
+    # the stored weights score at least as well as every member on the predictions they were fitted to
+    best_member = max(validation[m]["mean"] for m in members)
+    assert validation["validated_fitted"]["mean"] >= best_member - 1e-9
+    assert validation["validated"]["mean"] > 0.74  # nested: weights for configuration j fitted without it
+    with pytest.raises(ValueError, match=r"no timescale t = 2800 τ.*'tc07' \(t unknown\)"):
+        GlassMobilityPredictor(time=2800)
+    assert GlassMobilityPredictor(time="tc07").time_label == "tc07"
 
 
-def test_beats_every_baseline_on_held_out_configurations(held_out_predictions, held_out, shared_file):
-    """Baselines are fitted on the model's training configurations 1–8 (A particles, standardised targets).
-    The issue's aim: Pearson ≥ 0.6 on A particles at the longest timescale."""
-    train = [load_sample(shared_file(i)) for i in range(1, 9)]
+def test_beats_every_baseline(held_out_predictions, held_out, shared_file):
+    """Baselines are fitted on the model's training configurations 1–10 (A particles, standardised targets), so
+    both sides are scored in-sample on configurations 9 and 10 (the out-of-sample scores are in the card)."""
+    train = [load_sample(shared_file(i)) for i in range(1, 11)]
     scores = {"shipped_model": []}
     for prediction, sample in zip(held_out_predictions, held_out):
         is_a = sample.types == 0
@@ -60,7 +72,7 @@ def test_beats_every_baseline_on_held_out_configurations(held_out_predictions, h
             prediction = fit.predict(build(s.initial_positions, s.types, s.box))
             scores[name].append(pearson(prediction[is_a], s.propensity[0][is_a]))
     means = {name: float(np.mean(v)) for name, v in scores.items()}
-    print("held-out Pearson (A):", {k: round(v, 3) for k, v in means.items()})
+    print("in-sample Pearson (A), configurations 9 and 10:", {k: round(v, 3) for k, v in means.items()})
     for name in BASELINES:
         assert means["shipped_model"] > means[name] + 0.1, (name, means)
     assert min(scores["shipped_model"]) > 0.6
