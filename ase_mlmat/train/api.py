@@ -24,7 +24,7 @@ from ..model_store import load_model, save_potential
 from .config import TrainConfig
 from .metrics import error_metrics, predict_graphs
 from .potential import build_model, refit_reference_energies
-from .resume import RESUME_FIXED, read_training_state
+from .resume import RESUME_FIXED, read_training_state, run_split
 from .targets import labelled_graphs
 from .trainer import Trainer, TrainingInterrupted, TrainResult, early_peak, state_path, stopping_signal
 
@@ -125,18 +125,7 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
     structures, labels = _load(config)
     output = Path(config.output)
     state_file = state_path(output)
-    state = None
-    if resume:
-        state = read_training_state(state_file, config, len(structures))
-        train_idx, val_idx = state["train_indices"].numpy(), state["val_indices"].numpy()
-    else:
-        train_idx, val_idx = train_val_split(len(structures), config.val_fraction, config.seed)
-    extra = {
-        "config": config.to_dict(),
-        "num_structures": len(structures),
-        "train_indices": torch.as_tensor(train_idx, dtype=torch.int64),
-        "val_indices": torch.as_tensor(val_idx, dtype=torch.int64),
-    }
+    state, train_idx, val_idx, extra = run_split(config, len(structures), state_file, resume)
     result = _fit(
         config,
         [structures[i] for i in train_idx],

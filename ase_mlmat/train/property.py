@@ -30,7 +30,7 @@ from ..models.property_model import PropertyModel
 from .config import TrainConfig
 from .losses import predict_targets
 from .potential import elements_of
-from .resume import read_training_state
+from .resume import run_split
 from .targets import property_graphs
 from .trainer import (
     STATE_FORMAT,
@@ -216,18 +216,7 @@ def train_property(config: TrainConfig, dataset: PropertyDataset | None = None, 
     graphs = build_graphs(config, dataset, elements)
     output = Path(config.output)
     state_file = state_path(output)
-    state = None
-    if resume:
-        state = read_training_state(state_file, config, len(dataset))
-        train_idx, val_idx = state["train_indices"].numpy(), state["val_indices"].numpy()
-    else:
-        train_idx, val_idx = train_val_split(len(dataset), config.val_fraction, config.seed)
-    extra = {
-        "config": config.to_dict(),
-        "num_structures": len(dataset),
-        "train_indices": torch.as_tensor(train_idx, dtype=torch.int64),
-        "val_indices": torch.as_tensor(val_idx, dtype=torch.int64),
-    }
+    state, train_idx, val_idx, extra = run_split(config, len(dataset), state_file, resume)
     result = _fit_on_graphs(
         config,
         elements,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import torch
+
 from ..checkpoint import read_checkpoint
+from ..data.splits import train_val_split
 from .config import TrainConfig
 from .trainer import STATE_FORMAT
 
@@ -62,3 +66,26 @@ def read_training_state(path: str | Path, config: TrainConfig, num_structures: i
             f"cannot resume from {str(path)!r}: that run already finished all {epoch} epochs; raise epochs to go on"
         )
     return state
+
+
+def run_split(
+    config: TrainConfig, num_structures: int, state_file: Path, resume: bool
+) -> tuple[dict | None, np.ndarray, np.ndarray, dict]:
+    """The training/validation split of a run: the saved state's when resuming, else a fresh seeded one.
+
+    Returns the state (None for a fresh run), the two index arrays, and the entries every training state of
+    this run must carry (config, data size and the split) so that a later ``--resume`` can be checked.
+    """
+    state = None
+    if resume:
+        state = read_training_state(state_file, config, num_structures)
+        train_idx, val_idx = state["train_indices"].numpy(), state["val_indices"].numpy()
+    else:
+        train_idx, val_idx = train_val_split(num_structures, config.val_fraction, config.seed)
+    extra = {
+        "config": config.to_dict(),
+        "num_structures": num_structures,
+        "train_indices": torch.as_tensor(train_idx, dtype=torch.int64),
+        "val_indices": torch.as_tensor(val_idx, dtype=torch.int64),
+    }
+    return state, train_idx, val_idx, extra
