@@ -7,6 +7,11 @@ test-set errors, best of GAP/MTP.
 
     python scripts/cv_mlearn.py --elements Si Ge --k 5 --minutes-per-fold 6 --output runs/cv.json
     python scripts/cv_mlearn.py --k 5 --minutes-per-fold 3 --budget-clock cpu   # same work on a busy machine
+    python scripts/cv_mlearn.py --architecture moments --model num_interactions=2 max_rank=3 --output runs/cvm.json
+
+``--architecture`` swaps the representation and keeps the recipe's cutoff, width and radial basis (the other model
+keys are the architecture's own; set them with ``--model KEY=VALUE``), so two architectures are compared on the
+same data, folds, loss weights and budget.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--minutes-per-fold", type=float, help="override the config's max_minutes")
     parser.add_argument("--budget-clock", choices=["wall", "cpu"], help="count the budget in wall or CPU time")
+    parser.add_argument("--architecture", help="another registered architecture than the recipe's (e.g. moments)")
+    parser.add_argument("--model", nargs="+", default=[], metavar="KEY=VALUE", help="model options to set")
     parser.add_argument("--output", default="runs/mlearn_cv.json")
     args = parser.parse_args()
 
@@ -52,11 +59,18 @@ def main() -> int:
             overrides["max_minutes"] = args.minutes_per_fold
         if args.budget_clock:
             overrides["budget_clock"] = args.budget_clock
+        if args.architecture or args.model:
+            recipe = TrainConfig.from_yaml(ROOT / "configs" / f"mlearn-{element}.yaml")
+            shared = ("cutoff", "num_features", "num_basis")
+            model = {k: v for k, v in recipe.model.items() if not args.architecture or k in shared}
+            overrides["model"] = {**model, **dict(option.split("=", 1) for option in args.model)}
+            overrides["architecture"] = args.architecture or recipe.architecture
         config = TrainConfig.from_yaml(ROOT / "configs" / f"mlearn-{element}.yaml", **overrides)
         config.data = [str((ROOT / p).resolve()) for p in config.data]
         report = cross_validate(config, args.k)
         report["max_minutes_per_fold"] = config.max_minutes
         report["budget_clock"] = config.budget_clock
+        report["architecture"], report["model"] = config.architecture, config.model
         results[element] = report
         output.write_text(json.dumps(results, indent=1))
         summary = report["summary"]
