@@ -7,6 +7,7 @@ test-set errors, best of GAP/MTP.
 
     python scripts/cv_mlearn.py --elements Si Ge --k 5 --minutes-per-fold 6 --output runs/cv.json
     python scripts/cv_mlearn.py --k 5 --minutes-per-fold 3 --budget-clock cpu   # same work on a busy machine
+    python scripts/cv_mlearn.py --recipe accurate --k 5 --minutes-per-fold 2.5 --budget-clock cpu  # *-accurate.yaml
     python scripts/cv_mlearn.py --architecture moments --model num_interactions=2 max_rank=3 --output runs/cvm.json
 
 ``--architecture`` swaps the representation and keeps the recipe's cutoff, width and radial basis (the other model
@@ -20,6 +21,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+import yaml
 
 from ase_mlmat.train import TrainConfig, cross_validate
 
@@ -41,6 +44,9 @@ def main() -> int:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--minutes-per-fold", type=float, help="override the config's max_minutes")
     parser.add_argument("--budget-clock", choices=["wall", "cpu"], help="count the budget in wall or CPU time")
+    parser.add_argument(
+        "--recipe", help="use configs/mlearn-<El>-RECIPE.yaml (e.g. accurate) instead of mlearn-<El>.yaml"
+    )
     parser.add_argument("--architecture", help="another registered architecture than the recipe's (e.g. moments)")
     parser.add_argument("--model", nargs="+", default=[], metavar="KEY=VALUE", help="model options to set")
     parser.add_argument("--output", default="runs/mlearn_cv.json")
@@ -54,20 +60,25 @@ def main() -> int:
     for element in args.elements:
         if element in results:
             continue
+        recipe_path = (
+            ROOT / "configs" / (f"mlearn-{element}-{args.recipe}.yaml" if args.recipe else f"mlearn-{element}.yaml")
+        )
         overrides = {"progress": False, "plots": False}
         if args.minutes_per_fold:
             overrides["max_minutes"] = args.minutes_per_fold
         if args.budget_clock:
             overrides["budget_clock"] = args.budget_clock
         if args.architecture or args.model:
-            recipe = TrainConfig.from_yaml(ROOT / "configs" / f"mlearn-{element}.yaml")
+            recipe = TrainConfig.from_yaml(recipe_path)
             shared = ("cutoff", "num_features", "num_basis")
             model = {k: v for k, v in recipe.model.items() if not args.architecture or k in shared}
-            overrides["model"] = {**model, **dict(option.split("=", 1) for option in args.model)}
+            options = dict(option.split("=", 1) for option in args.model)
+            overrides["model"] = {**model, **{key: yaml.safe_load(value) for key, value in options.items()}}
             overrides["architecture"] = args.architecture or recipe.architecture
-        config = TrainConfig.from_yaml(ROOT / "configs" / f"mlearn-{element}.yaml", **overrides)
+        config = TrainConfig.from_yaml(recipe_path, **overrides)
         config.data = [str((ROOT / p).resolve()) for p in config.data]
         report = cross_validate(config, args.k)
+        report["recipe"] = recipe_path.name
         report["max_minutes_per_fold"] = config.max_minutes
         report["budget_clock"] = config.budget_clock
         report["architecture"], report["model"] = config.architecture, config.model

@@ -58,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from ..yaml_config import config_from_cli
     from .config_flags import config_overrides
 
+    _config_after_list_flag(args)
     if args.config_file and args.config and args.config_file != args.config:
         raise ValueError(f"two config files given: {args.config_file} and --config {args.config}; give one")
     config = config_from_cli(TrainConfig, args.config_file or args.config, config_overrides(args, args.config_fields))
@@ -98,6 +99,18 @@ def run(args: argparse.Namespace) -> int:
     for name, value in result.val_metrics.items():
         print(f"validation {name:28s} {value:.4g}")
     return 0
+
+
+def _config_after_list_flag(args: argparse.Namespace) -> None:
+    """Take CONFIG back from a list flag that swallowed it: in ``mlmat train --data a.extxyz b.extxyz cfg.yaml``
+    argparse hands ``cfg.yaml`` to ``--data``. A YAML file at the end of a list flag is the config file."""
+    if args.config_file or args.config:
+        return
+    for name in args.config_fields:
+        values = getattr(args, name)
+        if isinstance(values, list) and len(values) > 1 and str(values[-1]).endswith((".yaml", ".yml")):
+            args.config_file = values.pop()
+            return
 
 
 def _kfold(config, k: int, folds: list[int] | None, report_path: str | None) -> int:

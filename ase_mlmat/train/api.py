@@ -7,7 +7,6 @@ targets. Both train through the same :class:`~.trainer.Trainer`.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,15 +15,14 @@ import numpy as np
 import torch
 from ase import Atoms
 
-from .._version import __version__
 from ..calculator import resolve_dtype
 from ..data import LabelCounts, Labels, kfold_indices, load_labelled, train_val_split
 from ..devices import resolve_device
-from ..model_store import load_model, save_potential
+from ..model_store import load_model
 from .config import TrainConfig
 from .metrics import error_metrics, predict_graphs
 from .potential import build_model, refit_reference_energies
-from .resume import RESUME_FIXED, read_training_state, run_split
+from .resume import RESUME_FIXED, read_training_state, run_metadata, run_split, save_run
 from .targets import labelled_graphs
 from .trainer import Trainer, TrainingInterrupted, TrainResult, early_peak, state_path, stopping_signal
 
@@ -136,29 +134,23 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
         state_file=state_file,
         state_extra=extra,
     )
+    history = result.history
     metadata = {
-        "trained_with": __version__,
-        "config": config.to_dict(),
-        "num_train": len(train_idx),
-        "num_val": len(val_idx),
-        "val_metrics": result.val_metrics,
-        "train_metrics": result.train_metrics,
-        "best_epoch": result.history.best_epoch,
-        "epochs_run": len(result.history.epoch),
-        "stopped": result.history.stopped,
-        "seconds": result.history.seconds,
+        **run_metadata(config, result, len(train_idx), len(val_idx)),
+        "best_epoch": history.best_epoch,
+        "epochs_run": len(history.epoch),
+        "stopped": history.stopped,
+        "seconds": history.seconds,
     }
-    save_potential(result.model, output, metadata)
-    output.with_suffix(".json").write_text(json.dumps({**metadata, "history": result.history.to_dict()}, indent=1))
-    signum = stopping_signal(result.history)
-    if signum is not None:
-        raise TrainingInterrupted(
-            f"training interrupted by {result.history.stopped} after epoch {max(result.history.epoch, default=0)}: "
-            f"the best model so far (epoch {result.history.best_epoch}) is in {str(output)!r}, the training state "
-            f"in {str(state_file)!r}; continue with train(config, resume=True) or mlmat train --resume",
-            signum,
-            result,
-        )
+    save_run(
+        result,
+        output,
+        metadata,
+        {"history": history.to_dict()},
+        f"training interrupted by {history.stopped} after epoch {max(history.epoch, default=0)}: the best model "
+        f"so far (epoch {history.best_epoch}) is in {str(output)!r}, the training state in {str(state_file)!r}; "
+        "continue with train(config, resume=True) or mlmat train --resume",
+    )
     if config.plots:
         from .plots import learning_curve, loss_title, parity_plot
 

@@ -7,7 +7,6 @@ diagram) can be drawn from predictions no model saw during training.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -24,23 +23,20 @@ from ..checkpoint import write_checkpoint
 from ..data.elastic import PropertyDataset, load_moduli_dataset
 from ..data.splits import grouped_kfold_indices, kfold_indices, train_val_split
 from ..devices import resolve_device
-from ..model_store import save_model
 from ..models.ensemble import Ensemble
 from ..models.property_model import PropertyModel
 from .config import TrainConfig
 from .losses import predict_targets
 from .potential import elements_of
-from .resume import run_split
+from .resume import run_metadata, run_split, save_run
 from .targets import property_graphs
 from .trainer import (
     STATE_FORMAT,
     History,
     Trainer,
-    TrainingInterrupted,
     TrainResult,
     early_peak,
     state_path,
-    stopping_signal,
 )
 
 
@@ -230,31 +226,23 @@ def train_property(config: TrainConfig, dataset: PropertyDataset | None = None, 
     )
     histories = result.histories
     metadata = {
-        "trained_with": __version__,
-        "config": config.to_dict(),
-        "num_train": len(train_idx),
-        "num_val": len(val_idx),
+        **run_metadata(config, result, len(train_idx), len(val_idx)),
         "dropped_non_positive": dataset.dropped,
-        "val_metrics": result.val_metrics,
-        "train_metrics": result.train_metrics,
         "ensemble_size": len(result.model),
         "best_epochs": [h.best_epoch for h in histories],
         "epochs_run": [len(h.epoch) for h in histories],
         "stopped": [h.stopped for h in histories],
         "seconds": [h.seconds for h in histories],
     }
-    save_model(result.model, output, metadata)
-    report = {**metadata, "histories": [h.to_dict() for h in histories]}
-    output.with_suffix(".json").write_text(json.dumps(report, indent=1))
-    signum = stopping_signal(result.history)
-    if signum is not None:
-        raise TrainingInterrupted(
-            f"training interrupted by {result.history.stopped} in member {len(histories)} of {config.ensemble_size}: "
-            f"the {len(result.model)} model(s) so far are in {str(output)!r}, the training state in "
-            f"{str(state_file)!r}; continue with train(config, resume=True) or mlmat train --resume",
-            signum,
-            result,
-        )
+    save_run(
+        result,
+        output,
+        metadata,
+        {"histories": [h.to_dict() for h in histories]},
+        f"training interrupted by {result.history.stopped} in member {len(histories)} of {config.ensemble_size}: "
+        f"the {len(result.model)} model(s) so far are in {str(output)!r}, the training state in "
+        f"{str(state_file)!r}; continue with train(config, resume=True) or mlmat train --resume",
+    )
     if config.plots and len(val_idx):
         from .plots import learning_curve, loss_title
         from .property_plots import parity_plot_targets

@@ -1,16 +1,20 @@
-"""Reading a training state back: checked against the configuration and data of the run that continues it."""
+"""A run's start and end for both kinds of model: the split (or the one a training state holds, checked against the
+configuration and data of the run that continues it), and the saved model with its report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .._version import __version__
 from ..checkpoint import read_checkpoint
 from ..data.splits import train_val_split
+from ..model_store import save_model
 from .config import TrainConfig
-from .trainer import STATE_FORMAT
+from .trainer import STATE_FORMAT, TrainingInterrupted, TrainResult, stopping_signal
 
 # Settings a resumed run must share with the run that wrote the state: they fix the model, data and split.
 RESUME_FIXED = (
@@ -89,3 +93,29 @@ def run_split(
         "val_indices": torch.as_tensor(val_idx, dtype=torch.int64),
     }
     return state, train_idx, val_idx, extra
+
+
+def run_metadata(config: TrainConfig, result: TrainResult, num_train: int, num_val: int) -> dict:
+    """What every saved model records of its run: version, config, split sizes and errors."""
+    return {
+        "trained_with": __version__,
+        "config": config.to_dict(),
+        "num_train": num_train,
+        "num_val": num_val,
+        "val_metrics": result.val_metrics,
+        "train_metrics": result.train_metrics,
+    }
+
+
+def save_run(result: TrainResult, output: Path, metadata: dict, histories: dict, interrupted: str) -> None:
+    """Save ``result.model`` with ``metadata`` and the JSON report (``metadata`` and ``histories``) beside it.
+
+    Raises:
+        TrainingInterrupted: with the message ``interrupted``, when SIGINT or SIGTERM stopped the run (the best
+            model so far is saved first).
+    """
+    save_model(result.model, output, metadata)
+    output.with_suffix(".json").write_text(json.dumps({**metadata, **histories}, indent=1))
+    signum = stopping_signal(result.history)
+    if signum is not None:
+        raise TrainingInterrupted(interrupted, signum, result)

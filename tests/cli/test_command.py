@@ -94,6 +94,15 @@ def test_train_flags_are_the_config_fields():
     }
 
 
+def test_train_config_after_a_list_flag_is_the_config(tmp_path, capsys):
+    """``--data a b CONFIG`` must not read CONFIG as training data."""
+    config = tmp_path / "cfg.yaml"
+    config.write_text("epochs: 1.5\n")
+    assert main(["train", "--data", "a.extxyz", "b.extxyz", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "mlmat train: error: training option 'epochs' = 1.5: expected a whole number or null"
+
+
 def test_train_flag_values_are_typed_by_the_config(capsys):
     assert main(["train", "--data", "x.extxyz", "--epochs", "1.5"]) == 2
     err = capsys.readouterr().err.strip()
