@@ -6,8 +6,7 @@ and reports on the other 10 the energy (meV/atom) and force (eV/Å) MAE of
 epochs. EMT's energy zero is not DFT's, so zero-shot energies are scored after the per-element reference
 energies are refitted on the 30 training structures (the first step of fine-tuning; no gradient step); the raw
 zero-shot energy error is reported too. Forces need no such shift. All runs use the trainer's default
-EMA of the weights (``--ema-decay 0`` turns it off: 0.026 / 0.110 eV/Å fine-tuned / from scratch instead of
-0.026 / 0.092 in the full run). One JSON line on stdout.
+EMA of the weights (``--ema-decay 0`` turns it off). One JSON line on stdout.
 
     python scripts/bench_finetune.py --quick      # under 2 minutes on one core
     python scripts/bench_finetune.py              # the full demo
