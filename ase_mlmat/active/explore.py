@@ -201,14 +201,9 @@ def explore(
 
 def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
     """Maxwell-Boltzmann momenta at ``temperature_K``."""
-    try:
-        from ase.md.velocitydistribution import thermalize_momenta
-    except ImportError:  # ase < 3.29
-        from ase.md.velocitydistribution import MaxwellBoltzmannDistribution
+    from ase.md.velocitydistribution import thermalize_momenta
 
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
-    else:
-        thermalize_momenta(atoms, temperature_K, rng=rng)
+    thermalize_momenta(atoms, temperature_K, rng=rng)
 
 
 def _unphysical(atoms: Atoms, min_distance_A: float, max_temperature_K: float) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 from ase import Atoms, units
 from ase.constraints import FixCom
 from ase.md.langevin import Langevin
-from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+from ase.md.velocitydistribution import Stationary, thermalize_momenta
 from ase.md.verlet import VelocityVerlet
 
 
@@ -55,7 +55,7 @@ def run_md(
     if steps < 1 or interval < 1 or timestep_fs <= 0:
         raise ValueError("steps and interval must be >= 1 and timestep_fs > 0")
     rng = rng if rng is not None else np.random.default_rng(0)
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature_K, rng=rng)
+    thermalize_momenta(atoms, temperature_K, rng=rng)
     Stationary(atoms)
     dt = timestep_fs * units.fs
     constraints = atoms.constraints

@@ -25,10 +25,12 @@ from numpy.typing import ArrayLike
 
 from ase_mlmat.properties import PropertyError, PropertyResult
 from ase_mlmat.workflows import make_phonopy, mesh_frequencies, relax
+from ase_mlmat.workflows.phonons import minimal_supercell
 
 EV_PER_A3_TO_GPA = 160.21766208
 DEFAULT_VOLUME_STRAINS = np.linspace(-0.04, 0.08, 13)  # V/V₀ − 1; up to +8 % covers α_V ≈ 6e-5 /K to 1000 K
 DEFAULT_TEMPERATURES_K = np.arange(0.0, 1001.0, 10.0)
+DEFAULT_SUPERCELL_WIDTH_A = 10.0  # force-constant supercell width (Å); (3, 3, 3) diamond Si gives α(300 K) 20 % low
 
 
 class ImaginaryModeWarning(UserWarning):
@@ -77,14 +79,6 @@ def negative_alpha_stretch(temperatures_K: np.ndarray, alpha: np.ndarray) -> tup
     j = start + int(after[0])  # α[j-1] < 0 ≤ α[j]
     t0, t1, a0, a1 = temperatures_K[j - 1], temperatures_K[j], alpha[j - 1], alpha[j]
     return float(temperatures_K[start]), float(t0 + (t1 - t0) * (-a0) / (a1 - a0))
-
-
-def default_supercell(atoms: Atoms, min_width_A: float = 10.0) -> tuple[int, int, int]:
-    """Smallest diagonal supercell whose three perpendicular widths (V / |a_j × a_k|) are ≥ ``min_width_A``."""
-    cell = atoms.cell.array
-    volume = abs(np.linalg.det(cell))
-    widths = [volume / np.linalg.norm(np.cross(cell[(i + 1) % 3], cell[(i + 2) % 3])) for i in range(3)]
-    return tuple(max(1, math.ceil(min_width_A / w - 1e-9)) for w in widths)
 
 
 def _run_qha(phonons: list, energies_eV: np.ndarray, temperatures_K: np.ndarray, mesh, eos: str):
@@ -141,9 +135,9 @@ def quasi_harmonic_expansion(
         calculator: any ASE calculator (energies and forces).
         volume_strains: fractional volume changes V/V₀ − 1 of the scan (≥ 5, bracketing 0); they should
             cover V_eq(T) up to the highest temperature (``volume_bracketed_up_to_K`` says if not).
-        supercell: diagonal supercell for the force constants; default :func:`default_supercell` (every
-            perpendicular width ≥ 10 Å: (4, 4, 4) for primitive diamond Si, where (3, 3, 3) gives an
-            α(300 K) 20 % lower).
+        supercell: diagonal supercell for the force constants; default the smallest with every perpendicular
+            width ≥ ``DEFAULT_SUPERCELL_WIDTH_A`` = 10 Å (:func:`~ase_mlmat.workflows.phonons.minimal_supercell`):
+            (4, 4, 4) for primitive diamond Si, where (3, 3, 3) gives an α(300 K) 20 % lower.
         temperatures_K: ascending temperatures (K); one extra point is added for the finite difference.
         mesh: q-point mesh for the thermal properties; odd numbers keep it Γ-centred and symmetric.
         eos: "vinet", "birch_murnaghan" or "murnaghan".
@@ -163,7 +157,9 @@ def quasi_harmonic_expansion(
     _check_inputs(strains, temps)
     if on_imaginary not in ("warn", "raise"):
         raise ValueError(f"on_imaginary must be 'warn' or 'raise', got {on_imaginary!r}")
-    supercell = default_supercell(atoms) if supercell is None else tuple(int(n) for n in supercell)
+    supercell = (
+        minimal_supercell(atoms, DEFAULT_SUPERCELL_WIDTH_A) if supercell is None else tuple(int(n) for n in supercell)
+    )
     mesh = tuple(int(n) for n in mesh)
 
     reference = atoms.copy()

@@ -9,9 +9,10 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from mlmat_thermal import ImaginaryModeWarning, quasi_harmonic_expansion
-from mlmat_thermal.qha import default_supercell, negative_alpha_stretch
+from mlmat_thermal.qha import DEFAULT_SUPERCELL_WIDTH_A, negative_alpha_stretch
 
 from ase_mlmat.properties import PropertyError
+from ase_mlmat.workflows.phonons import minimal_supercell
 
 CU_EXPERIMENT_300K = 16.5e-6  # 1/K
 
@@ -74,7 +75,8 @@ def test_negative_alpha_stretch():
 
 
 def test_default_supercell_is_at_least_10_A_wide():
-    assert default_supercell(bulk("Si", "diamond", a=5.468)) == (4, 4, 4)
-    assert default_supercell(bulk("Si", "diamond", a=5.468, cubic=True)) == (2, 2, 2)
-    assert default_supercell(bulk("Cu", "fcc", a=3.6)) == (5, 5, 5)
-    assert default_supercell(bulk("Mg"), min_width_A=8.0) == (3, 3, 2)
+    width = DEFAULT_SUPERCELL_WIDTH_A
+    assert minimal_supercell(bulk("Si", "diamond", a=5.468), width) == (4, 4, 4)
+    assert minimal_supercell(bulk("Si", "diamond", a=5.468, cubic=True), width) == (2, 2, 2)
+    assert minimal_supercell(bulk("Cu", "fcc", a=3.6), width) == (5, 5, 5)
+    assert minimal_supercell(bulk("Mg"), 8.0) == (3, 3, 2)
