@@ -58,6 +58,9 @@ class ModelKind:
         legacy_format: format tag of this kind's files from before ``ase-mlmat-model/2``, if any.
         from_legacy: such a payload → (spec, member state dicts, metadata); default: every entry but the
             envelope is the spec, ``state_dict`` or ``members`` the weights.
+        train: a plugin kind's training from a config mapping (``mlmat train CONFIG`` with ``kind: <name>``,
+            the other keys passed on): trains, saves, returns plain data to print (the saved path under
+            ``output``, validation metrics). None: not trainable by ``mlmat train`` this way.
     """
 
     name: str
@@ -67,6 +70,7 @@ class ModelKind:
     build: Callable[[dict], nn.Module]
     legacy_format: str | None = None
     from_legacy: Callable[[dict], tuple[dict, list[dict], dict]] | None = field(default=None)
+    train: Callable[[dict], dict] | None = None
 
 
 def _legacy(payload: dict) -> tuple[dict, list[dict], dict]:

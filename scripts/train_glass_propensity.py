@@ -72,7 +72,6 @@ def main() -> None:
         default=DEFAULT_TARGET,
         help="mean |dr| (sigma, default) or mean |dr|^2 (sigma^2) over the iso-configurational runs",
     )
-    parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--device", default="cpu", help="cpu, auto, cuda or cuda:N (the network's training)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
@@ -92,15 +91,6 @@ def main() -> None:
     for name, scores in baseline.items():
         print(f"baseline {name:16s} Pearson (A, held-out mean) {scores['mean']:.3f}  {scores}")
 
-    def evaluate(model, epoch):
-        if epoch % args.eval_every:
-            return ""
-        from mlmat_glass.metrics import pearson
-        from mlmat_glass.training import predict_z
-
-        r = [pearson(predict_z(model, it.graph)[it.mask.numpy()], it.propensity[it.mask.numpy()]) for it in test]
-        return f"held-out Pearson {np.mean(r):.3f}"
-
     start = time.perf_counter()
     if args.linear:
         model, history = fit_linear(train, ridge=args.ridge), [{"epoch": 0, "loss": float("nan")}]
@@ -113,7 +103,6 @@ def main() -> None:
             learning_rate=args.lr,
             max_minutes=args.max_minutes,
             seed=args.seed,
-            evaluate=evaluate,
             linear_readout=args.linear_readout,
             ridge=args.ridge,
             weight_decay=args.weight_decay,

@@ -1,6 +1,8 @@
 """``mlmat train CONFIG``: train a potential or a property model, or k-fold cross-validate one.
 
-The config's ``targets`` decide the kind (:mod:`ase_mlmat.train.config`); flags are TrainConfig's fields.
+The config's ``targets`` decide the kind (:mod:`ase_mlmat.train.config`); flags are TrainConfig's fields. A config
+with ``kind: NAME`` is a plugin's model kind that trains itself (``kind: glass``: a glass network, keys in
+``mlmat_glass.train_config``).
 
     mlmat train configs/mlearn-Si.yaml
     mlmat train configs/mp-binary-kg.yaml --kfold 5 --group-by formula --report cv.json
@@ -55,12 +57,14 @@ def run(args: argparse.Namespace) -> int:
 
     from ..train import TrainConfig, train
     from ..train.trainer import TrainingInterrupted, state_path
-    from ..yaml_config import config_from_cli
+    from ..yaml_config import config_from_cli, read_mapping
     from .config_flags import config_overrides
 
     _config_after_list_flag(args)
     if args.config_file and args.config and args.config_file != args.config:
         raise ValueError(f"two config files given: {args.config_file} and --config {args.config}; give one")
+    if (args.config_file or args.config) and "kind" in read_mapping(args.config_file or args.config, "training"):
+        return _train_plugin_kind(args)
     config = config_from_cli(TrainConfig, args.config_file or args.config, config_overrides(args, args.config_fields))
     if not config.data:
         raise ValueError("give training data with --data or in the config")
@@ -98,6 +102,29 @@ def run(args: argparse.Namespace) -> int:
     print(f"saved {config.output} ({what}best epoch {best}, {seconds:.0f} s)")
     for name, value in result.val_metrics.items():
         print(f"validation {name:28s} {value:.4g}")
+    return 0
+
+
+def _train_plugin_kind(args: argparse.Namespace) -> int:
+    """A config with ``kind:`` names a plugin's model kind that trains itself from the file's other keys."""
+    from ..model_store import kinds
+    from ..yaml_config import ConfigError, read_mapping
+    from .config_flags import config_overrides
+
+    mapping = read_mapping(args.config_file or args.config, "training")
+    name = mapping.pop("kind")
+    trainable = sorted(k.name for k in kinds().values() if k.train is not None)
+    kind = kinds().get(name)
+    if kind is None or kind.train is None:
+        raise ConfigError(f"kind {name!r} cannot be trained by mlmat train; trainable kinds: {trainable}")
+    flags = sorted(config_overrides(args, args.config_fields))
+    if flags or args.kfold or args.folds or args.resume or args.report:
+        given = flags + [f for f in ("kfold", "folds", "resume", "report") if getattr(args, f)]
+        raise ConfigError(f"a {name} config takes its settings from the file; these flags do not apply: {given}")
+    summary = kind.train(mapping)
+    print(f"saved {summary.pop('output')}")
+    for key, value in summary.items():
+        print(f"{key:28s} {value:.4g}" if isinstance(value, float) else f"{key:28s} {value}")
     return 0
 
 

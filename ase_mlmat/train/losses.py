@@ -89,13 +89,24 @@ class Task:
     """A kind of model and the loss terms it is trained with.
 
     Subclasses say how the model runs on a batch (:meth:`outputs`), where the targets are (:meth:`targets`)
-    and which errors are reported (:meth:`metrics`).
+    and which errors are reported (:meth:`metrics`); a task whose structures are not atom graphs, or that
+    augments its training data, also overrides :meth:`collate` and :meth:`augment`.
     """
 
     def __init__(self, terms: Sequence[LossTerm]):
         if not terms:
             raise ValueError("a task needs at least one loss term")
         self.terms = tuple(terms)
+
+    def collate(self, chunk: Sequence[dict]) -> dict:
+        """One batch of the structures in ``chunk`` (on the CPU); by default the atom graphs' :func:`collate`."""
+        return collate(chunk)
+
+    def augment(self, batch: dict, generator: torch.Generator) -> dict:
+        """A training batch transformed at random (e.g. rotated), drawing from ``generator`` (the trainer's, on
+        the CPU, so a seed repeats and a resumed run continues the stream); by default the batch unchanged.
+        Called in training steps only, after the batch is on the training device."""
+        return batch
 
     def outputs(self, model: nn.Module, batch: dict, *, create_graph: bool) -> dict[str, torch.Tensor]:
         raise NotImplementedError

@@ -1,14 +1,15 @@
 """The one training loop: a model and its task's loss terms, mini-batches, AdamW, schedule, EMA, early stopping.
 
-Potentials and property models train here alike; what differs is the :class:`~.losses.Task` (which
-outputs, which targets, which loss terms). The trainer's whole state (weights, EMA, optimiser, schedule,
-best epoch, history, random generators) is one plain payload, :meth:`Trainer.state_dict`, written every
-``checkpoint_every`` epochs and when SIGINT or SIGTERM stops a run, so that training continues from it
-(``mlmat train --resume``).
+Potentials, property models and plugins' models (the glass network) train here alike; what differs is the
+:class:`~.losses.Task` (which outputs, which targets, which loss terms). The trainer's whole state (weights,
+EMA, optimiser, schedule, best epoch, history, random generators) is one plain payload,
+:meth:`Trainer.state_dict`, written every ``checkpoint_every`` epochs and when SIGINT or SIGTERM stops a run,
+so that training continues from it (``mlmat train --resume``).
 
-Randomness: the order of the training structures comes from the trainer's own ``torch.Generator``
-seeded with ``config.seed``; anything in the model that draws from torch's global generator (dropout)
-draws from a copy seeded the same way, so a run repeats exactly and leaves the caller's generator as it was.
+Randomness: the order of the training structures, and the task's augmentation (:meth:`Task.augment`), come
+from the trainer's own ``torch.Generator`` seeded with ``config.seed``; anything in the model that draws from
+torch's global generator (dropout) draws from a copy seeded the same way, so a run repeats exactly and leaves
+the caller's generator as it was.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tqdm.auto import tqdm
 
 from .._version import __version__
 from ..checkpoint import write_checkpoint
-from ..graph import collate, to_device
+from ..graph import to_device
 from .config import TrainConfig
 from .losses import ENERGY_PER_ATOM, Task
 
@@ -176,7 +177,7 @@ class Trainer:
                 min_lr=config.min_learning_rate,
             )
         self.history = History()
-        self.generator = torch.Generator().manual_seed(config.seed)  # the order of the training structures
+        self.generator = torch.Generator().manual_seed(config.seed)  # training order, augmentation
         self.torch_rng = torch.Generator().manual_seed(config.seed).get_state()  # the model's global draws
         # batch norm cannot normalise over one structure: a last training batch of one is left out
         self.min_batch = 2 if _has_batch_norm(self.model) else 1
@@ -258,7 +259,7 @@ class Trainer:
         self.ema.eval()
         for start in range(0, len(graphs), self.config.batch_size):
             chunk = graphs[start : start + self.config.batch_size]
-            batch = to_device(collate(chunk), self.device, self.dtype)
+            batch = to_device(self.task.collate(chunk), self.device, self.dtype)
             loss = self.loss_task.loss(self.ema, batch, create_graph=False)
             total += float(loss.detach()) * len(chunk)
             count += len(chunk)
@@ -306,7 +307,7 @@ class Trainer:
             chunk = [train[k] for k in order[start : start + config.batch_size]]
             if len(chunk) < self.min_batch:
                 continue
-            batch = to_device(collate(chunk), self.device, self.dtype)
+            batch = self.task.augment(to_device(self.task.collate(chunk), self.device, self.dtype), self.generator)
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.loss_task.loss(self.model, batch, create_graph=True)
             if not torch.isfinite(loss):

@@ -16,7 +16,7 @@ from ase_mlmat.data.elastic import load_moduli_dataset
 from ase_mlmat.data.splits import grouped_kfold_indices
 from ase_mlmat.model_store import load_model
 from ase_mlmat.train import LossTerm, TrainConfig, fit, train
-from ase_mlmat.train.losses import ENERGY_PER_ATOM, PotentialTask
+from ase_mlmat.train.losses import ENERGY_PER_ATOM, PotentialTask, potential_terms
 from ase_mlmat.train.property import train_property
 from ase_mlmat.train.trainer import Trainer, TrainingInterrupted, state_path
 from ase_mlmat.yaml_config import ConfigError
@@ -286,3 +286,41 @@ def test_a_huber_potential_trains(tmp_path):
     )
     result = train(config)
     assert np.isfinite(result.history.train_loss).all() and result.history.train_loss[-1] < result.history.train_loss[0]
+
+
+class _DrawingTask(PotentialTask):
+    """A potential task whose augmentation only records a draw from the generator it is given."""
+
+    def __init__(self):
+        super().__init__(potential_terms())
+        self.draws: list[float] = []
+        self.collated = 0
+
+    def collate(self, chunk):
+        self.collated += 1
+        return super().collate(chunk)
+
+    def augment(self, batch, generator):
+        self.draws.append(float(torch.rand((), generator=generator)))
+        return batch
+
+
+def test_task_collates_every_batch_and_augments_training_steps_from_the_trainers_generator():
+    from ase_mlmat.train.potential import build_model
+    from ase_mlmat.train.targets import labelled_graphs
+
+    structures, labels = _labelled(emt_copper(5, seed=3))
+    config = TrainConfig(model=TINY, epochs=3, batch_size=2, progress=False, plots=False, device="cpu", seed=4)
+    runs = []
+    for _ in range(2):
+        model = build_model(config, structures, labels)
+        graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
+        task = _DrawingTask()
+        trainer = Trainer(model, config, torch.device("cpu"), torch.float32, task=task)
+        trainer.fit(graphs[:4], graphs[4:])
+        runs.append((task, _weights(trainer.model)))
+    task = runs[0][0]
+    assert len(task.draws) == 3 * 2  # one per training step (2 batches of 2), none in validation
+    assert task.collated == 3 * (2 + 1)  # training and validation batches
+    assert runs[1][0].draws == task.draws  # the trainer's generator: a seed repeats them
+    assert torch.equal(runs[0][1], runs[1][1])

@@ -65,7 +65,14 @@ GLASS = model_store.ModelKind(
     build=lambda spec: build_model(spec["config"]),
     legacy_format=LEGACY_FORMAT,
     from_legacy=_from_legacy,
+    train=lambda mapping: _train(mapping),
 )
+
+
+def _train(mapping: dict) -> dict:
+    from .train_config import train_from_config  # the training stack only when `mlmat train` asks for it
+
+    return train_from_config(mapping)
 
 
 def shipped_path(name: str) -> Path:

@@ -4,7 +4,9 @@ Flow: node encoder (one-hot type, optionally with standardised structural descri
 :mod:`mlmat_glass.descriptors`) and edge encoder (displacement vector and its length) → ``n_steps`` message-passing
 steps, each an edge update then a node update with sum aggregation, the encoded features concatenated
 to the inputs of every step (encoder skip connection) → node decoder → one number per particle.
-MLPs have two hidden layers of ``width`` with ReLU.
+MLPs have two hidden layers of ``width`` with ReLU. The node features before the decoder are the network's
+representation (:meth:`GlassGraphNetwork.features`, ``num_features`` = ``width``); the decoder is its
+per-particle head.
 
 The first layer of the edge MLP acts on [edge, sender, receiver]; it is applied as three linear maps,
 the node ones before gathering (same function, cheaper: node projections are computed once per node).
@@ -94,16 +96,32 @@ class GlassGraphNetwork(nn.Module):
         self.decoder = mlp(width, width, 1)
         self.readout = nn.Linear(n_descriptors, 1) if linear_readout else None
 
-    def forward(self, graph: Graph) -> torch.Tensor:
-        """Per-particle output (N,) for one graph (see :func:`mlmat_glass.glass_graph.glass_graph`)."""
+    @property
+    def num_features(self) -> int:
+        """Width of the per-particle features the decoder reads."""
+        return self.config["width"]
+
+    @property
+    def cutoff(self) -> float:
+        """Edge cutoff (σ) of the graphs this network reads."""
+        return float(self.config["cutoff"])
+
+    def _scaled_descriptors(self, graph: Graph) -> torch.Tensor:
+        return ((graph["descriptors"] - self.descriptor_mean) / self.descriptor_std).to(graph["vectors"].dtype)
+
+    def features(self, graph: Graph) -> torch.Tensor:
+        """Per-particle features (N, width) after the message passing: the representation the decoder reads.
+
+        ``graph``: one configuration or several joined (see :func:`mlmat_glass.glass_graph.glass_graph`).
+        Rotating the edge vectors changes them (the network is invariant only as far as training with random
+        rotations made it); relabelling the particles permutes them.
+        """
         senders, receivers = graph["senders"], graph["receivers"]
         n_nodes = len(graph["types"])
         vectors = graph["vectors"]
         node_input = nn.functional.one_hot(graph["types"], self.n_types).to(vectors.dtype)
-        scaled = None
         if self.config["n_descriptors"]:
-            scaled = ((graph["descriptors"] - self.descriptor_mean) / self.descriptor_std).to(vectors.dtype)
-            node_input = torch.cat([node_input, scaled], dim=1)
+            node_input = torch.cat([node_input, self._scaled_descriptors(graph)], dim=1)
         node_skip = self.node_encoder(node_input)  # [n_nodes, width]
         nodes = node_skip
         if self.edge_updates:  # n_steps = 0: a per-particle MLP on the node inputs, edges unused
@@ -115,7 +133,12 @@ class GlassGraphNetwork(nn.Module):
             edges = edge_update(torch.cat([edges, edge_skip], dim=1), node_in, senders, receivers)
             incoming = scatter_sum(edges, receivers, n_nodes)  # [n_nodes, width]
             nodes = node_update(torch.cat([node_in, incoming], dim=1))
-        output = self.decoder(nodes).squeeze(-1)
+        return nodes  # [n_nodes, width]
+
+    def forward(self, graph: Graph) -> torch.Tensor:
+        """Per-particle output (N,): the decoder (the per-particle head) on :meth:`features`, plus the linear
+        readout of the descriptors where there is one."""
+        output = self.decoder(self.features(graph)).squeeze(-1)
         if self.readout is not None:
-            output = output + self.readout(scaled).squeeze(-1)
+            output = output + self.readout(self._scaled_descriptors(graph)).squeeze(-1)
         return output

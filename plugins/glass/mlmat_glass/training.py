@@ -9,16 +9,15 @@ the per-configuration level reflects how far that ensemble has relaxed at the st
 — ignores it. Predictions are mapped back to σ (σ²) with the training-set mean and spread of the A-particle
 target (stored in the model).
 
-Loss: mean squared error on A particles; Adam with a cosine-decaying learning rate; each step sees one
-configuration whose edge vectors are multiplied by a random orthogonal matrix (rotations and
-reflections) as augmentation.
+The network trains with the one ase-mlmat trainer (:class:`~ase_mlmat.train.trainer.Trainer`) on a
+:class:`GlassTask`: mean squared error on A particles; AdamW with a cosine-decaying learning rate and an
+exponential moving average of the weights; each step sees one configuration whose edge vectors are
+multiplied by a random orthogonal matrix (rotations and reflections) as augmentation.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -26,6 +25,10 @@ import torch
 
 from ase_mlmat.devices import module_device, resolve_device
 from ase_mlmat.graph import to_device
+from ase_mlmat.models.registry import seeded
+from ase_mlmat.train.config import TrainConfig
+from ase_mlmat.train.losses import LossTerm, Task
+from ase_mlmat.train.trainer import Trainer, TrainingInterrupted
 
 from .baselines import BASELINES, LinearBaseline
 from .glass_graph import EDGE_CUTOFF, Graph, random_orthogonal, transform_graph
@@ -35,6 +38,11 @@ from .metrics import pearson
 from .network import GlassGraphNetwork
 from .storage import GlassSample
 from .timescales import DEFAULT_TARGET, check_target
+
+OUTPUT = "propensity_z"  # (N,) network output, standardised units
+TARGET = "target_z"  # (N,) per-configuration standardised target
+A_PARTICLES = "a_particles"  # (N,) bool, the particles fitted and scored
+DEFAULT_EMA_DECAY = 0.99
 
 
 @dataclasses.dataclass
@@ -130,6 +138,55 @@ def target_scale(items: Sequence[TrainingItem]) -> tuple[float, float]:
     return float(values.mean()), float(values.std())
 
 
+class GlassTask(Task):
+    """Per-particle output of a glass model against the per-configuration standardised target, on A particles.
+
+    Structures are dicts of :func:`training_graph` (a configuration's graph with ``target_z`` and
+    ``a_particles``); several join into one batch with their particle indices offset. Training batches
+    have their edge vectors multiplied by a random orthogonal matrix (rotations and reflections), drawn
+    from the trainer's generator. Metrics: ``pearson``, the mean over configurations of the Pearson
+    correlation on A particles (of the standardised target, hence of the propensity), and ``loss``.
+    """
+
+    def __init__(self, loss: str = "mse", weight: float = 1.0):
+        super().__init__([LossTerm(OUTPUT, TARGET, loss, weight, mask=A_PARTICLES)])
+
+    def collate(self, chunk: Sequence[dict]) -> dict:
+        if len(chunk) == 1:
+            return dict(chunk[0])
+        offsets = np.cumsum([0] + [len(g["types"]) for g in chunk[:-1]])
+        out = {key: torch.cat([g[key] for g in chunk]) for key in chunk[0] if key not in ("senders", "receivers")}
+        for key in ("senders", "receivers"):
+            out[key] = torch.cat([g[key] + int(o) for g, o in zip(chunk, offsets)])
+        return out
+
+    def augment(self, batch: dict, generator: torch.Generator) -> dict:
+        return transform_graph(batch, random_orthogonal(generator).to(batch["vectors"].device))
+
+    def outputs(self, model: torch.nn.Module, batch: dict, *, create_graph: bool) -> dict[str, torch.Tensor]:
+        return {OUTPUT: model(batch)}
+
+    @torch.no_grad()
+    def metrics(self, model: torch.nn.Module, graphs: Sequence[dict], *, device="cpu", dtype=torch.float32) -> dict:
+        if not graphs:
+            return {}
+        model.eval()
+        scores, losses = [], []
+        for graph in graphs:
+            batch = to_device(graph, device, dtype)
+            mask = batch[A_PARTICLES]
+            scores.append(
+                pearson(model(batch)[mask].double().cpu().numpy(), batch[TARGET][mask].double().cpu().numpy())
+            )
+            losses.append(float(self.loss(model, batch, create_graph=False)))
+        return {"pearson": float(np.mean(scores)), "loss": float(np.mean(losses))}
+
+
+def training_graph(item: TrainingItem) -> dict:
+    """The dict :class:`GlassTask` trains on: the item's graph, its standardised target and its A mask."""
+    return {**item.graph, TARGET: item.target, A_PARTICLES: item.mask}
+
+
 def train_network(
     items: Sequence[TrainingItem],
     *,
@@ -141,37 +198,40 @@ def train_network(
     max_minutes: float | None = None,
     seed: int = 0,
     log: Callable[[str], None] | None = print,
-    evaluate: Callable[[GlassGraphNetwork, int], str] | None = None,
+    validation: Sequence[TrainingItem] = (),
     linear_readout: bool = False,
     ridge: float = 0.03,
     weight_decay: float = 0.0,
+    ema_decay: float = DEFAULT_EMA_DECAY,
     device: str | torch.device = "cpu",
 ) -> tuple[GlassGraphNetwork, list[dict]]:
-    """Train a :class:`GlassGraphNetwork` on ``items``; returns the model and a per-epoch history.
+    """Train a :class:`GlassGraphNetwork` on ``items`` with the ase-mlmat :class:`~ase_mlmat.train.trainer.Trainer`
+    and a :class:`GlassTask`; returns the model (on the CPU, eval mode) and a per-epoch history.
 
-    The cosine schedule runs over ``epochs``; with ``max_minutes`` training stops at the first epoch end
-    past that wall-clock budget (the schedule is then stretched over the epochs the budget allows,
-    estimated after the first epoch).
+    One configuration per step; AdamW with a cosine from ``learning_rate`` to ``final_learning_rate`` over
+    ``epochs`` (or over ``max_minutes`` of wall-clock time, whichever is reached first; training stops there);
+    the weights returned are an exponential moving average (``ema_decay``, 0: none) at the epoch of lowest
+    loss on ``validation`` (without it, on the training loss).
 
     ``linear_readout``: the network's output is a ridge model on the descriptors (fitted in closed form
     with ``ridge`` first, see :func:`fit_linear`) plus the graph network, whose last layer starts at zero —
     training starts from the linear model and learns a correction. ``weight_decay``: AdamW decay.
-    ``device``: where the network trains ("cpu", "auto", "cuda", "cuda:N"); the model is returned on the CPU.
-    The random rotations are drawn on the CPU, so a seed draws the same ones on every device.
+    ``device``: where the network trains ("cpu", "auto", "cuda", "cuda:N"). ``seed`` sets the initial weights,
+    the order of the configurations and the random rotations (drawn on the CPU, so a seed draws the same
+    ones on every device). ``log``: receives one line per epoch after training (None: silent).
     """
     device = resolve_device(device)
-    generator = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
     descriptors = items[0].graph.get("descriptors")
-    model = GlassGraphNetwork(
-        width=width,
-        n_steps=n_steps,
-        cutoff=items[0].cutoff,
-        descriptors=items[0].descriptors,
-        n_descriptors=0 if descriptors is None else descriptors.shape[1],
-        graph_positions=items[0].graph_positions,
-        linear_readout=linear_readout,
-    )
+    with seeded(seed):
+        model = GlassGraphNetwork(
+            width=width,
+            n_steps=n_steps,
+            cutoff=items[0].cutoff,
+            descriptors=items[0].descriptors,
+            n_descriptors=0 if descriptors is None else descriptors.shape[1],
+            graph_positions=items[0].graph_positions,
+            linear_readout=linear_readout,
+        )
     if descriptors is not None:
         stacked = torch.cat([item.graph["descriptors"] for item in items])
         model.descriptor_mean.copy_(stacked.mean(0))
@@ -187,42 +247,40 @@ def train_network(
             model.readout.bias.copy_(linear.bias.double() + linear.weights.double() @ shift)
             model.decoder[-1].weight.zero_()
             model.decoder[-1].bias.zero_()
-    model = model.to(device)
-    on_device = [(to_device(item.graph, device), item.target.to(device), item.mask.to(device)) for item in items]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
-    history: list[dict] = []
-    start = time.perf_counter()
-    total_epochs = epochs
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(items), generator=generator).tolist()
-        losses = []
-        for k, index in enumerate(order):
-            progress = ((epoch - 1) + k / len(items)) / total_epochs
-            cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-            lr = final_learning_rate + (learning_rate - final_learning_rate) * cosine
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            graph, target, mask = on_device[index]
-            graph = transform_graph(graph, random_orthogonal(generator).to(device))
-            prediction = model(graph)
-            loss = torch.mean((prediction[mask] - target[mask]) ** 2)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(float(loss.detach()))
-        elapsed = time.perf_counter() - start
-        record = {"epoch": epoch, "loss": float(np.mean(losses)), "minutes": elapsed / 60, "lr": lr}
-        history.append(record)
-        extra = evaluate(model, epoch) if evaluate is not None else ""
-        if log is not None:
-            log(f"epoch {epoch:3d}  loss {record['loss']:.4f}  lr {lr:.2e}  {elapsed / 60:6.2f} min  {extra}")
-        if max_minutes is not None:
-            if epoch == 1:
-                total_epochs = max(1, min(epochs, int(max_minutes * 60 / max(elapsed, 1e-9))))
-            if epoch >= total_epochs:
-                break
-    return model.cpu().eval(), history
+    config = TrainConfig(
+        epochs=epochs,
+        batch_size=1,
+        learning_rate=learning_rate,
+        min_learning_rate=final_learning_rate,
+        scheduler="cosine",
+        weight_decay=weight_decay,
+        early_stopping_patience=epochs + 1,  # the cosine runs to its end
+        ema_decay=ema_decay,
+        gradient_clip=0.0,
+        seed=seed,
+        device=str(device),
+        max_minutes=max_minutes,
+        checkpoint_every=0,
+        progress=False,
+    )
+    trainer = Trainer(model, config, device, torch.float32, task=GlassTask())
+    trained = trainer.fit([training_graph(item) for item in items], [training_graph(item) for item in validation])
+    history = trainer.history
+    records = [
+        {"epoch": e, "loss": loss, "val_loss": val if validation else None, "lr": lr}
+        for e, loss, val, lr in zip(history.epoch, history.train_loss, history.val_loss, history.learning_rate)
+    ]
+    if log is not None:
+        for r in records:
+            val = f"  val {r['val_loss']:.4f}" if validation else ""
+            log(f"epoch {r['epoch']:3d}  loss {r['loss']:.4f}{val}  lr {r['lr']:.2e}")
+        log(
+            f"best epoch {history.best_epoch}, stopped by {history.stopped}, {history.seconds / 60:.2f} min"
+            + (f", validation {history.val_metrics}" if validation else "")
+        )
+    if trainer.interrupted is not None:
+        raise TrainingInterrupted(f"glass network training stopped by {history.stopped}", trainer.interrupted)
+    return trained.cpu().eval(), records
 
 
 def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> DescriptorLinearModel:
