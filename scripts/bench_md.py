@@ -254,12 +254,15 @@ def run_in_subprocess(case: dict[str, Any], timeout: float) -> dict[str, Any]:
 def resolve_mlmat_model(system: str, override: str | None) -> tuple[str | None, str, bool]:
     """(spec for MLCalculator or None for untrained, name to record, untrained?).
 
-    An explicit ``--model-<system>`` path wins; then the shipped ``mlearn-<system>``; then an
-    untrained model of the same size (timing is unaffected by the weights).
+    An explicit ``--model-<system>`` (a shipped name or a path) wins; then the shipped ``mlearn-<system>``; then
+    an untrained model of the same size (timing is unaffected by the weights).
     """
-    if override:
-        return os.path.abspath(override), override, False
     from ase_mlmat import pretrained
+
+    if override:
+        # cases run in subprocesses: a path is made absolute, a shipped name is passed on as it is
+        spec = override if override in pretrained.available() else os.path.abspath(override)
+        return spec, override, False
 
     name = f"mlearn-{system}"
     if name in pretrained.available():

@@ -26,11 +26,13 @@ def main() -> None:
         n_params = sum(p.numel() for p in model.parameters())
         cfg = model.config
         train_cfg = meta.get("config", {})
+        # older checkpoints record stress_weight; newer ones the loss terms
+        stress_weight = train_cfg.get("stress_weight") or train_cfg.get("losses", {}).get("stress", {}).get("weight")
         print(
             f"| {name} | {model.architecture} F={cfg.get('num_features')} L={cfg.get('num_interactions')} "
             f"| {model.cutoff} | {n_params} | {meta.get('num_train')} / {meta.get('num_val')} "
-            f"| {train_cfg.get('stress_weight')} | {meta.get('epochs_run')} "
-            f"| {train_cfg.get('max_minutes')} {train_cfg.get('budget_clock', 'wall')} "
+            f"| {stress_weight} | {meta.get('epochs_run')} "
+            f"| {train_cfg.get('max_minutes'):g} {train_cfg.get('budget_clock', 'wall')} "
             f"| {val.get('energy_mae_meV_per_atom', float('nan')):.2f} "
             f"| {val.get('forces_mae_eV_per_A', float('nan')):.3f} | {val.get('stress_mae_GPa', float('nan')):.2f} |"
         )
