@@ -105,7 +105,8 @@ def _old_painn_energy_and_forces(payload: dict, atoms) -> tuple[torch.Tensor, to
     return out[keys.ENERGY].detach(), out[keys.FORCES]
 
 
-@pytest.mark.parametrize("element", ["Cu", "Ge", "Li", "Mo", "Ni", "Si"])
+# The shipped files still written in the old layout (mlearn-Cu was retrained and saved as ase-mlmat-model/2).
+@pytest.mark.parametrize("element", ["Ge", "Li", "Mo", "Ni", "Si"])
 def test_shipped_potential_predicts_as_its_old_layout(element, tmp_path):
     path = model_path(f"mlearn-{element}")
     payload = torch.load(path, weights_only=True)
