@@ -59,8 +59,10 @@ class ModelKind:
         from_legacy: such a payload → (spec, member state dicts, metadata); default: every entry but the
             envelope is the spec, ``state_dict`` or ``members`` the weights.
         train: a plugin kind's training from a config mapping (``mlmat train CONFIG`` with ``kind: <name>``,
-            the other keys passed on): trains, saves, returns plain data to print (the saved path under
-            ``output``, validation metrics). None: not trainable by ``mlmat train`` this way.
+            the other keys passed on) and ``resume`` (``--resume``: continue from the training state beside the
+            output): trains, saves, returns plain data to print (the saved path under ``output``, validation
+            metrics); on SIGINT/SIGTERM saves the best model so far and the state, then raises
+            :class:`~ase_mlmat.train.trainer.TrainingInterrupted`. None: not trainable by ``mlmat train``.
     """
 
     name: str
@@ -70,7 +72,7 @@ class ModelKind:
     build: Callable[[dict], nn.Module]
     legacy_format: str | None = None
     from_legacy: Callable[[dict], tuple[dict, list[dict], dict]] | None = field(default=None)
-    train: Callable[[dict], dict] | None = None
+    train: Callable[[dict, bool], dict] | None = None
 
 
 def _legacy(payload: dict) -> tuple[dict, list[dict], dict]:

@@ -107,7 +107,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _train_plugin_kind(args: argparse.Namespace) -> int:
     """A config with ``kind:`` names a plugin's model kind that trains itself from the file's other keys."""
+    import sys
+
     from ..model_store import kinds
+    from ..train.trainer import TrainingInterrupted
     from ..yaml_config import ConfigError, read_mapping
     from .config_flags import config_overrides
 
@@ -118,10 +121,14 @@ def _train_plugin_kind(args: argparse.Namespace) -> int:
     if kind is None or kind.train is None:
         raise ConfigError(f"kind {name!r} cannot be trained by mlmat train; trainable kinds: {trainable}")
     flags = sorted(config_overrides(args, args.config_fields))
-    if flags or args.kfold or args.folds or args.resume or args.report:
-        given = flags + [f for f in ("kfold", "folds", "resume", "report") if getattr(args, f)]
+    if flags or args.kfold or args.folds or args.report:
+        given = flags + [f for f in ("kfold", "folds", "report") if getattr(args, f)]
         raise ConfigError(f"a {name} config takes its settings from the file; these flags do not apply: {given}")
-    summary = kind.train(mapping)
+    try:
+        summary = kind.train(mapping, args.resume)
+    except TrainingInterrupted as stop:  # the kind saved the best model so far and the training state
+        print(f"mlmat train: {stop}; to continue, run the same command with --resume", file=sys.stderr)
+        return stop.exit_code
     print(f"saved {summary.pop('output')}")
     for key, value in summary.items():
         print(f"{key:28s} {value:.4g}" if isinstance(value, float) else f"{key:28s} {value}")

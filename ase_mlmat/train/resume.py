@@ -36,8 +36,11 @@ RESUME_FIXED = (
 )
 
 
-def read_training_state(path: str | Path, config: TrainConfig, num_structures: int) -> dict:
+def read_training_state(path: str | Path, config, num_structures: int, fixed: tuple[str, ...] = RESUME_FIXED) -> dict:
     """The training state in ``path``, checked against ``config`` and the data size.
+
+    ``config``: the run's settings (a :class:`TrainConfig`, or a plugin kind's config with ``epochs``);
+    ``fixed``: its settings that must equal those of the run that wrote the state.
 
     Raises:
         FileNotFoundError: there is no state to resume from.
@@ -51,7 +54,7 @@ def read_training_state(path: str | Path, config: TrainConfig, num_structures: i
         )
     state = read_checkpoint(path, STATE_FORMAT, "ase-mlmat training-state")
     saved = state["config"]
-    differ = [key for key in RESUME_FIXED if saved.get(key) != getattr(config, key)]
+    differ = [key for key in fixed if saved.get(key) != getattr(config, key)]
     if differ:
         raise ValueError(
             f"cannot resume from {str(path)!r}: the config differs from that run's in {', '.join(differ)} "

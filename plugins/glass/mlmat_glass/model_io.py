@@ -65,14 +65,14 @@ GLASS = model_store.ModelKind(
     build=lambda spec: build_model(spec["config"]),
     legacy_format=LEGACY_FORMAT,
     from_legacy=_from_legacy,
-    train=lambda mapping: _train(mapping),
+    train=lambda mapping, resume=False: _train(mapping, resume),
 )
 
 
-def _train(mapping: dict) -> dict:
+def _train(mapping: dict, resume: bool) -> dict:
     from .train_config import train_from_config  # the training stack only when `mlmat train` asks for it
 
-    return train_from_config(mapping)
+    return train_from_config(mapping, resume)
 
 
 def shipped_path(name: str) -> Path:

@@ -48,11 +48,42 @@ class GlassTrainConfig:
     max_minutes: float | None = None  # wall-clock budget
     seed: int = 0
     device: str = "cpu"
+    checkpoint_every: int = 1  # epochs between training states (<output stem>.state.pt); 0: only at the end
     output: str = "glass.pt"
 
 
-def train_from_config(mapping: dict) -> dict:
-    """Train and save the network ``mapping`` describes; returns what the command prints (path, validation)."""
+# Settings a resumed run must share with the run that wrote the state: they fix the data, model and split.
+RESUME_FIXED = (
+    "data",
+    "validation",
+    "target",
+    "time_index",
+    "descriptors",
+    "graph_positions",
+    "width",
+    "n_steps",
+    "linear_readout",
+    "ridge",
+    "seed",
+)
+
+
+def train_from_config(mapping: dict, resume: bool = False) -> dict:
+    """Train and save the network ``mapping`` describes; returns what the command prints (path, validation).
+
+    The training state goes to ``<output stem>.state.pt`` every ``checkpoint_every`` epochs, at the end and on
+    SIGINT/SIGTERM; ``resume=True`` continues from it (:data:`RESUME_FIXED` must be unchanged; more ``epochs``
+    or another budget may be given).
+
+    Raises:
+        TrainingInterrupted: SIGINT or SIGTERM stopped training, after the best network so far and the
+            training state are saved.
+    """
+    from dataclasses import asdict
+
+    from ase_mlmat.train.resume import read_training_state
+    from ase_mlmat.train.trainer import TrainingInterrupted, state_path
+
     from .build import load_items
     from .model_io import save_model
 
@@ -75,9 +106,21 @@ def train_from_config(mapping: dict) -> dict:
     options = {k: getattr(config, k) for k in ("width", "n_steps", "linear_readout", "ridge", "epochs")}
     options |= {k: getattr(config, k) for k in ("learning_rate", "final_learning_rate", "weight_decay", "ema_decay")}
     options |= {k: getattr(config, k) for k in ("max_minutes", "seed", "device")}
-    model, history = train_network(items, validation=validation, log=None, **options)
+    state_file = state_path(config.output)
+    state = read_training_state(state_file, config, len(items), fixed=RESUME_FIXED) if resume else None
+    options |= dict(state_path=state_file, state=state, checkpoint_every=config.checkpoint_every)
+    options["state_extra"] = {"config": asdict(config), "num_structures": len(items)}
     mean, std = target_scale(items)
     card = {"target": config.target, "train_files": [Path(f).name for f in config.data], "training": mapping}
+    try:
+        model, history = train_network(items, validation=validation, log=None, **options)
+    except TrainingInterrupted as stop:
+        model, history = stop.result
+        save_model(model, config.output, target_mean=mean, target_std=std, card=card | {"stopped": stop.signal_name})
+        raise TrainingInterrupted(
+            f"{stop}: saved the best network so far to {config.output} and the training state to {state_file}",
+            stop.signal_number,
+        ) from None
     path = save_model(model, config.output, target_mean=mean, target_std=std, card=card)
     summary = {"output": str(path), "epochs": len(history)}
     if validation:

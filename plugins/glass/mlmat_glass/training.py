@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -204,6 +205,10 @@ def train_network(
     weight_decay: float = 0.0,
     ema_decay: float = DEFAULT_EMA_DECAY,
     device: str | torch.device = "cpu",
+    state_path: str | Path | None = None,
+    state: dict | None = None,
+    state_extra: dict | None = None,
+    checkpoint_every: int = 0,
 ) -> tuple[GlassGraphNetwork, list[dict]]:
     """Train a :class:`GlassGraphNetwork` on ``items`` with the ase-mlmat :class:`~ase_mlmat.train.trainer.Trainer`
     and a :class:`GlassTask`; returns the model (on the CPU, eval mode) and a per-epoch history.
@@ -219,6 +224,14 @@ def train_network(
     ``device``: where the network trains ("cpu", "auto", "cuda", "cuda:N"). ``seed`` sets the initial weights,
     the order of the configurations and the random rotations (drawn on the CPU, so a seed draws the same
     ones on every device). ``log``: receives one line per epoch after training (None: silent).
+
+    ``state_path``: where the trainer's state is written (every ``checkpoint_every`` epochs, at the end and
+    on SIGINT/SIGTERM) with ``state_extra``; ``state``: such a state to continue from (the same items and
+    settings), as if the run had never stopped.
+
+    Raises:
+        TrainingInterrupted: SIGINT or SIGTERM stopped training; its ``result`` is (model, history) of the
+            best epoch so far, and the state is written.
     """
     device = resolve_device(device)
     descriptors = items[0].graph.get("descriptors")
@@ -260,10 +273,14 @@ def train_network(
         seed=seed,
         device=str(device),
         max_minutes=max_minutes,
-        checkpoint_every=0,
+        checkpoint_every=checkpoint_every,
         progress=False,
     )
-    trainer = Trainer(model, config, device, torch.float32, task=GlassTask())
+    trainer = Trainer(
+        model, config, device, torch.float32, task=GlassTask(), state_path=state_path, state_extra=state_extra
+    )
+    if state is not None:
+        trainer.load_state_dict(state)
     trained = trainer.fit([training_graph(item) for item in items], [training_graph(item) for item in validation])
     history = trainer.history
     records = [
@@ -278,9 +295,14 @@ def train_network(
             f"best epoch {history.best_epoch}, stopped by {history.stopped}, {history.seconds / 60:.2f} min"
             + (f", validation {history.val_metrics}" if validation else "")
         )
+    trained = trained.cpu().eval()
     if trainer.interrupted is not None:
-        raise TrainingInterrupted(f"glass network training stopped by {history.stopped}", trainer.interrupted)
-    return trained.cpu().eval(), records
+        raise TrainingInterrupted(
+            f"glass network training stopped by {history.stopped} after epoch {trainer.epoch}",
+            trainer.interrupted,
+            (trained, records),
+        )
+    return trained, records
 
 
 def fit_linear(items: Sequence[TrainingItem], *, ridge: float = 1e-3) -> DescriptorLinearModel:
