@@ -5,12 +5,21 @@
     python scripts/bench_md.py --sizes 64,1000 --calculators mlmat,emt
     python scripts/bench_md.py --quick --systems Si --calculators mlmat --model-si fast.pt accurate.pt   # two models
     OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
+    python scripts/bench_md.py --md --skins 0,1 --sizes 512 --systems Si --calculators mlmat   # Verlet-list skin
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
 rattled slightly (so nothing is served from a cache), then energy, forces and stress are
 requested. After a few warm-up steps, N steps are timed, N chosen so that each case takes
 about ``--target-seconds`` (steps are timed until that much calculator time has passed,
 within ``--min-steps`` / ``--max-steps``). Only the calculator calls are timed, not the rattling.
+The rattles stay within ase-mlmat's neighbour-list skin, so its list is searched once and reused.
+
+With ``--md`` a step is instead one ASE velocity Verlet step (``--timestep-fs``; velocities drawn at twice
+``--temperature-K`` on the perfect crystal, which then shares the energy with the potential and settles near
+that temperature), timed whole: the integrator and one calculator call. There the list is rebuilt as the atoms
+move; ``--skins`` runs ase-mlmat once per skin (Å; 0 searches afresh every step), and its records give the skin
+(``skin_A``), the neighbour searches during the timed steps (``neighbor_builds``) and the time spent making
+graphs (``graph_ms_per_step``).
 
 Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
 (Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
@@ -104,7 +113,8 @@ def make_mlmat(case: dict[str, Any]) -> Calculator:
     if spec is None:  # no trained model: an untrained one of the same size, for timing only
         torch.manual_seed(0)
         spec = Potential("painn", UNTRAINED[case["system"]], [case["system"]])
-    return MLCalculator(spec, device=case["device"], dtype=case["dtype"])
+    skin = {} if case.get("skin") is None else {"skin": case["skin"]}  # None: the calculator's default
+    return MLCalculator(spec, device=case["device"], dtype=case["dtype"], **skin)
 
 
 def make_calculator(case: dict[str, Any]) -> Calculator:
@@ -173,6 +183,29 @@ def timed_step(atoms: Atoms, reference: np.ndarray, rng: np.random.Generator, st
     return time.perf_counter() - start
 
 
+def timed_md_step(dynamics) -> float:
+    """Time one velocity Verlet step: the integrator and one calculator call."""
+    start = time.perf_counter()
+    dynamics.step()
+    return time.perf_counter() - start
+
+
+def time_graphs(calc: Calculator) -> dict[str, float]:
+    """Make ``calc`` add the seconds spent building graphs (ase-mlmat's neighbour list) to the returned dict."""
+    spent = {"seconds": 0.0}
+    graph = calc.neighbors.graph
+
+    def timed(atoms):
+        start = time.perf_counter()
+        try:
+            return graph(atoms)
+        finally:
+            spent["seconds"] += time.perf_counter() - start
+
+    calc.neighbors.graph = timed
+    return spent
+
+
 def run_case(case: dict[str, Any]) -> dict[str, Any]:
     """Build, warm up, time; the record of one (calculator, system, size, device)."""
     import numpy as np
@@ -191,11 +224,30 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
     base_rss = host_rss_mib()
     reference = atoms.positions.copy()
     rng = np.random.default_rng(0)
+    if case["md"]:
+        from ase import units
+        from ase.md.velocitydistribution import Stationary, thermalize_momenta
+        from ase.md.verlet import VelocityVerlet
+
+        thermalize_momenta(atoms, 2 * case["temperature_K"], rng=rng)
+        Stationary(atoms)
+        dynamics = VelocityVerlet(atoms, timestep=case["timestep_fs"] * units.fs)
+
+        def step() -> float:
+            return timed_md_step(dynamics)
+    else:
+
+        def step() -> float:
+            return timed_step(atoms, reference, rng, case["rattle"])
+
     for _ in range(case["warmup"]):
-        timed_step(atoms, reference, rng, case["rattle"])
+        step()
+    mlmat = case["calculator"] == "mlmat"
+    if mlmat:
+        builds_before, graph_time = atoms.calc.neighbors.builds, time_graphs(atoms.calc)
     n_steps, elapsed = 0, 0.0  # N: steps until target_seconds of calculator time, within [min_steps, max_steps]
     while n_steps < case["min_steps"] or (elapsed < case["target_seconds"] and n_steps < case["max_steps"]):
-        elapsed += timed_step(atoms, reference, rng, case["rattle"])
+        elapsed += step()
         n_steps += 1
     record = {
         "n_atoms": len(atoms),
@@ -216,6 +268,10 @@ def run_case(case: dict[str, Any]) -> dict[str, Any]:
         record["peak_mem_kind"] = "host_peak_rss(VmHWM)"
     if uses_torch:
         record["torch_threads"] = torch.get_num_threads()
+    if mlmat:
+        record["skin_A"] = atoms.calc.neighbors.skin
+        record["neighbor_builds"] = atoms.calc.neighbors.builds - builds_before
+        record["graph_ms_per_step"] = round(1000 * graph_time["seconds"] / n_steps, 3)
     return record
 
 
@@ -288,6 +344,9 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
         "rattle": args.rattle,
         "threads": args.threads,
         "dtype": args.dtype,
+        "md": args.md,
+        "temperature_K": args.temperature_K,
+        "timestep_fs": args.timestep_fs,
     }
     overrides = {"Si": args.model_si, "Cu": args.model_cu}
     plan = []
@@ -297,11 +356,12 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
             if calc == "emt" and system != "Cu":
                 continue
             for device in ["cpu"] if calc == "emt" else devices:
-                for model, model_name, untrained in models if calc == "mlmat" else [(None, None, False)]:
+                variants = itertools.product(models, args.skins) if calc == "mlmat" else [((None, None, False), None)]
+                for (model, model_name, untrained), skin in variants:
                     case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
                     meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
                     if calc == "mlmat":
-                        case["model"] = model
+                        case.update(model=model, skin=skin)
                         meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
                     else:
                         meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
@@ -332,8 +392,9 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
 def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     """ours / peer atom-steps-per-second for the same system and size (same device for ML peers).
 
-    With several ase-mlmat models for one system, the first is compared with the peers and each further
-    one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``.
+    With several ase-mlmat models or skins for one system, the first is compared with the peers and each
+    further one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``, or
+    ``"mlmat skin=<s>/mlmat skin=<first s> ..."`` (both, where both differ).
     """
     ok = [r for r in results if "atom_steps_per_s" in r]
     first: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -344,8 +405,10 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
         key = (r["device"], r["system"], r["n_atoms"])
         if key not in first:
             first[key] = r
-        elif r["model"] != first[key]["model"]:
-            label = f"mlmat {r['model']}/mlmat {first[key]['model']} {r['device']} {r['system']} n={r['n_atoms']}"
+        elif variant(r) != variant(first[key]):
+            differ = [(a, b) for a, b in zip(variant(r), variant(first[key])) if a != b]
+            ours, base = (" ".join(parts) for parts in zip(*differ))
+            label = f"mlmat {ours}/mlmat {base} {r['device']} {r['system']} n={r['n_atoms']}"
             ratios[label] = round(r["atom_steps_per_s"] / first[key]["atom_steps_per_s"], 3)
     ok = [r for r in ok if r["calculator"] != "mlmat" or first[(r["device"], r["system"], r["n_atoms"])] is r]
     rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
@@ -361,6 +424,11 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
             ratios[f"mlmat_{device}/mlmat_cpu {system} n={n}"] = round(ours / rate[("mlmat", "cpu", system, n)], 3)
         ratios.update(cross_system_emt(calc, device, system, n, ours, rate))
     return ratios
+
+
+def variant(record: dict[str, Any]) -> tuple[str, str]:
+    """What tells apart two ase-mlmat records of one case: (model, "skin=<Å>")."""
+    return str(record["model"]), f"skin={record.get('skin_A')}"
 
 
 def cross_system_emt(
@@ -390,6 +458,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--min-steps", type=int, help="fewest timed steps (default 3; --quick 2)")
     p.add_argument("--max-steps", type=int, default=2000, help="most timed steps (default 2000)")
     p.add_argument("--rattle", type=float, default=0.01, help="Å, std of the per-step position noise")
+    p.add_argument("--md", action="store_true", help="time ASE velocity Verlet steps instead of rattles")
+    p.add_argument("--temperature-K", type=float, default=300.0, help="K, temperature of --md (default 300)")
+    p.add_argument("--timestep-fs", type=float, default=2.0, help="fs, time step of --md (default 2)")
+    p.add_argument("--skins", help="comma-separated neighbour-list skins of ase-mlmat, Å (default: its default)")
     p.add_argument("--case-timeout", type=float, default=600, help="seconds before a case is abandoned")
     p.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case (JSON) in this process
     args = p.parse_args(argv)
@@ -399,6 +471,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     )
     args.systems = [s.strip() for s in args.systems.split(",")]
+    args.skins = [float(s) for s in args.skins.split(",")] if args.skins else [None]
     args.calculators = [c.strip() for c in args.calculators.split(",")]
     for s in args.systems:
         if s not in SYSTEMS:
@@ -434,7 +507,11 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_count": os.cpu_count(),
         "cuda": torch.cuda.get_device_name() if cuda else None,
         "quick": args.quick,
-        "step": "rattle positions, then energy + forces + stress",
+        "step": (
+            f"one ASE velocity Verlet step of {args.timestep_fs} fs (forces; energy and stress made alongside)"
+            if args.md
+            else "rattle positions, then energy + forces + stress"
+        ),
         "results": results,
         "ratios": compute_ratios(results),
     }
