@@ -17,9 +17,10 @@ The rattles stay within ase-mlmat's neighbour-list skin, so its list is searched
 With ``--md`` a step is instead one ASE velocity Verlet step (``--timestep-fs``; velocities drawn at twice
 ``--temperature-K`` on the perfect crystal, which then shares the energy with the potential and settles near
 that temperature), timed whole: the integrator and one calculator call. There the list is rebuilt as the atoms
-move; ``--skins`` runs ase-mlmat once per skin (Å; 0 searches afresh every step), and its records give the skin
+move. ``--skins`` runs ase-mlmat once per skin (Å; 0 searches afresh every step), all in one subprocess, a
+step of each in turn, so that the machine's changing load falls on each alike; their records give the skin
 (``skin_A``), the neighbour searches during the timed steps (``neighbor_builds``) and the time spent making
-graphs (``graph_ms_per_step``).
+graphs (``graph_ms_per_step``), and share the process's peak memory.
 
 Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
 (Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
@@ -56,6 +57,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     from ase import Atoms
     from ase.calculators.calculator import Calculator
@@ -206,105 +209,124 @@ def time_graphs(calc: Calculator) -> dict[str, float]:
     return spent
 
 
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
-    """Build, warm up, time; the record of one (calculator, system, size, device)."""
+def make_step(atoms: Atoms, case: dict[str, Any]) -> Callable[[], float]:
+    """The timed step of the case on ``atoms``: a rattle and a calculator call, or a velocity Verlet step."""
     import numpy as np
 
+    rng = np.random.default_rng(0)  # each variant gets the same rattles or the same velocities
+    if not case["md"]:
+        reference = atoms.positions.copy()
+        return lambda: timed_step(atoms, reference, rng, case["rattle"])
+    from ase import units
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+    from ase.md.verlet import VelocityVerlet
+
+    thermalize_momenta(atoms, 2 * case["temperature_K"], rng=rng)
+    Stationary(atoms)
+    dynamics = VelocityVerlet(atoms, timestep=case["timestep_fs"] * units.fs)
+    return lambda: timed_md_step(dynamics)
+
+
+def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """Build, warm up, time; the records of one (calculator, system, size, device), one per skin of ase-mlmat.
+
+    Several skins are stepped in turn in this one process (the order reversed every step), so that a change in
+    the machine's load falls on each alike; their peak memory is that of the process running them all.
+    """
     uses_torch = case["calculator"] != "emt"
     if uses_torch:
         import torch
 
         if case["threads"]:
             torch.set_num_threads(case["threads"])
-    atoms, repeat = build_atoms(case["system"], case["target_atoms"])
-    atoms.calc = make_calculator(case)
+    start, repeat = build_atoms(case["system"], case["target_atoms"])
     cuda = case["device"].startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    base_rss = host_rss_mib()
-    reference = atoms.positions.copy()
-    rng = np.random.default_rng(0)
-    if case["md"]:
-        from ase import units
-        from ase.md.velocitydistribution import Stationary, thermalize_momenta
-        from ase.md.verlet import VelocityVerlet
-
-        thermalize_momenta(atoms, 2 * case["temperature_K"], rng=rng)
-        Stationary(atoms)
-        dynamics = VelocityVerlet(atoms, timestep=case["timestep_fs"] * units.fs)
-
-        def step() -> float:
-            return timed_md_step(dynamics)
-    else:
-
-        def step() -> float:
-            return timed_step(atoms, reference, rng, case["rattle"])
-
-    for _ in range(case["warmup"]):
-        step()
     mlmat = case["calculator"] == "mlmat"
+    systems = []
+    for skin in case.get("skins") or [None]:
+        atoms = start.copy()
+        atoms.calc = make_calculator({**case, "skin": skin})
+        systems.append(atoms)
+    base_rss = host_rss_mib()
+    steps = [make_step(atoms, case) for atoms in systems]
+    for _ in range(case["warmup"]):
+        for step in steps:
+            step()
     if mlmat:
-        builds_before, graph_time = atoms.calc.neighbors.builds, time_graphs(atoms.calc)
-    n_steps, elapsed = 0, 0.0  # N: steps until target_seconds of calculator time, within [min_steps, max_steps]
-    while n_steps < case["min_steps"] or (elapsed < case["target_seconds"] and n_steps < case["max_steps"]):
-        elapsed += step()
+        builds_before = [atoms.calc.neighbors.builds for atoms in systems]
+        graph_time = [time_graphs(atoms.calc) for atoms in systems]
+    n_steps, elapsed = 0, [0.0] * len(steps)  # N: steps until target_seconds of calculator time (the mean of the
+    while n_steps < case["min_steps"] or (  # variants), within [min_steps, max_steps]
+        sum(elapsed) / len(steps) < case["target_seconds"] and n_steps < case["max_steps"]
+    ):
+        for k in range(len(steps))[:: 1 if n_steps % 2 == 0 else -1]:
+            elapsed[k] += steps[k]()
         n_steps += 1
-    record = {
-        "n_atoms": len(atoms),
+    common = {
+        "n_atoms": len(start),
         "supercell": f"{'x'.join(map(str, repeat))} conventional cubic cells",
         "n_steps": n_steps,
-        "seconds": round(elapsed, 4),
-        "atom_steps_per_s": round(len(atoms) * n_steps / elapsed, 2),
-        "ms_per_step": round(1000 * elapsed / n_steps, 3),
         "host_peak_rss_MiB": round(host_peak_mib(), 1),
         "host_base_rss_MiB": None if base_rss is None else round(base_rss, 1),
     }
     if cuda:
-        record["peak_mem_MiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-        record["peak_mem_kind"] = "cuda_max_memory_allocated"
-        record["gpu"] = torch.cuda.get_device_name()
+        common["peak_mem_MiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        common["peak_mem_kind"] = "cuda_max_memory_allocated"
+        common["gpu"] = torch.cuda.get_device_name()
     else:
-        record["peak_mem_MiB"] = record["host_peak_rss_MiB"]
-        record["peak_mem_kind"] = "host_peak_rss(VmHWM)"
+        common["peak_mem_MiB"] = common["host_peak_rss_MiB"]
+        common["peak_mem_kind"] = "host_peak_rss(VmHWM)"
     if uses_torch:
-        record["torch_threads"] = torch.get_num_threads()
-    if mlmat:
-        record["skin_A"] = atoms.calc.neighbors.skin
-        record["neighbor_builds"] = atoms.calc.neighbors.builds - builds_before
-        record["graph_ms_per_step"] = round(1000 * graph_time["seconds"] / n_steps, 3)
-    return record
+        common["torch_threads"] = torch.get_num_threads()
+    records = []
+    for k, seconds in enumerate(elapsed):
+        record = {
+            **common,
+            "seconds": round(seconds, 4),
+            "atom_steps_per_s": round(len(start) * n_steps / seconds, 2),
+            "ms_per_step": round(1000 * seconds / n_steps, 3),
+        }
+        if mlmat:
+            neighbors = systems[k].calc.neighbors
+            record["skin_A"] = neighbors.skin
+            record["neighbor_builds"] = neighbors.builds - builds_before[k]
+            record["graph_ms_per_step"] = round(1000 * graph_time[k]["seconds"] / n_steps, 3)
+        records.append(record)
+    return records
 
 
 def case_main(case_json: str) -> None:
-    """Subprocess entry point: print the case's record (or its error) after RESULT_MARK."""
+    """Subprocess entry point: print the case's records (or its error) after RESULT_MARK."""
     case = json.loads(case_json)
     try:
-        record = run_case(case)
+        records = run_case(case)
     except Exception as err:  # a failing peer must not crash the benchmark
-        record = {"error": f"{type(err).__name__}: {err}"}
-    print(RESULT_MARK + json.dumps(record), flush=True)
+        records = [{"error": f"{type(err).__name__}: {err}"}]
+    print(RESULT_MARK + json.dumps(records), flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Driver
 
 
-def run_in_subprocess(case: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Run one case in a fresh interpreter; its other stdout is passed on to stderr."""
+def run_in_subprocess(case: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
+    """Run one case in a fresh interpreter, its records (one error record if it failed); other stdout to stderr."""
     cmd = [sys.executable, os.path.abspath(__file__), "--case", json.dumps(case)]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    record = None
+        return [{"error": f"timed out after {timeout:.0f} s"}]
+    records = None
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
-            record = json.loads(line[len(RESULT_MARK) :])
+            records = json.loads(line[len(RESULT_MARK) :])
         elif line.strip():
             print(line, file=sys.stderr)
-    if record is None:
-        return {"error": f"case subprocess exited with status {proc.returncode} and no result"}
-    return record
+    if records is None:
+        return [{"error": f"case subprocess exited with status {proc.returncode} and no result"}]
+    return records
 
 
 def resolve_mlmat_model(system: str, override: str | None) -> tuple[str | None, str, bool]:
@@ -335,7 +357,7 @@ def peer_missing(name: str) -> str | None:
 
 
 def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(case for the subprocess, fields recorded with its result), in run order."""
+    """(case for the subprocess, fields recorded with each of its results: one per skin), in run order."""
     common = {
         "warmup": args.warmup,
         "min_steps": args.min_steps,
@@ -356,12 +378,11 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
             if calc == "emt" and system != "Cu":
                 continue
             for device in ["cpu"] if calc == "emt" else devices:
-                variants = itertools.product(models, args.skins) if calc == "mlmat" else [((None, None, False), None)]
-                for (model, model_name, untrained), skin in variants:
+                for model, model_name, untrained in models if calc == "mlmat" else [(None, None, False)]:
                     case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
                     meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
                     if calc == "mlmat":
-                        case.update(model=model, skin=skin)
+                        case.update(model=model, skins=args.skins)
                         meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
                     else:
                         meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
@@ -377,15 +398,20 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
             continue
         label = f"{meta['calculator']} {meta['system']} ~{meta['target_atoms']} atoms on {meta['device']}"
         log(f"running {label}")
-        record = {**meta, **run_in_subprocess(case, args.case_timeout)}
-        if "error" in record:
-            log(f"  failed: {record['error']}")
-        else:
-            log(
-                f"  n={record['n_atoms']}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
-                f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
-            )
-        results.append(record)
+        records = run_in_subprocess(case, args.case_timeout)
+        if len(records) == 1:  # one skin, or an error that stands for every skin
+            records *= len(case.get("skins") or [None])
+        for part in records:
+            record = {**meta, **part}
+            if "error" in record:
+                log(f"  failed: {record['error']}")
+            else:
+                skin = f" (skin {record['skin_A']} Å)" if "skin_A" in record else ""
+                log(
+                    f"  n={record['n_atoms']}{skin}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
+                    f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
+                )
+            results.append(record)
     return results
 
 
