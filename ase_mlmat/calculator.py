@@ -18,7 +18,7 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 
 from . import keys
 from .devices import resolve_device
-from .graph import atoms_to_graph
+from .graph import VerletList
 from .model_store import load_model
 from .models.ensemble import Ensemble
 from .models.potential import Potential
@@ -68,6 +68,10 @@ class MLCalculator(Calculator):
         neighbor_list: "auto" (vesin on CPU, linked cells in torch on CUDA), "vesin", "torch_cells"
             or "torch" (brute force).
         min_distance: atoms closer than this (Å) are refused as overlapping.
+        skin: Å; the neighbour list is searched to cutoff + skin and reused (filtered to the cutoff) until an
+            atom has moved more than skin/2 or the cell, pbc, atom count or elements change
+            (:class:`~ase_mlmat.graph.VerletList`); results equal a fresh search's to rounding. 0 searches
+            afresh on every call.
     """
 
     implemented_properties = ("energy", "free_energy", "energies", "forces", "stress")
@@ -82,6 +86,7 @@ class MLCalculator(Calculator):
         dtype: str | torch.dtype = "float32",
         neighbor_list: str = "auto",
         min_distance: float = 0.1,
+        skin: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -98,8 +103,16 @@ class MLCalculator(Calculator):
         self.committee = Ensemble([copy.deepcopy(m) for m in members]).to(device=self.device, dtype=self.dtype).eval()
         self.elements = self.committee.elements
         self.cutoff = self.committee.cutoff
-        self.neighbor_list = neighbor_list
-        self.min_distance = min_distance
+        # one neighbour list for every member of a committee
+        self.neighbors = VerletList(
+            self.cutoff,
+            skin,
+            elements=self.elements,
+            neighbor_list=neighbor_list,
+            dtype=self.dtype,
+            device=self.device,
+            min_distance=min_distance,
+        )
         if self.is_committee:  # a new instance tuple: the class-level one stays as it is for every other instance
             self.implemented_properties = type(self).implemented_properties + self.committee_properties
 
@@ -118,15 +131,7 @@ class MLCalculator(Calculator):
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         atoms = self.atoms
-        graph = atoms_to_graph(
-            atoms,
-            self.cutoff,
-            elements=self.elements,
-            neighbor_list=self.neighbor_list,
-            dtype=self.dtype,
-            device=self.device,
-            min_distance=self.min_distance,
-        )
+        graph = self.neighbors.graph(atoms)
         has_volume = atoms.cell.rank == 3 and abs(atoms.cell.volume) > 1e-8
         if not has_volume and {"stress", "stress_std"} & set(properties):
             raise PropertyNotImplementedError("stress needs a cell with non-zero volume")

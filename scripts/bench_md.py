@@ -5,12 +5,22 @@
     python scripts/bench_md.py --sizes 64,1000 --calculators mlmat,emt
     python scripts/bench_md.py --quick --systems Si --calculators mlmat --model-si fast.pt accurate.pt   # two models
     OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
+    python scripts/bench_md.py --md --skins 0,1 --sizes 512 --systems Si --calculators mlmat   # Verlet-list skin
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
 rattled slightly (so nothing is served from a cache), then energy, forces and stress are
 requested. After a few warm-up steps, N steps are timed, N chosen so that each case takes
 about ``--target-seconds`` (steps are timed until that much calculator time has passed,
 within ``--min-steps`` / ``--max-steps``). Only the calculator calls are timed, not the rattling.
+The rattles stay within ase-mlmat's neighbour-list skin, so its list is searched once and reused.
+
+With ``--md`` a step is instead one ASE velocity Verlet step (``--timestep-fs``; velocities drawn at twice
+``--temperature-K`` on the perfect crystal, which then shares the energy with the potential and settles near
+that temperature), timed whole: the integrator and one calculator call. There the list is rebuilt as the atoms
+move. ``--skins`` runs ase-mlmat once per skin (Å; 0 searches afresh every step), all in one subprocess, a
+step of each in turn, so that the machine's changing load falls on each alike; their records give the skin
+(``skin_A``), the neighbour searches during the timed steps (``neighbor_builds``) and the time spent making
+graphs (``graph_ms_per_step``), and share the process's peak memory.
 
 Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
 (Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
@@ -47,6 +57,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy as np
     from ase import Atoms
     from ase.calculators.calculator import Calculator
@@ -104,7 +116,8 @@ def make_mlmat(case: dict[str, Any]) -> Calculator:
     if spec is None:  # no trained model: an untrained one of the same size, for timing only
         torch.manual_seed(0)
         spec = Potential("painn", UNTRAINED[case["system"]], [case["system"]])
-    return MLCalculator(spec, device=case["device"], dtype=case["dtype"])
+    skin = {} if case.get("skin") is None else {"skin": case["skin"]}  # None: the calculator's default
+    return MLCalculator(spec, device=case["device"], dtype=case["dtype"], **skin)
 
 
 def make_calculator(case: dict[str, Any]) -> Calculator:
@@ -173,82 +186,147 @@ def timed_step(atoms: Atoms, reference: np.ndarray, rng: np.random.Generator, st
     return time.perf_counter() - start
 
 
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
-    """Build, warm up, time; the record of one (calculator, system, size, device)."""
+def timed_md_step(dynamics) -> float:
+    """Time one velocity Verlet step: the integrator and one calculator call."""
+    start = time.perf_counter()
+    dynamics.step()
+    return time.perf_counter() - start
+
+
+def time_graphs(calc: Calculator) -> dict[str, float]:
+    """Make ``calc`` add the seconds spent building graphs (ase-mlmat's neighbour list) to the returned dict."""
+    spent = {"seconds": 0.0}
+    graph = calc.neighbors.graph
+
+    def timed(atoms):
+        start = time.perf_counter()
+        try:
+            return graph(atoms)
+        finally:
+            spent["seconds"] += time.perf_counter() - start
+
+    calc.neighbors.graph = timed
+    return spent
+
+
+def make_step(atoms: Atoms, case: dict[str, Any]) -> Callable[[], float]:
+    """The timed step of the case on ``atoms``: a rattle and a calculator call, or a velocity Verlet step."""
     import numpy as np
 
+    rng = np.random.default_rng(0)  # each variant gets the same rattles or the same velocities
+    if not case["md"]:
+        reference = atoms.positions.copy()
+        return lambda: timed_step(atoms, reference, rng, case["rattle"])
+    from ase import units
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+    from ase.md.verlet import VelocityVerlet
+
+    thermalize_momenta(atoms, 2 * case["temperature_K"], rng=rng)
+    Stationary(atoms)
+    dynamics = VelocityVerlet(atoms, timestep=case["timestep_fs"] * units.fs)
+    return lambda: timed_md_step(dynamics)
+
+
+def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """Build, warm up, time; the records of one (calculator, system, size, device), one per skin of ase-mlmat.
+
+    Several skins are stepped in turn in this one process (the order reversed every step), so that a change in
+    the machine's load falls on each alike; their peak memory is that of the process running them all.
+    """
     uses_torch = case["calculator"] != "emt"
     if uses_torch:
         import torch
 
         if case["threads"]:
             torch.set_num_threads(case["threads"])
-    atoms, repeat = build_atoms(case["system"], case["target_atoms"])
-    atoms.calc = make_calculator(case)
+    start, repeat = build_atoms(case["system"], case["target_atoms"])
     cuda = case["device"].startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    mlmat = case["calculator"] == "mlmat"
+    systems = []
+    for skin in case.get("skins") or [None]:
+        atoms = start.copy()
+        atoms.calc = make_calculator({**case, "skin": skin})
+        systems.append(atoms)
     base_rss = host_rss_mib()
-    reference = atoms.positions.copy()
-    rng = np.random.default_rng(0)
+    steps = [make_step(atoms, case) for atoms in systems]
     for _ in range(case["warmup"]):
-        timed_step(atoms, reference, rng, case["rattle"])
-    n_steps, elapsed = 0, 0.0  # N: steps until target_seconds of calculator time, within [min_steps, max_steps]
-    while n_steps < case["min_steps"] or (elapsed < case["target_seconds"] and n_steps < case["max_steps"]):
-        elapsed += timed_step(atoms, reference, rng, case["rattle"])
+        for step in steps:
+            step()
+    if mlmat:
+        builds_before = [atoms.calc.neighbors.builds for atoms in systems]
+        graph_time = [time_graphs(atoms.calc) for atoms in systems]
+    n_steps, elapsed = 0, [0.0] * len(steps)  # N: steps until target_seconds of calculator time (the mean of the
+    while n_steps < case["min_steps"] or (  # variants), within [min_steps, max_steps]
+        sum(elapsed) / len(steps) < case["target_seconds"] and n_steps < case["max_steps"]
+    ):
+        for k in range(len(steps))[:: 1 if n_steps % 2 == 0 else -1]:
+            elapsed[k] += steps[k]()
         n_steps += 1
-    record = {
-        "n_atoms": len(atoms),
+    common = {
+        "n_atoms": len(start),
         "supercell": f"{'x'.join(map(str, repeat))} conventional cubic cells",
         "n_steps": n_steps,
-        "seconds": round(elapsed, 4),
-        "atom_steps_per_s": round(len(atoms) * n_steps / elapsed, 2),
-        "ms_per_step": round(1000 * elapsed / n_steps, 3),
         "host_peak_rss_MiB": round(host_peak_mib(), 1),
         "host_base_rss_MiB": None if base_rss is None else round(base_rss, 1),
     }
     if cuda:
-        record["peak_mem_MiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
-        record["peak_mem_kind"] = "cuda_max_memory_allocated"
-        record["gpu"] = torch.cuda.get_device_name()
+        common["peak_mem_MiB"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        common["peak_mem_kind"] = "cuda_max_memory_allocated"
+        common["gpu"] = torch.cuda.get_device_name()
     else:
-        record["peak_mem_MiB"] = record["host_peak_rss_MiB"]
-        record["peak_mem_kind"] = "host_peak_rss(VmHWM)"
+        common["peak_mem_MiB"] = common["host_peak_rss_MiB"]
+        common["peak_mem_kind"] = "host_peak_rss(VmHWM)"
     if uses_torch:
-        record["torch_threads"] = torch.get_num_threads()
-    return record
+        common["torch_threads"] = torch.get_num_threads()
+    records = []
+    for k, seconds in enumerate(elapsed):
+        record = {
+            **common,
+            "seconds": round(seconds, 4),
+            "atom_steps_per_s": round(len(start) * n_steps / seconds, 2),
+            "ms_per_step": round(1000 * seconds / n_steps, 3),
+        }
+        if mlmat:
+            neighbors = systems[k].calc.neighbors
+            record["skin_A"] = neighbors.skin
+            record["neighbor_builds"] = neighbors.builds - builds_before[k]
+            record["graph_ms_per_step"] = round(1000 * graph_time[k]["seconds"] / n_steps, 3)
+        records.append(record)
+    return records
 
 
 def case_main(case_json: str) -> None:
-    """Subprocess entry point: print the case's record (or its error) after RESULT_MARK."""
+    """Subprocess entry point: print the case's records (or its error) after RESULT_MARK."""
     case = json.loads(case_json)
     try:
-        record = run_case(case)
+        records = run_case(case)
     except Exception as err:  # a failing peer must not crash the benchmark
-        record = {"error": f"{type(err).__name__}: {err}"}
-    print(RESULT_MARK + json.dumps(record), flush=True)
+        records = [{"error": f"{type(err).__name__}: {err}"}]
+    print(RESULT_MARK + json.dumps(records), flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
 # Driver
 
 
-def run_in_subprocess(case: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Run one case in a fresh interpreter; its other stdout is passed on to stderr."""
+def run_in_subprocess(case: dict[str, Any], timeout: float) -> list[dict[str, Any]]:
+    """Run one case in a fresh interpreter, its records (one error record if it failed); other stdout to stderr."""
     cmd = [sys.executable, os.path.abspath(__file__), "--case", json.dumps(case)]
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    record = None
+        return [{"error": f"timed out after {timeout:.0f} s"}]
+    records = None
     for line in proc.stdout.splitlines():
         if line.startswith(RESULT_MARK):
-            record = json.loads(line[len(RESULT_MARK) :])
+            records = json.loads(line[len(RESULT_MARK) :])
         elif line.strip():
             print(line, file=sys.stderr)
-    if record is None:
-        return {"error": f"case subprocess exited with status {proc.returncode} and no result"}
-    return record
+    if records is None:
+        return [{"error": f"case subprocess exited with status {proc.returncode} and no result"}]
+    return records
 
 
 def resolve_mlmat_model(system: str, override: str | None) -> tuple[str | None, str, bool]:
@@ -279,7 +357,7 @@ def peer_missing(name: str) -> str | None:
 
 
 def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(case for the subprocess, fields recorded with its result), in run order."""
+    """(case for the subprocess, fields recorded with each of its results: one per skin), in run order."""
     common = {
         "warmup": args.warmup,
         "min_steps": args.min_steps,
@@ -288,6 +366,9 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
         "rattle": args.rattle,
         "threads": args.threads,
         "dtype": args.dtype,
+        "md": args.md,
+        "temperature_K": args.temperature_K,
+        "timestep_fs": args.timestep_fs,
     }
     overrides = {"Si": args.model_si, "Cu": args.model_cu}
     plan = []
@@ -301,7 +382,7 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
                     case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
                     meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
                     if calc == "mlmat":
-                        case["model"] = model
+                        case.update(model=model, skins=args.skins)
                         meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
                     else:
                         meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
@@ -317,23 +398,29 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
             continue
         label = f"{meta['calculator']} {meta['system']} ~{meta['target_atoms']} atoms on {meta['device']}"
         log(f"running {label}")
-        record = {**meta, **run_in_subprocess(case, args.case_timeout)}
-        if "error" in record:
-            log(f"  failed: {record['error']}")
-        else:
-            log(
-                f"  n={record['n_atoms']}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
-                f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
-            )
-        results.append(record)
+        records = run_in_subprocess(case, args.case_timeout)
+        if len(records) == 1:  # one skin, or an error that stands for every skin
+            records *= len(case.get("skins") or [None])
+        for part in records:
+            record = {**meta, **part}
+            if "error" in record:
+                log(f"  failed: {record['error']}")
+            else:
+                skin = f" (skin {record['skin_A']} Å)" if "skin_A" in record else ""
+                log(
+                    f"  n={record['n_atoms']}{skin}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
+                    f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
+                )
+            results.append(record)
     return results
 
 
 def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     """ours / peer atom-steps-per-second for the same system and size (same device for ML peers).
 
-    With several ase-mlmat models for one system, the first is compared with the peers and each further
-    one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``.
+    With several ase-mlmat models or skins for one system, the first is compared with the peers and each
+    further one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``, or
+    ``"mlmat skin=<s>/mlmat skin=<first s> ..."`` (both, where both differ).
     """
     ok = [r for r in results if "atom_steps_per_s" in r]
     first: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -344,8 +431,10 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
         key = (r["device"], r["system"], r["n_atoms"])
         if key not in first:
             first[key] = r
-        elif r["model"] != first[key]["model"]:
-            label = f"mlmat {r['model']}/mlmat {first[key]['model']} {r['device']} {r['system']} n={r['n_atoms']}"
+        elif variant(r) != variant(first[key]):
+            differ = [(a, b) for a, b in zip(variant(r), variant(first[key])) if a != b]
+            ours, base = (" ".join(parts) for parts in zip(*differ))
+            label = f"mlmat {ours}/mlmat {base} {r['device']} {r['system']} n={r['n_atoms']}"
             ratios[label] = round(r["atom_steps_per_s"] / first[key]["atom_steps_per_s"], 3)
     ok = [r for r in ok if r["calculator"] != "mlmat" or first[(r["device"], r["system"], r["n_atoms"])] is r]
     rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
@@ -361,6 +450,11 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
             ratios[f"mlmat_{device}/mlmat_cpu {system} n={n}"] = round(ours / rate[("mlmat", "cpu", system, n)], 3)
         ratios.update(cross_system_emt(calc, device, system, n, ours, rate))
     return ratios
+
+
+def variant(record: dict[str, Any]) -> tuple[str, str]:
+    """What tells apart two ase-mlmat records of one case: (model, "skin=<Å>")."""
+    return str(record["model"]), f"skin={record.get('skin_A')}"
 
 
 def cross_system_emt(
@@ -390,6 +484,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--min-steps", type=int, help="fewest timed steps (default 3; --quick 2)")
     p.add_argument("--max-steps", type=int, default=2000, help="most timed steps (default 2000)")
     p.add_argument("--rattle", type=float, default=0.01, help="Å, std of the per-step position noise")
+    p.add_argument("--md", action="store_true", help="time ASE velocity Verlet steps instead of rattles")
+    p.add_argument("--temperature-K", type=float, default=300.0, help="K, temperature of --md (default 300)")
+    p.add_argument("--timestep-fs", type=float, default=2.0, help="fs, time step of --md (default 2)")
+    p.add_argument("--skins", help="comma-separated neighbour-list skins of ase-mlmat, Å (default: its default)")
     p.add_argument("--case-timeout", type=float, default=600, help="seconds before a case is abandoned")
     p.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case (JSON) in this process
     args = p.parse_args(argv)
@@ -399,6 +497,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         [int(s) for s in args.sizes.split(",")] if args.sizes else list(QUICK_SIZES if args.quick else DEFAULT_SIZES)
     )
     args.systems = [s.strip() for s in args.systems.split(",")]
+    args.skins = [float(s) for s in args.skins.split(",")] if args.skins else [None]
     args.calculators = [c.strip() for c in args.calculators.split(",")]
     for s in args.systems:
         if s not in SYSTEMS:
@@ -434,7 +533,11 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_count": os.cpu_count(),
         "cuda": torch.cuda.get_device_name() if cuda else None,
         "quick": args.quick,
-        "step": "rattle positions, then energy + forces + stress",
+        "step": (
+            f"one ASE velocity Verlet step of {args.timestep_fs} fs (forces; energy and stress made alongside)"
+            if args.md
+            else "rattle positions, then energy + forces + stress"
+        ),
         "results": results,
         "ratios": compute_ratios(results),
     }

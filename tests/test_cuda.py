@@ -95,6 +95,28 @@ def test_nve_md_on_cuda_follows_the_cpu_trajectory_and_conserves_energy():
     assert np.abs(start.get_velocities()).max() > 0 and np.abs(trajectories[1] - start.positions).max() > 0.05
 
 
+def test_skin_list_on_cuda_equals_a_fresh_search_every_step():
+    """The Verlet list's filtering and overlap check on the device; a small skin, so it is rebuilt on the way."""
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True) * (3, 3, 3)
+    atoms.set_velocities(np.random.default_rng(1).normal(0.0, 0.05, (len(atoms), 3)))  # ≈ 2000 K for Cu
+    skinned = MLCalculator("mlearn-Cu", dtype="float64", device="cuda", skin=0.2)
+    fresh = MLCalculator("mlearn-Cu", dtype="float64", device="cuda", skin=0.0)
+    atoms.calc = skinned
+    dyn = VelocityVerlet(atoms, timestep=2 * fs)
+
+    def compare(a=atoms):
+        reference = a.copy()
+        reference.calc = fresh
+        np.testing.assert_allclose(a.get_forces(), reference.get_forces(), rtol=0, atol=1e-9)
+        np.testing.assert_allclose(a.get_stress(), reference.get_stress(), rtol=0, atol=1e-11)
+        assert a.get_potential_energy() == pytest.approx(reference.get_potential_energy(), abs=1e-9)
+
+    dyn.attach(compare, interval=1)
+    dyn.run(60)
+    assert 1 < skinned.neighbors.builds < 60
+    assert skinned.neighbors.graph(atoms)["edge_index"].device.type == "cuda"
+
+
 def test_training_on_cuda_fits_and_gives_a_cpu_model(tmp_path):
     from ase_mlmat.data import load_labelled
     from ase_mlmat.train import TrainConfig, evaluate, fit

@@ -3,6 +3,7 @@
 from .atoms_graph import Graph, atoms_to_graph, collate, species_index, to_device
 from .neighbors import NeighborList, TorchCellList, TorchNeighborList, VesinNeighborList, get_neighbor_list
 from .validate import StructureError, check_structure
+from .verlet import VerletList
 
 __all__ = [
     "Graph",
@@ -10,6 +11,7 @@ __all__ = [
     "StructureError",
     "TorchCellList",
     "TorchNeighborList",
+    "VerletList",
     "VesinNeighborList",
     "atoms_to_graph",
     "check_structure",

@@ -45,10 +45,10 @@ def atoms_to_graph(
     pbc = torch.as_tensor(atoms.pbc, dtype=torch.bool, device=device)
     i, j, shifts = backend.pairs(positions, cell, pbc, cutoff)
     shifts_f = shifts.to(dtype)
-    vectors = positions[j] - positions[i] + shifts_f @ cell
-    if min_distance > 0 and len(i):
-        lengths = torch.linalg.norm(vectors, dim=1).detach().cpu().numpy()
-        check_min_distance(lengths, i.cpu().numpy(), j.cpu().numpy(), min_distance)
+    edge_index = torch.stack([i, j])
+    if min_distance > 0:
+        vectors = positions[j] - positions[i] + shifts_f @ cell
+        check_min_distance(torch.linalg.norm(vectors, dim=1), edge_index, min_distance)
     numbers = torch.as_tensor(atoms.numbers, dtype=torch.long, device=device)
     graph: Graph = {
         keys.POSITIONS: positions,
@@ -57,7 +57,7 @@ def atoms_to_graph(
         keys.PBC: pbc.unsqueeze(0),
         keys.BATCH: torch.zeros(len(atoms), dtype=torch.long, device=device),
         keys.NUM_ATOMS: torch.tensor([len(atoms)], dtype=torch.long, device=device),
-        keys.EDGE_INDEX: torch.stack([i, j]),
+        keys.EDGE_INDEX: edge_index,
         keys.CELL_SHIFTS: shifts_f,
     }
     if elements is not None:

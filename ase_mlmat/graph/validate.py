@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from ase import Atoms
 
 
@@ -45,13 +46,19 @@ def check_structure(atoms: Atoms, elements: list[str] | None = None) -> None:
             raise StructureError(f"element(s) {unknown} not in the model, which knows only {list(elements)}")
 
 
-def check_min_distance(lengths: np.ndarray, i: np.ndarray, j: np.ndarray, min_distance: float) -> None:
-    """Raise :class:`StructureError` if any pair is closer than ``min_distance`` (Å)."""
-    if len(lengths) == 0 or min_distance <= 0:
+def check_min_distance(lengths: torch.Tensor, edge_index: torch.Tensor, min_distance: float) -> None:
+    """Raise :class:`StructureError` if any pair is closer than ``min_distance`` (Å).
+
+    Args:
+        lengths: pair distances (E,) Å, on any device.
+        edge_index: (2, E) centre and neighbour of each pair.
+        min_distance: Å; 0 or less skips the check.
+    """
+    if lengths.numel() == 0 or min_distance <= 0:
         return
-    k = int(np.argmin(lengths))
-    if lengths[k] < min_distance:
+    shortest = float(lengths.min())  # the only value that leaves the device unless the check fails
+    if shortest < min_distance:
+        i, j = edge_index[:, int(torch.argmin(lengths))].tolist()
         raise StructureError(
-            f"overlapping atoms: atoms {int(i[k])} and {int(j[k])} are {lengths[k]:.3g} Å apart "
-            f"(less than min_distance={min_distance} Å)"
+            f"overlapping atoms: atoms {i} and {j} are {shortest:.3g} Å apart (less than min_distance={min_distance} Å)"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from ase.build import bulk
 
 from ase_mlmat import MLCalculator
@@ -47,3 +48,35 @@ def test_nvt_has_no_energy_drift():
     atoms.calc = EMT()
     nve = run_md(atoms, ensemble="nve", temperature_K=300, steps=40, interval=10)
     assert nve.ensemble == "nve" and isinstance(nve.drift_meV_per_atom_per_ps, float)
+
+
+@pytest.mark.slow
+def test_nve_drift_with_the_skin_list_is_no_worse():
+    """The Verlet list (a small skin, so that it is rebuilt along the run) against a fresh search every step.
+
+    The forces agree to rounding at every step, so the two runs follow the same trajectory and drift alike.
+    """
+    runs = {}
+    for skin in (0.3, 0.0):
+        atoms = bulk("Si", "diamond", a=5.468, cubic=True) * (2, 2, 1)
+        atoms.calc = MLCalculator("mlearn-Si", dtype="float64", skin=skin)
+        runs[skin] = run_md(
+            atoms,
+            ensemble="nve",
+            temperature_K=900,
+            timestep_fs=1.0,
+            steps=1000,
+            interval=10,
+            rng=np.random.default_rng(2),
+        )
+        if skin:
+            builds = atoms.calc.neighbors.builds
+    skinned, fresh = runs[0.3], runs[0.0]
+    print(
+        f"NVE drift {skinned.drift_meV_per_atom_per_ps:.4f} (skin, {builds} builds) and "
+        f"{fresh.drift_meV_per_atom_per_ps:.4f} (fresh) meV/atom/ps"
+    )
+    assert 1 < builds < 1000
+    np.testing.assert_allclose(skinned.total_eV_per_atom, fresh.total_eV_per_atom, rtol=0, atol=1e-9)
+    assert abs(skinned.drift_meV_per_atom_per_ps) <= abs(fresh.drift_meV_per_atom_per_ps) + 1e-3
+    assert abs(skinned.drift_meV_per_atom_per_ps) < 0.5
