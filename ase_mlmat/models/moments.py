@@ -159,7 +159,7 @@ class MomentInteraction(nn.Module):
             (a1.unsqueeze(2) * c2 * b1.unsqueeze(1)).sum(dim=(1, 2)),
             ((a2.unsqueeze(3) * b2.unsqueeze(1)).sum(dim=2) * c2.transpose(1, 2)).sum(dim=(1, 2)),
         ]
-        if self.max_rank == 3:
+        if self.mix3 is not None:  # max_rank 3; the None test lets TorchScript drop the branch for rank 2
             a3, b3 = torch.split(self.mix3(moments[3]), f, dim=-1)
             a3, b3 = self._full(a3, 3), self._full(b3, 3)  # (N, 3, 3, 3, F)
             invariants += [

@@ -15,6 +15,8 @@ from ase.neighborlist import neighbor_list
 from ase_mlmat.calculator import MLCalculator
 from ase_mlmat.cli import main
 from ase_mlmat.export import ExportedCalculator, export_model, load_exported
+from ase_mlmat.models.ensemble import Ensemble
+from ase_mlmat.models.potential import Potential
 
 MODELS = {"mlearn-Cu": "Cu", "mlearn-Si": "Si", "mlearn-Si-accurate": "Si"}
 TOL = 1e-6  # relative, float64
@@ -130,6 +132,25 @@ def test_ghost_atoms_give_the_periodic_energy_and_forces(torchscript_files, name
     stress = -virial.flat[[0, 4, 8, 5, 2, 1]] / atoms.get_volume()
     assert_close(stress, expected["stress"])
     assert_close(out["atomic_virial"].sum(dim=0).numpy(), virial, 1e-12)
+
+
+def test_committee_exports_its_mean_with_species_in_model_order(tmp_path):
+    """Two elements listed out of atomic-number order, a PaiNN and a rank-2 moment network in one committee."""
+    elements = ["Ni", "Cu"]
+    painn = {"cutoff": 3.5, "num_features": 8, "num_interactions": 2}
+    moments = {"cutoff": 3.5, "num_features": 8, "num_interactions": 1, "max_rank": 2}
+    members = [Potential("painn", painn, elements, [-1.0, -2.0], 0.3, seed=1), Potential("moments", moments, elements)]
+    committee = Ensemble(members)
+    path = export_model(committee, tmp_path / "committee.pt", file_format="torchscript")
+    atoms = rattled("Cu")
+    atoms.numbers[::3] = 28
+    calc = MLCalculator(committee, dtype="float64")
+    expected = {p: calc.get_property(p, atoms) for p in ("energy", "energies", "forces", "stress")}
+    got = exported(str(path), atoms)
+    for key in expected:
+        assert_close(got[key], expected[key])
+    meta = load_exported(path).metadata
+    assert meta["elements"] == "Ni Cu" and meta["committee_size"] == "2" and meta["num_interactions"] == "2"
 
 
 def test_float32_export_is_close(tmp_path):
