@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -178,18 +179,45 @@ energy, atomic, forces, virial, atomic_virial = runner(
     positions, torch.zeros(3, dtype=torch.long), torch.stack([i, j]), torch.zeros(6, 3, dtype=torch.float64),
     torch.tensor(3),
 )
-assert torch.isfinite(forces).all() and abs(forces.sum(0)).max() < 1e-10 and "Cu" in str(meta)
+assert torch.isfinite(forces).all() and abs(forces.sum(0)).max() < 1e-10 and "ase-mlmat-exported-potential" in str(meta)
 print(energy.item())
 """
 
 
-def test_loads_and_runs_without_ase_mlmat(torchscript_files):
-    path = torchscript_files["mlearn-Cu"]
-    done = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_ASE_MLMAT, path], capture_output=True, text=True)
+def energy_without_ase_mlmat(path: str, name: str, **env: str) -> None:
+    """Load and run ``path`` in a fresh process that cannot import ase_mlmat; its energy of a 3-atom cluster
+    equals the Python model's."""
+    environment = {**os.environ, **env}
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_WITHOUT_ASE_MLMAT, path], capture_output=True, text=True, env=environment
+    )
     assert done.returncode == 0, done.stderr
-    atoms = Atoms("Cu3", positions=[[0.0, 0.0, 0.0], [2.3, 0.0, 0.0], [0.0, 2.4, 0.1]])
-    atoms.calc = MLCalculator("mlearn-Cu", dtype="float64")
+    atoms = Atoms(MODELS[name] * 3, positions=[[0.0, 0.0, 0.0], [2.3, 0.0, 0.0], [0.0, 2.4, 0.1]])
+    atoms.calc = MLCalculator(name, dtype="float64")
     assert float(done.stdout) == pytest.approx(atoms.get_potential_energy(), rel=TOL)
+
+
+def test_loads_and_runs_without_ase_mlmat(torchscript_files):
+    energy_without_ase_mlmat(torchscript_files["mlearn-Cu"], "mlearn-Cu")
+
+
+@pytest.mark.slow
+def test_aoti_package_loads_without_ase_mlmat_or_a_compiler(aoti_file):
+    energy_without_ase_mlmat(aoti_file, "mlearn-Si-accurate", PATH="/nonexistent", CXX="/nonexistent/c++")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("file_format", ["torchscript", "aoti"])
+def test_cuda_export_matches_python_model_on_cuda(tmp_path, file_format):
+    path = export_model("mlearn-Cu", tmp_path / f"cu.{file_format}", device="cuda", file_format=file_format)
+    atoms = rattled("Cu")
+    calc = MLCalculator("mlearn-Cu", dtype="float64", device="cuda")
+    expected = {p: calc.get_property(p, atoms) for p in ("energy", "energies", "forces", "stress")}
+    got = exported(str(path), atoms)
+    for key in expected:
+        assert_close(got[key], expected[key])
+    assert load_exported(path).device.type == "cuda"
 
 
 def test_bad_path_and_wrong_file_are_refused(tmp_path, torchscript_files):
