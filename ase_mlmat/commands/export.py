@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -30,9 +31,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Export and print a one-line summary; returns the exit code."""
-    from ..export import export_model, load_exported
+    from ..export import ExportError, export_model, load_exported
 
-    path = export_model(args.model, args.out, dtype=args.dtype, device=args.device, file_format=args.format)
+    try:
+        path = export_model(args.model, args.out, dtype=args.dtype, device=args.device, file_format=args.format)
+    except ExportError as err:
+        print(f"mlmat export: error: {err}", file=sys.stderr)
+        return 2
     meta = load_exported(path).metadata
     print(
         f"wrote {path} ({meta['file_format']}, {meta['dtype']}, {meta['device']}): elements {meta['elements']}, "

@@ -7,11 +7,12 @@
 
 from .interface import OUTPUTS, ExportInterface
 from .reader import ExportedCalculator, ExportedModel, load_exported
-from .writer import FORMATS, export_model
+from .writer import FORMATS, ExportError, export_model
 
 __all__ = [
     "FORMATS",
     "OUTPUTS",
+    "ExportError",
     "ExportInterface",
     "ExportedCalculator",
     "ExportedModel",

@@ -41,6 +41,10 @@ FORMATS = ("aoti", "torchscript")
 METADATA_FILE = "metadata.json"  # the TorchScript extra file holding the metadata
 
 
+class ExportError(RuntimeError):
+    """The model could not be compiled into the requested format."""
+
+
 def _sha256(spec: str | os.PathLike | torch.nn.Module) -> str:
     """SHA-256 of the model file ``spec`` names, or of a model instance's state dict (names and bytes)."""
     digest = hashlib.sha256()
@@ -110,9 +114,15 @@ def _write_aoti(module: ExportInterface, path: Path, inputs: tuple, meta: dict) 
     traced = make_fx(module, tracing_mode="symbolic", _allow_non_fake_inputs=True)(*inputs)
     atoms, edges = torch.export.Dim("num_atoms", min=2), torch.export.Dim("num_edges", min=2)
     program = torch.export.export(traced, inputs, dynamic_shapes=({0: atoms}, {0: atoms}, {1: edges}, {0: edges}, None))
-    torch._inductor.aoti_compile_and_package(
-        program, package_path=str(path), inductor_configs={"aot_inductor.metadata": meta}
-    )
+    try:
+        torch._inductor.aoti_compile_and_package(
+            program, package_path=str(path), inductor_configs={"aot_inductor.metadata": meta}
+        )
+    except Exception as err:  # inductor raises its own types for a missing or failing compiler
+        raise ExportError(
+            f"AOTInductor could not compile the model ({type(err).__name__}: {str(err).strip().splitlines()[0]}); "
+            "it needs a working C++ compiler (CXX or g++); `--format torchscript` needs none"
+        ) from err
 
 
 def _write_torchscript(module: ExportInterface, path: Path, meta: dict) -> None:
@@ -145,6 +155,7 @@ def export_model(
 
     Raises:
         ValueError: unknown format, dtype or device, or an architecture that cannot be exported.
+        ExportError: AOTInductor failed to compile (e.g. no C++ compiler).
         FileNotFoundError: ``model`` names no file and no shipped model.
     """
     from ..calculator import resolve_dtype
@@ -152,9 +163,12 @@ def export_model(
     if file_format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {file_format!r}")
     torch_dtype = resolve_dtype(dtype)
-    target = torch.device(device)
-    if target.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    try:
+        target = torch.device(device)
+    except RuntimeError:
+        target = None
+    if target is None or target.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
     if target.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("cannot export for 'cuda': no CUDA device is available here")
     loaded = load_model(model, kind="potential")

@@ -234,3 +234,14 @@ def test_bad_path_and_wrong_file_are_refused(tmp_path, torchscript_files):
     with pytest.raises(ValueError, match="format must be one of"):
         export_model("mlearn-Cu", tmp_path / "x.pt", file_format="onnx")
     assert main(["export", "no-such-model", str(tmp_path / "x.pt"), "--format", "torchscript"]) == 2
+    assert main(["export", "mlearn-Cu", str(tmp_path / "x.pt"), "--device", "tpu"]) == 2
+    assert main(["export", "mp-binary-kg", str(tmp_path / "x.pt"), "--format", "torchscript"]) == 2  # no potential
+
+
+@pytest.mark.slow  # traces and generates the code before the compiler is called: about 10 s
+def test_missing_compiler_is_a_clear_error(tmp_path, capsys):
+    import torch._inductor.config
+
+    with torch._inductor.config.patch({"cpp.cxx": (None, "/nonexistent/c++")}):
+        assert main(["export", "mlearn-Cu", str(tmp_path / "x.pt2")]) == 2
+    assert "needs a working C++ compiler" in capsys.readouterr().err
