@@ -6,7 +6,7 @@ Two formats hold the same computation (:class:`~.interface.ExportInterface`) and
   (``make_fx``), exported with dynamic atom and edge counts (``torch.export``) and compiled ahead of time by
   AOTInductor into a shared library inside the package. Loading needs no compiler (Python:
   ``torch._inductor.aoti_load_package``; C++: ``torch::inductor::AOTIModelPackageLoader``), and the fused
-  kernels run energy + forces + virial 2–5× faster than TorchScript on one CPU thread (docs/export.md).
+  kernels run energy + forces + virial 1.8–5× faster than TorchScript on one CPU thread (docs/export.md).
   Exporting needs a C++ compiler and takes a minute per model; the library is built for one device
   (``--device``) and runs only with the torch version that built it.
 - ``torchscript`` (``.pt``): ``torch.jit.script`` of the same module, autograd included. Exports in seconds
