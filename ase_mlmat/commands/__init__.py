@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "screen many structures: ML moduli, hardness, toughness, expansion",
     ),
     "learn": ("ase_mlmat.active.cli:add_parser", "active learning: MD with a committee, label where it disagrees"),
+    "export": (
+        "ase_mlmat.commands.export:add_parser",
+        "write a potential as a self-contained compiled file (runs without ase_mlmat)",
+    ),
     "models": ("ase_mlmat.commands.models:add_parser", "list architectures and shipped models"),
     "plugins": ("ase_mlmat.commands.plugins:add_parser", "list installed property predictors and plugin subcommands"),
 }

@@ -50,8 +50,13 @@ def _mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Sequential:
 
 def _neighbour_slots(centre: torch.Tensor, num_atoms: int) -> tuple[torch.Tensor, int]:
     """Flat slot ``centre · M + k`` of each edge (k counts its centre's edges), and M, the most edges of an atom."""
-    counts = torch.bincount(centre, minlength=num_atoms)  # (N,)
-    m = max(int(counts.max()), 1) if centre.numel() else 1
+    counts = torch.zeros(num_atoms, dtype=centre.dtype, device=centre.device)
+    counts = counts.index_add(0, centre, torch.ones_like(centre))  # (N,); bincount's size would depend on values
+    if not centre.numel():
+        return centre, 1
+    most = counts.max().clamp(min=1)
+    # int() would make an exporting tracer fix M at the example's value; .item() leaves it a symbolic size
+    m = int(most) if torch.jit.is_scripting() else most.item()
     order = torch.argsort(centre, stable=True)
     first = torch.cumsum(counts, 0) - counts  # (N,) position of each atom's first edge in sorted order
     rank = torch.empty_like(centre)
@@ -72,14 +77,16 @@ class CartesianHarmonics(nn.Module):
         if max_rank not in (2, 3):
             raise ValueError(f"max_rank must be 2 or 3, got {max_rank}")
         self.max_rank = max_rank
-        self.sizes = []
-        self.full_index = {}
+        self.sizes: list[int] = []
+        self.full_index: dict[int, list[int]] = {}
         for rank in range(1, max_rank + 1):
             entries = list(combinations_with_replacement(range(3), rank))
             position = {entry: k for k, entry in enumerate(entries)}
             self.sizes.append(len(entries))
             self.full_index[rank] = [position[tuple(sorted(m))] for m in product(range(3), repeat=rank)]
             self.register_buffer(f"indices{rank}", torch.tensor(entries).T.contiguous(), persistent=False)  # (l, C)
+        if max_rank == 2:  # named by forward's rank-3 branch, which TorchScript compiles whatever max_rank is
+            self.register_buffer("indices3", torch.zeros(3, 0, dtype=torch.long), persistent=False)
         identity = torch.tensor([float(i == j) for i, j in combinations_with_replacement(range(3), 2)])
         self.register_buffer("trace2", identity / 3.0, persistent=False)  # (6,)
         trace3 = torch.zeros(10, 3)  # û ↦ (û_i δ_jk + û_j δ_ik + û_k δ_ij)/5, as a (10, 3) matrix
@@ -90,10 +97,10 @@ class CartesianHarmonics(nn.Module):
         self.register_buffer("trace3", trace3, persistent=False)
 
     def forward(self, unit: torch.Tensor) -> torch.Tensor:  # (E, 3) -> (E, 3 + 6 [+ 10])
-        i2, j2 = self.indices2
+        i2, j2 = self.indices2[0], self.indices2[1]
         parts = [unit, unit[:, i2] * unit[:, j2] - self.trace2.to(unit.dtype)]
         if self.max_rank == 3:
-            i3, j3, k3 = self.indices3
+            i3, j3, k3 = self.indices3[0], self.indices3[1], self.indices3[2]
             parts.append(unit[:, i3] * unit[:, j3] * unit[:, k3] - unit @ self.trace3.to(unit.dtype).T)
         return torch.cat(parts, dim=-1)
 
@@ -119,10 +126,17 @@ class MomentInteraction(nn.Module):
 
     def _full(self, entries: torch.Tensor, rank: int) -> torch.Tensor:
         """(N, C, F) independent entries -> (N, 3, ..., 3, F) full symmetric tensor."""
-        n, _, f = entries.shape
-        return entries[:, self.full_index[rank]].view(n, *([3] * rank), f)
+        shape = [entries.shape[0]] + [3] * rank + [entries.shape[2]]
+        return entries[:, self.full_index[rank]].view(shape)
 
-    def forward(self, s, radial, harmonics, neighbour, slots):
+    def forward(
+        self,
+        s: torch.Tensor,
+        radial: torch.Tensor,
+        harmonics: list[torch.Tensor],
+        neighbour: torch.Tensor,
+        slots: torch.Tensor,
+    ) -> torch.Tensor:
         # s (N, F); radial (E, K) basis × envelope / avg_num_neighbors; harmonics: per rank (N, C_l, M) padded
         # to M neighbour slots per atom; slots (E,) flat slot (centre · M + k) of each edge
         n, f = s.shape
@@ -131,10 +145,13 @@ class MomentInteraction(nn.Module):
         padded = weights.new_zeros(n * m, weights.shape[1]).index_add(0, slots, weights).view(n, m, -1)
         w = torch.split(padded, f, dim=-1)  # (N, M, F) for each rank
         # moments as one small matrix product per atom: (C_l, M) @ (M, F), no (E, C, F) tensor on the edges
-        moments = [w[0].sum(dim=1, keepdim=True)] + [torch.bmm(y, w[rank]) for rank, y in enumerate(harmonics, 1)]
+        moments = [w[0].sum(dim=1, keepdim=True)]
+        for rank in range(1, len(harmonics) + 1):
+            moments.append(torch.bmm(harmonics[rank - 1], w[rank]))
         a0 = moments[0][:, 0]  # (N, F)
         a1, b1 = torch.split(self.mix1(moments[1]), f, dim=-1)  # (N, 3, F)
-        a2, b2, c2 = (self._full(t, 2) for t in torch.split(self.mix2(moments[2]), f, dim=-1))  # (N, 3, 3, F)
+        a2, b2, c2 = torch.split(self.mix2(moments[2]), f, dim=-1)
+        a2, b2, c2 = self._full(a2, 2), self._full(b2, 2), self._full(c2, 2)  # (N, 3, 3, F)
         invariants = [
             a0,
             (a1 * b1).sum(dim=1),
@@ -142,14 +159,16 @@ class MomentInteraction(nn.Module):
             (a1.unsqueeze(2) * c2 * b1.unsqueeze(1)).sum(dim=(1, 2)),
             ((a2.unsqueeze(3) * b2.unsqueeze(1)).sum(dim=2) * c2.transpose(1, 2)).sum(dim=(1, 2)),
         ]
-        if self.max_rank == 3:
-            a3, b3 = (self._full(t, 3) for t in torch.split(self.mix3(moments[3]), f, dim=-1))  # (N, 3, 3, 3, F)
+        if self.mix3 is not None:  # max_rank 3; the None test lets TorchScript drop the branch for rank 2
+            a3, b3 = torch.split(self.mix3(moments[3]), f, dim=-1)
+            a3, b3 = self._full(a3, 3), self._full(b3, 3)  # (N, 3, 3, 3, F)
             invariants += [
                 (a3 * b3).sum(dim=(1, 2, 3)),
                 ((a3 * a2.unsqueeze(1)).sum(dim=(2, 3)) * a1).sum(dim=1),
                 ((a3.unsqueeze(4) * b3.unsqueeze(3)).sum(dim=(1, 2)) * c2).sum(dim=(1, 2)),
             ]
-        return s + self.update(torch.cat([s, *invariants], dim=-1))  # (N, F)
+        # a concatenation, not [s, *invariants]: TorchScript cannot unpack a list of unknown length
+        return s + self.update(torch.cat([s] + invariants, dim=-1))  # noqa: RUF005  (N, F)
 
 
 class MomentNet(nn.Module):
@@ -204,7 +223,7 @@ class MomentNet(nn.Module):
 
     def features(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Invariant per-atom features (N, F) after all interactions."""
-        centre, neighbour = graph[keys.EDGE_INDEX]
+        centre, neighbour = graph[keys.EDGE_INDEX][0], graph[keys.EDGE_INDEX][1]
         vectors = graph[keys.EDGE_VECTORS]
         lengths = torch.linalg.norm(vectors, dim=-1)  # (E,)
         s = self.embedding(graph[keys.SPECIES])  # (N, F)

@@ -101,7 +101,7 @@ class PaiNN(nn.Module):
 
     def features(self, graph: dict[str, torch.Tensor]) -> torch.Tensor:
         """Invariant per-atom features (N, F) after all interactions."""
-        centre, neighbour = graph[keys.EDGE_INDEX]
+        centre, neighbour = graph[keys.EDGE_INDEX][0], graph[keys.EDGE_INDEX][1]
         vectors = graph[keys.EDGE_VECTORS]
         lengths = torch.linalg.norm(vectors, dim=-1)  # (E,)
         unit = vectors / lengths.unsqueeze(-1)

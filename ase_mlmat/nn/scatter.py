@@ -7,7 +7,9 @@ import torch
 
 def scatter_sum(src: torch.Tensor, index: torch.Tensor, dim_size: int) -> torch.Tensor:
     """Sum rows of ``src`` (E, ...) into ``dim_size`` bins given by ``index`` (E,)."""
-    out = torch.zeros((dim_size, *src.shape[1:]), dtype=src.dtype, device=src.device)
+    shape = list(src.shape)
+    shape[0] = dim_size
+    out = torch.zeros(shape, dtype=src.dtype, device=src.device)
     return out.index_add_(0, index, src)
 
 
