@@ -3,7 +3,8 @@
 #
 #   bash scripts/gpu_check.sh OUTDIR
 #
-# Writes OUTDIR/{gpu.txt, pytest_cuda.log, bench_neighbors_cuda.json, bench_md_cuda.json} and the benchmarks'
+# Writes OUTDIR/{gpu.txt, pytest_cuda.log, pytest_export_cuda.log, bench_neighbors_cuda.json, bench_md_cuda.json,
+# bench_md_skin_cuda.json} and the benchmarks'
 # stderr. Each step has its own time limit, so a slow step still leaves the others' results. Needs the package and the shared data
 # (../shared/data) installed as for the tests.
 set -u
@@ -19,12 +20,17 @@ timeout "${TEST_SECONDS:-300}" python3 -m pytest -q -p no:cacheprovider -rs --du
   tests/test_cuda.py tests/test_devices.py tests/test_calculator.py tests/graph plugins/glass/tests/test_cuda.py \
   tests/screen/test_screening.py::test_screening_on_cuda_gives_the_cpu_moduli \
   2>&1 | tee "$out/pytest_cuda.log" | tail -40
+timeout 180 python3 -m pytest -q -p no:cacheprovider -rs tests/export/test_export.py -k cuda \
+  2>&1 | tee "$out/pytest_export_cuda.log" | tail -5
 timeout 120 python3 scripts/bench_neighbors.py --devices cuda --sizes 500,4000,32000 > "$out/bench_neighbors_cuda.json" \
   2> "$out/bench_neighbors_cuda.err"
 echo "bench_neighbors exit $?"; cat "$out/bench_neighbors_cuda.json"
 timeout "${BENCH_SECONDS:-300}" python3 scripts/bench_md.py --calculators mlmat,emt --sizes "${BENCH_SIZES:-64,512,4000,32000}" \
   --target-seconds 2 > "$out/bench_md_cuda.json" 2> "$out/bench_md_cuda.err"
 echo "bench_md exit $?"
+timeout 180 python3 scripts/bench_md.py --md --skins 0,1 --calculators mlmat --devices cuda --sizes 4000,32000 \
+  --target-seconds 2 > "$out/bench_md_skin_cuda.json" 2> "$out/bench_md_skin_cuda.err"
+echo "bench_md --skins exit $?"; cat "$out/bench_md_skin_cuda.json"
 python3 - "$out/bench_md_cuda.json" <<'PY'
 import json, sys
 try:
