@@ -4,8 +4,10 @@
     python scripts/bench_md.py --quick              # ~64 and 512 atoms only, fewer steps
     python scripts/bench_md.py --sizes 64,1000 --calculators mlmat,emt
     python scripts/bench_md.py --quick --systems Si --calculators mlmat --model-si fast.pt accurate.pt   # two models
+    python scripts/bench_md.py --quick --systems Li,Mo --calculators mlmat --model Li=mlearn-Li --model Mo=mlearn-Mo
     OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
     python scripts/bench_md.py --md --skins 0,1 --sizes 512 --systems Si --calculators mlmat   # Verlet-list skin
+    python scripts/bench_md.py --md --calculators mlmat,emt --model-cu mlearn-Cu runs/Cu.pt2   # an `mlmat export` file
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
 rattled slightly (so nothing is served from a cache), then energy, forces and stress are
@@ -64,7 +66,14 @@ if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
 
 RESULT_MARK = "BENCH_MD_RESULT "
-SYSTEMS = {"Si": ("diamond", 5.43), "Cu": ("fcc", 3.61)}  # crystal structure, cubic lattice constant (Å)
+SYSTEMS = {  # crystal structure, cubic lattice constant (Å): the mlearn elements
+    "Si": ("diamond", 5.43),
+    "Cu": ("fcc", 3.61),
+    "Ni": ("fcc", 3.52),
+    "Li": ("bcc", 3.44),
+    "Mo": ("bcc", 3.16),
+    "Ge": ("diamond", 5.76),
+}
 UNTRAINED = {  # used when no trained model is available: same size as the shipped ones
     "Si": {"cutoff": 4.5, "num_features": 48, "num_interactions": 3, "num_basis": 16},
     "Cu": {"cutoff": 4.0, "num_features": 48, "num_interactions": 3, "num_basis": 16},
@@ -111,12 +120,15 @@ def make_mlmat(case: dict[str, Any]) -> Calculator:
     import torch
 
     from ase_mlmat import MLCalculator, Potential
+    from ase_mlmat.export import ExportedCalculator, is_exported
 
     spec = case["model"]
     if spec is None:  # no trained model: an untrained one of the same size, for timing only
         torch.manual_seed(0)
         spec = Potential("painn", UNTRAINED[case["system"]], [case["system"]])
     skin = {} if case.get("skin") is None else {"skin": case["skin"]}  # None: the calculator's default
+    if isinstance(spec, str) and is_exported(spec):  # `mlmat export` file: its dtype and device are its own
+        return ExportedCalculator(spec, **skin)
     return MLCalculator(spec, device=case["device"], dtype=case["dtype"], **skin)
 
 
@@ -371,9 +383,11 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
         "timestep_fs": args.timestep_fs,
     }
     overrides = {"Si": args.model_si, "Cu": args.model_cu}
+    for system, spec in args.model:
+        overrides[system] = [*(overrides.get(system) or []), spec]
     plan = []
     for system in args.systems:
-        models = [resolve_mlmat_model(system, path) for path in overrides[system] or [None]]
+        models = [resolve_mlmat_model(system, path) for path in overrides.get(system) or [None]]
         for size, calc in itertools.product(args.sizes, args.calculators):
             if calc == "emt" and system != "Cu":
                 continue
@@ -472,12 +486,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--quick", action="store_true", help="~64 and 512 atoms only, shorter timing")
     p.add_argument("--sizes", help="comma-separated target atom counts (default 64,512,4000; --quick 64,512)")
-    p.add_argument("--systems", default="Si,Cu", help="comma-separated, from Si,Cu (default both)")
+    p.add_argument("--systems", default="Si,Cu", help="comma-separated, from Si,Cu,Ni,Li,Mo,Ge (default Si,Cu)")
     p.add_argument("--calculators", default="mlmat,emt,chgnet,sevenn", help="comma-separated subset to run")
     p.add_argument("--devices", help="comma-separated, default cpu plus cuda when available")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="dtype of ase-mlmat")
     p.add_argument("--model-si", nargs="+", help="ase-mlmat checkpoint(s) for Si (default: shipped mlearn-Si)")
     p.add_argument("--model-cu", nargs="+", help="ase-mlmat checkpoint(s) for Cu (default: shipped mlearn-Cu)")
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="EL=SPEC",
+        help="an ase-mlmat model for system EL (shipped name, checkpoint or exported file); repeat for several",
+    )
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads in each case (0: torch default)")
     p.add_argument("--target-seconds", type=float, help="timed seconds per case (default 4; --quick 1)")
     p.add_argument("--warmup", type=int, help="untimed warm-up steps, at least 1 (default 3; --quick 1)")
@@ -502,6 +523,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for s in args.systems:
         if s not in SYSTEMS:
             p.error(f"unknown system {s!r}; choose from {sorted(SYSTEMS)}")
+    models = []
+    for item in args.model:
+        system, _, spec = item.partition("=")
+        if system not in SYSTEMS or not spec:
+            p.error(f"--model takes EL=SPEC with EL one of {sorted(SYSTEMS)}, got {item!r}")
+        models.append((system, spec))
+    args.model = models
     for c in args.calculators:
         if c not in ("mlmat", *PEERS):
             p.error(f"unknown calculator {c!r}")

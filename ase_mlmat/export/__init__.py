@@ -6,7 +6,7 @@
 """
 
 from .interface import OUTPUTS, ExportInterface
-from .reader import ExportedCalculator, ExportedModel, load_exported
+from .reader import ExportedCalculator, ExportedModel, is_exported, load_exported
 from .writer import FORMATS, ExportError, export_model
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "ExportedCalculator",
     "ExportedModel",
     "export_model",
+    "is_exported",
     "load_exported",
 ]

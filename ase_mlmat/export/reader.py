@@ -21,7 +21,7 @@ from ase import Atoms
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from .. import keys
-from ..graph import atoms_to_graph
+from ..graph import VerletList
 from .interface import OUTPUTS
 from .writer import METADATA_FILE
 
@@ -40,6 +40,15 @@ def _file_format(path: Path) -> str:
     if any(name.endswith(f"/extra/{METADATA_FILE}") for name in names):
         return "torchscript"
     raise ValueError(f"{str(path)!r} is not an exported ase-mlmat potential (write one with `mlmat export`)")
+
+
+def is_exported(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file written by ``mlmat export`` (as against a checkpoint or anything else)."""
+    try:
+        _file_format(Path(path))
+    except (FileNotFoundError, ValueError):
+        return False
+    return True
 
 
 @dataclass
@@ -112,6 +121,9 @@ class ExportedCalculator(Calculator):
         model: the file, or an :class:`ExportedModel`.
         neighbor_list: backend of the project's neighbour list ("auto", "vesin", "torch_cells", "torch").
         min_distance: atoms closer than this (Å) are refused as overlapping.
+        skin: Å; the neighbour list is reused until an atom has moved more than skin/2, as in
+            :class:`~ase_mlmat.calculator.MLCalculator` (:class:`~ase_mlmat.graph.VerletList`); 0 searches afresh on
+            every call.
     """
 
     implemented_properties = ("energy", "free_energy", "energies", "forces", "stress")
@@ -122,25 +134,25 @@ class ExportedCalculator(Calculator):
         *,
         neighbor_list: str = "auto",
         min_distance: float = 0.1,
+        skin: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.model = model if isinstance(model, ExportedModel) else load_exported(model)
-        self.neighbor_list = neighbor_list
-        self.min_distance = min_distance
+        self.neighbors = VerletList(
+            self.model.cutoff,
+            skin,
+            elements=self.model.elements,
+            neighbor_list=neighbor_list,
+            dtype=self.model.dtype,
+            device=self.model.device,
+            min_distance=min_distance,
+        )
 
     def calculate(self, atoms: Atoms | None = None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         model = self.model
-        graph = atoms_to_graph(
-            self.atoms,
-            model.cutoff,
-            elements=model.elements,
-            neighbor_list=self.neighbor_list,
-            dtype=model.dtype,
-            device=model.device,
-            min_distance=self.min_distance,
-        )
+        graph = self.neighbors.graph(self.atoms)
         shifts = graph[keys.CELL_SHIFTS] @ graph[keys.CELL][0]  # (E, 3) Å
         out = model(graph[keys.POSITIONS], graph[keys.SPECIES], graph[keys.EDGE_INDEX], shifts, len(self.atoms))
         out = {name: value.detach().cpu().double().numpy() for name, value in out.items()}
@@ -155,4 +167,4 @@ class ExportedCalculator(Calculator):
             raise PropertyNotImplementedError("stress needs a cell with non-zero volume")
 
 
-__all__ = ["ExportedCalculator", "ExportedModel", "load_exported"]
+__all__ = ["ExportedCalculator", "ExportedModel", "is_exported", "load_exported"]

@@ -9,8 +9,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from ase import Atoms
+from ase import Atoms, units
 from ase.build import bulk
+from ase.md.velocitydistribution import thermalize_momenta
+from ase.md.verlet import VelocityVerlet
 from ase.neighborlist import neighbor_list
 
 from ase_mlmat.calculator import MLCalculator
@@ -70,6 +72,29 @@ def test_torchscript_matches_python_model(torchscript_files, name):
     expected, got = reference(name, atoms), exported(torchscript_files[name], atoms)
     for key in expected:
         assert_close(got[key], expected[key])
+
+
+def test_exported_calculator_skin_list_equals_fresh_search_along_md(torchscript_files):
+    """Reusing the neighbour list (skin 0.3 Å, hot MD: it is rebuilt several times) changes no number."""
+    atoms = rattled("Cu")
+    thermalize_momenta(atoms, temperature_K=1200, rng=np.random.default_rng(0))
+    model = load_exported(torchscript_files["mlearn-Cu"])
+    atoms.calc = calc = ExportedCalculator(model, skin=0.3)
+    fresh = ExportedCalculator(model, skin=0.0)
+    searches = []
+
+    def compare():
+        probe = atoms.copy()
+        probe.calc = fresh
+        assert abs(atoms.get_potential_energy() - probe.get_potential_energy()) < 1e-9
+        assert np.abs(atoms.get_forces() - probe.get_forces()).max() < 1e-9
+        assert np.abs(atoms.get_stress() - probe.get_stress()).max() < 1e-12
+        searches.append(calc.neighbors.builds)
+
+    dyn = VelocityVerlet(atoms, 4 * units.fs)
+    dyn.attach(compare, interval=1)
+    dyn.run(25)
+    assert 2 < searches[-1] < len(searches), searches
 
 
 @pytest.mark.slow
