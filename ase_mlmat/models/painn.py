@@ -30,12 +30,16 @@ class PaiNNMessage(nn.Module):
         self.scalar_net = _mlp(num_features, num_features, 3 * num_features)
         self.filter_net = nn.Linear(num_basis, 3 * num_features)
 
-    def forward(self, s, v, basis, envelope, unit, centre, neighbour):
-        # s (N, F), v (N, 3, F), basis (E, K), envelope (E,), unit (E, 3)
-        x = self.scalar_net(s)[neighbour] * self.filter_net(basis) * envelope.unsqueeze(-1)  # (E, 3F)
+    def forward(self, s, v: torch.Tensor | None, basis, envelope, unit, centre, neighbour):
+        # s (N, F), v (N, 3, F) or None where it is zero (the first layer), basis (E, K), envelope (E,), unit (E, 3)
+        # index_select, not v[neighbour]: its backward is an index_add_ rather than a slower accumulating index_put_
+        x = self.scalar_net(s).index_select(0, neighbour) * self.filter_net(basis) * envelope.unsqueeze(-1)  # (E, 3F)
         ds, dv_v, dv_r = torch.split(x, self.num_features, dim=-1)
-        dv = v[neighbour] * dv_v.unsqueeze(1) + unit.unsqueeze(-1) * dv_r.unsqueeze(1)  # (E, 3, F)
+        dv = unit.unsqueeze(-1) * dv_r.unsqueeze(1)  # (E, 3, F)
         n = s.shape[0]
+        if v is None:  # skipping the zero products saves an (E, 3, F) gather and product, forward and backward
+            return s + scatter_sum(ds, centre, n), scatter_sum(dv, centre, n)
+        dv = dv + v.index_select(0, neighbour) * dv_v.unsqueeze(1)
         return s + scatter_sum(ds, centre, n), v + scatter_sum(dv, centre, n)
 
 
@@ -108,7 +112,7 @@ class PaiNN(nn.Module):
         basis = self.basis(lengths)
         envelope = self.envelope(lengths)
         s = self.embedding(graph[keys.SPECIES])
-        v = torch.zeros((s.shape[0], 3, self.num_features), dtype=s.dtype, device=s.device)
+        v: torch.Tensor | None = None  # zero before the first message
         for message, update in zip(self.messages, self.updates):
             s, v = message(s, v, basis, envelope, unit, centre, neighbour)
             s, v = update(s, v)
