@@ -72,6 +72,11 @@ class MLCalculator(Calculator):
             atom has moved more than skin/2 or the cell, pbc, atom count or elements change
             (:class:`~ase_mlmat.graph.VerletList`); results equal a fresh search's to rounding. 0 searches
             afresh on every call.
+        compile: run each model as an AOTInductor-compiled package (:mod:`ase_mlmat.export.compiled`): the same
+            numbers to rounding, 2–5× faster on one CPU thread. The first use of a model with a dtype and device
+            compiles it (about a minute, needs a C++ compiler) into a cache folder (``$ASE_MLMAT_CACHE``, default
+            ``~/.cache/ase-mlmat``); later processes load it from there. Cells with fewer than two atoms or two
+            neighbour pairs run the eager model.
     """
 
     implemented_properties = ("energy", "free_energy", "energies", "forces", "stress")
@@ -87,6 +92,7 @@ class MLCalculator(Calculator):
         neighbor_list: str = "auto",
         min_distance: float = 0.1,
         skin: float = 1.0,
+        compile: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -113,6 +119,13 @@ class MLCalculator(Calculator):
             device=self.device,
             min_distance=min_distance,
         )
+        self.compiled = None
+        if compile:
+            from .export.compiled import compiled_potential
+
+            self.compiled = [
+                compiled_potential(m, dtype=self.dtype, device=self.device) for m in self.committee.members
+            ]
         if self.is_committee:  # a new instance tuple: the class-level one stays as it is for every other instance
             self.implemented_properties = type(self).implemented_properties + self.committee_properties
 
@@ -135,9 +148,34 @@ class MLCalculator(Calculator):
         has_volume = atoms.cell.rank == 3 and abs(atoms.cell.volume) > 1e-8
         if not has_volume and {"stress", "stress_std"} & set(properties):
             raise PropertyNotImplementedError("stress needs a cell with non-zero volume")
-        mean, spread = self.committee(graph, forces=True, stress=has_volume)
+        num_edges = graph[keys.EDGE_INDEX].shape[1]
+        if self.compiled is not None and len(atoms) >= 2 and num_edges >= 2:  # the packages' smallest shapes
+            mean, spread = self._run_compiled(graph, volume=abs(atoms.cell.volume) if has_volume else None)
+        else:
+            mean, spread = self.committee(graph, forces=True, stress=has_volume)
         for ase_name, key, reduce in _RESULTS:
             if key in mean:
                 self.results[ase_name] = _to_ase(mean[key], reduce)
                 if self.is_committee and ase_name != "free_energy":
                     self.results[f"{ase_name}_std"] = _to_ase(spread[key], reduce)
+
+    def _run_compiled(
+        self, graph: dict[str, torch.Tensor], volume: float | None
+    ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Mean and spread over the compiled members, keyed and shaped as :class:`Ensemble` gives them."""
+        shifts = graph[keys.CELL_SHIFTS] @ graph[keys.CELL][0]  # (E, 3) Å
+        n = graph[keys.POSITIONS].shape[0]
+        outputs = [
+            runner(graph[keys.POSITIONS], graph[keys.SPECIES], graph[keys.EDGE_INDEX], shifts, n)
+            for runner in self.compiled
+        ]
+        stacked = {
+            keys.ENERGY: torch.stack([o["energy"].reshape(1) for o in outputs]),  # (M, 1) eV
+            keys.ATOMIC_ENERGIES: torch.stack([o["atomic_energies"] for o in outputs]),  # (M, N) eV
+            keys.FORCES: torch.stack([o["forces"] for o in outputs]),  # (M, N, 3) eV/Å
+        }
+        if volume is not None:  # ASE stress = −virial / volume, eV/Å³
+            stacked[keys.STRESS] = torch.stack([-o["virial"].unsqueeze(0) / volume for o in outputs])  # (M, 1, 3, 3)
+        mean = {key: value.mean(dim=0) for key, value in stacked.items()}
+        spread = {key: value.std(dim=0, unbiased=False) for key, value in stacked.items()}
+        return mean, spread

@@ -8,6 +8,7 @@
     OMP_NUM_THREADS=1 python scripts/bench_md.py --quick   # single-threaded CPU numbers
     python scripts/bench_md.py --md --skins 0,1 --sizes 512 --systems Si --calculators mlmat   # Verlet-list skin
     python scripts/bench_md.py --md --calculators mlmat,emt --model-cu mlearn-Cu runs/Cu.pt2   # an `mlmat export` file
+    OMP_NUM_THREADS=1 python scripts/bench_md.py --md --threads 1 --compile both --systems Cu,Si --sizes 864,1000
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
 rattled slightly (so nothing is served from a cache), then energy, forces and stress are
@@ -22,7 +23,8 @@ that temperature), timed whole: the integrator and one calculator call. There th
 move. ``--skins`` runs ase-mlmat once per skin (Å; 0 searches afresh every step), all in one subprocess, a
 step of each in turn, so that the machine's changing load falls on each alike; their records give the skin
 (``skin_A``), the neighbour searches during the timed steps (``neighbor_builds``) and the time spent making
-graphs (``graph_ms_per_step``), and share the process's peak memory.
+graphs (``graph_ms_per_step``), and share the process's peak memory. ``--compile both`` steps the eager and the
+AOTInductor-compiled model (``MLCalculator(compile=True)``, compiled into the cache before timing) in the same way.
 
 Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
 (Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
@@ -129,7 +131,8 @@ def make_mlmat(case: dict[str, Any]) -> Calculator:
     skin = {} if case.get("skin") is None else {"skin": case["skin"]}  # None: the calculator's default
     if isinstance(spec, str) and is_exported(spec):  # `mlmat export` file: its dtype and device are its own
         return ExportedCalculator(spec, **skin)
-    return MLCalculator(spec, device=case["device"], dtype=case["dtype"], **skin)
+    compile = bool(case.get("compile"))  # a first use compiles into the cache, before any timing
+    return MLCalculator(spec, device=case["device"], dtype=case["dtype"], compile=compile, **skin)
 
 
 def make_calculator(case: dict[str, Any]) -> Calculator:
@@ -240,10 +243,11 @@ def make_step(atoms: Atoms, case: dict[str, Any]) -> Callable[[], float]:
 
 
 def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
-    """Build, warm up, time; the records of one (calculator, system, size, device), one per skin of ase-mlmat.
+    """Build, warm up, time; the records of one (calculator, system, size, device), one per variant of ase-mlmat.
 
-    Several skins are stepped in turn in this one process (the order reversed every step), so that a change in
-    the machine's load falls on each alike; their peak memory is that of the process running them all.
+    The variants (skins × eager/compiled) are stepped in turn in this one process (the order reversed every step),
+    so that a change in the machine's load falls on each alike; their peak memory is that of the process running
+    them all.
     """
     uses_torch = case["calculator"] != "emt"
     if uses_torch:
@@ -257,9 +261,10 @@ def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
         torch.cuda.reset_peak_memory_stats()
     mlmat = case["calculator"] == "mlmat"
     systems = []
-    for skin in case.get("skins") or [None]:
+    variants = case.get("variants") or [(None, False)]
+    for skin, compile in variants:
         atoms = start.copy()
-        atoms.calc = make_calculator({**case, "skin": skin})
+        atoms.calc = make_calculator({**case, "skin": skin, "compile": compile})
         systems.append(atoms)
     base_rss = host_rss_mib()
     steps = [make_step(atoms, case) for atoms in systems]
@@ -303,6 +308,7 @@ def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
         if mlmat:
             neighbors = systems[k].calc.neighbors
             record["skin_A"] = neighbors.skin
+            record["compiled"] = variants[k][1]
             record["neighbor_builds"] = neighbors.builds - builds_before[k]
             record["graph_ms_per_step"] = round(1000 * graph_time[k]["seconds"] / n_steps, 3)
         records.append(record)
@@ -396,7 +402,7 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
                     case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
                     meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
                     if calc == "mlmat":
-                        case.update(model=model, skins=args.skins)
+                        case.update(model=model, variants=list(itertools.product(args.skins, args.compile)))
                         meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
                     else:
                         meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
@@ -413,14 +419,15 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
         label = f"{meta['calculator']} {meta['system']} ~{meta['target_atoms']} atoms on {meta['device']}"
         log(f"running {label}")
         records = run_in_subprocess(case, args.case_timeout)
-        if len(records) == 1:  # one skin, or an error that stands for every skin
-            records *= len(case.get("skins") or [None])
+        if len(records) == 1:  # one variant, or an error that stands for every variant
+            records *= len(case.get("variants") or [None])
         for part in records:
             record = {**meta, **part}
             if "error" in record:
                 log(f"  failed: {record['error']}")
             else:
                 skin = f" (skin {record['skin_A']} Å)" if "skin_A" in record else ""
+                skin += " compiled" if record.get("compiled") else ""
                 log(
                     f"  n={record['n_atoms']}{skin}: {record['atom_steps_per_s']:.0f} atom-steps/s, "
                     f"{record['ms_per_step']:.1f} ms/step, peak {record['peak_mem_MiB']:.0f} MiB"
@@ -434,7 +441,8 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
 
     With several ase-mlmat models or skins for one system, the first is compared with the peers and each
     further one with the first, under ``"mlmat <model>/mlmat <first model> <device> <system> n=<n>"``, or
-    ``"mlmat skin=<s>/mlmat skin=<first s> ..."`` (both, where both differ).
+    ``"mlmat skin=<s>/mlmat skin=<first s> ..."`` or ``"mlmat compiled/mlmat eager ..."`` (all that differ);
+    each further one is also compared with EMT (``"mlmat compiled cpu/emt_cpu Cu n=864"``).
     """
     ok = [r for r in results if "atom_steps_per_s" in r]
     first: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -450,6 +458,10 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
             ours, base = (" ".join(parts) for parts in zip(*differ))
             label = f"mlmat {ours}/mlmat {base} {r['device']} {r['system']} n={r['n_atoms']}"
             ratios[label] = round(r["atom_steps_per_s"] / first[key]["atom_steps_per_s"], 3)
+            for peer in ok:  # a variant against the classical peer too (EMT is the floor to beat on one thread)
+                if peer["calculator"] == "emt" and peer["system"] == r["system"] and peer["n_atoms"] == r["n_atoms"]:
+                    label = f"mlmat {ours} {r['device']}/emt_cpu {r['system']} n={r['n_atoms']}"
+                    ratios[label] = round(r["atom_steps_per_s"] / peer["atom_steps_per_s"], 3)
     ok = [r for r in ok if r["calculator"] != "mlmat" or first[(r["device"], r["system"], r["n_atoms"])] is r]
     rate = {(r["calculator"], r["device"], r["system"], r["n_atoms"]): r["atom_steps_per_s"] for r in ok}
     for (calc, device, system, n), ours in rate.items():
@@ -467,8 +479,8 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def variant(record: dict[str, Any]) -> tuple[str, str]:
-    """What tells apart two ase-mlmat records of one case: (model, "skin=<Å>")."""
-    return str(record["model"]), f"skin={record.get('skin_A')}"
+    """What tells apart two ase-mlmat records of one case: (model, "skin=<Å>", "eager" | "compiled")."""
+    return str(record["model"]), f"skin={record.get('skin_A')}", "compiled" if record.get("compiled") else "eager"
 
 
 def cross_system_emt(
@@ -509,6 +521,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--temperature-K", type=float, default=300.0, help="K, temperature of --md (default 300)")
     p.add_argument("--timestep-fs", type=float, default=2.0, help="fs, time step of --md (default 2)")
     p.add_argument("--skins", help="comma-separated neighbour-list skins of ase-mlmat, Å (default: its default)")
+    p.add_argument(
+        "--compile",
+        default="off",
+        choices=["off", "on", "both"],
+        help="ase-mlmat eager, AOTInductor-compiled (MLCalculator(compile=True)), or both in one run",
+    )
     p.add_argument("--case-timeout", type=float, default=600, help="seconds before a case is abandoned")
     p.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case (JSON) in this process
     args = p.parse_args(argv)
@@ -519,6 +537,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args.systems = [s.strip() for s in args.systems.split(",")]
     args.skins = [float(s) for s in args.skins.split(",")] if args.skins else [None]
+    args.compile = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
     args.calculators = [c.strip() for c in args.calculators.split(",")]
     for s in args.systems:
         if s not in SYSTEMS:

@@ -20,6 +20,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="float32")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="run the model compiled by AOTInductor (2-5x faster on CPU; the first run compiles, about a minute)",
+    )
     p.set_defaults(func=run)
     return p
 
@@ -32,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..workflows.md import run_md
     from ..workflows.structures import load_structure
 
-    calc = MLCalculator(args.model, device=args.device, dtype=args.dtype)
+    calc = MLCalculator(args.model, device=args.device, dtype=args.dtype, compile=args.compile)
     atoms = load_structure(args.structure, calc.elements[0], args.supercell)
     atoms.calc = calc
     print(
