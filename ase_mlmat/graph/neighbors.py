@@ -8,6 +8,7 @@ atom sees its own periodic images many times, are handled by every backend.
 * :class:`VesinNeighborList` — compiled CPU library (vesin), the default.
 * :class:`TorchCellList` — pure torch linked cells, O(N): runs on the GPU and keeps
   tensors on their device; the default there.
+* :class:`VesinTorchNeighborList` — vesin's torch extension (``vesin-torch``): CPU and CUDA tensors in place.
 * :class:`TorchNeighborList` — pure torch, brute force over all pairs and periodic
   images, chunked to bound memory; O(N²), kept as a simple reference.
 """
@@ -54,6 +55,19 @@ class VesinNeighborList(NeighborList):
             torch.from_numpy(j.astype(np.int64)).to(device),
             torch.from_numpy(shifts.astype(np.int64)).to(device),
         )
+
+
+class VesinTorchNeighborList(NeighborList):
+    """vesin's torch extension (the optional ``vesin-torch`` package): the search runs where the tensors live."""
+
+    name = "vesin_torch"
+
+    def pairs(self, positions, cell, pbc, cutoff):
+        from vesin_torch import NeighborList as VesinTorch
+
+        calculator = VesinTorch(cutoff=float(cutoff), full_list=True)
+        i, j, shifts = calculator.compute(positions.detach(), cell.detach(), pbc.to(torch.bool), quantities="ijS")
+        return i.to(torch.long), j.to(torch.long), shifts.to(torch.long)
 
 
 class TorchNeighborList(NeighborList):
@@ -119,7 +133,12 @@ class TorchCellList(NeighborList):
         return cell_list_pairs(positions, cell, pbc, cutoff)
 
 
-_BACKENDS = {"vesin": VesinNeighborList, "torch_cells": TorchCellList, "torch": TorchNeighborList}
+_BACKENDS = {
+    "vesin": VesinNeighborList,
+    "vesin_torch": VesinTorchNeighborList,
+    "torch_cells": TorchCellList,
+    "torch": TorchNeighborList,
+}
 
 
 def get_neighbor_list(backend: str | NeighborList = "auto", device: str | torch.device = "cpu") -> NeighborList:

@@ -1,0 +1,233 @@
+"""ase-mlmat potentials as a torch-sim model: batched MD and relaxation of many structures on the device.
+
+torch-sim (``pip install "ase-mlmat[torchsim]"``) integrates many systems at once — velocity Verlet, Langevin,
+NPT, FIRE — with positions kept on the device. :class:`TorchSimModel` implements its model interface: a
+:class:`~torch_sim.state.SimState` of B systems becomes one batched graph, and the potential (a committee's
+mean) gives ``energy`` (B,) eV, ``forces`` (N, 3) eV/Å and ``stress`` (B, 3, 3) eV/Å³ with ASE's sign (tensile
+positive), the convention torch-sim's cell optimisers and barostats use. Units are ASE's, which are also
+torch-sim's "metal" units: Å, eV, amu, and time in Å·(amu/eV)^½, so ``dt = 2 * ase.units.fs`` is 2 fs.
+
+The pairs are kept as a Verlet list over the whole batch, as :class:`~ase_mlmat.graph.VerletList` does for one
+structure: searched to cutoff + skin, then filtered to the cutoff at each call, until an atom has moved more than
+skin/2 or a cell, the atoms or their elements change. torch-sim wraps atoms back into the cell after each step;
+the lattice vector an atom jumped by is taken out of its displacement and put into its pairs' shifts, so wrapping
+costs no search. Per call on the reuse path the host reads one flag (search or not) and the number of pairs kept.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Sequence
+
+import torch
+from torch_sim.models.interface import ModelInterface
+from torch_sim.state import SimState
+
+from . import keys
+from .devices import resolve_device
+from .graph import NeighborList, get_neighbor_list
+from .graph.validate import StructureError, check_min_distance
+from .model_store import load_model
+from .models.ensemble import Ensemble
+from .models.potential import Potential
+
+ModelSpec = str | os.PathLike | Potential | Ensemble
+# model key → torch-sim output name
+_OUTPUTS = ((keys.ENERGY, "energy"), (keys.FORCES, "forces"), (keys.STRESS, "stress"))
+
+
+class TorchSimModel(ModelInterface):
+    """An ase-mlmat potential, or a committee of them, behind torch-sim's ``ModelInterface``.
+
+    Args:
+        model: checkpoint path, shipped name (``"mlearn-Cu"``), :class:`Potential`, :class:`Ensemble`, or a list of
+            these (a committee: its mean drives the dynamics; ``energy_std`` (B,), ``forces_std`` (N, 3) and
+            ``stress_std`` (B, 3, 3) are returned beside it).
+        device: "auto", "cpu", "cuda" or "cuda:N"; states must live there.
+        dtype: of the model and of the states it is given (torch-sim's default is float64).
+        neighbor_list: per-system backend of :func:`~ase_mlmat.graph.get_neighbor_list` ("auto": vesin on CPU,
+            torch_cells on CUDA; "vesin_torch"), or "torch_sim" for torch-sim's batched linked cells.
+        skin: Å, the Verlet list's extra radius; 0 searches afresh on every call.
+        min_distance: Å; atoms closer than this are refused as overlapping (:class:`StructureError`).
+        compute_forces, compute_stress: which derivatives to return.
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec | Sequence[ModelSpec],
+        *,
+        device: str | torch.device = "auto",
+        dtype: torch.dtype = torch.float64,
+        neighbor_list: str | NeighborList = "auto",
+        skin: float = 1.0,
+        min_distance: float = 0.1,
+        compute_forces: bool = True,
+        compute_stress: bool = True,
+    ):
+        super().__init__()
+        if not skin >= 0:
+            raise ValueError(f"skin must be a non-negative distance in Å, got {skin}")
+        specs = list(model) if isinstance(model, (list, tuple)) else [model]
+        members = []
+        for spec in specs:
+            loaded = load_model(spec, kind="potential")
+            members += list(loaded.members) if isinstance(loaded, Ensemble) else [loaded]
+        self._device = resolve_device(device)
+        self._dtype = dtype
+        self._compute_forces = compute_forces
+        self._compute_stress = compute_stress
+        self._memory_scales_with = "n_atoms_x_density"
+        # copies: moving a caller's model to another dtype/device must not change it under them
+        self.committee = Ensemble([copy.deepcopy(m) for m in members]).to(device=self._device, dtype=dtype).eval()
+        self.cutoff = self.committee.cutoff
+        self.skin = float(skin)
+        self.min_distance = float(min_distance)
+        self.batched_search = neighbor_list == "torch_sim"
+        self.neighbor_list = None if self.batched_search else get_neighbor_list(neighbor_list, self._device)
+        from ase.data import atomic_numbers
+
+        species = torch.full((119,), -1, dtype=torch.long)
+        for index, symbol in enumerate(self.committee.elements):
+            species[atomic_numbers[symbol]] = index
+        self._species = species.to(self._device)  # atomic number → index into the model's elements
+        self.builds = 0  # neighbour searches so far
+        self._built: dict[str, torch.Tensor] = {}  # the batch at the last search, and its pairs at cutoff + skin
+
+    def forward(self, state: SimState | dict[str, torch.Tensor], **_) -> dict[str, torch.Tensor]:
+        """Energy (B,) eV, forces (N, 3) eV/Å and stress (B, 3, 3) eV/Å³ of every system in ``state``.
+
+        Raises:
+            StructureError: elements the model lacks, or atoms closer than ``min_distance``.
+        """
+        if isinstance(state, dict):
+            state = SimState(**{"masses": torch.ones_like(state["positions"][:, 0]), **state})
+        graph = self.graph(state)
+        mean, spread = self.committee(graph, forces=self._compute_forces, stress=self._compute_stress)
+        out = {name: mean[key].detach() for key, name in _OUTPUTS if key in mean}
+        if len(self.committee) > 1:
+            out.update({f"{name}_std": spread[key].detach() for key, name in _OUTPUTS if key in spread})
+        return out
+
+    def graph(self, state: SimState) -> dict[str, torch.Tensor]:
+        """The batched graph of ``state``: every system's pairs closer than the cutoff, atoms in state order."""
+        positions = state.positions.to(self._dtype)
+        cells = state.row_vector_cell.to(self._dtype)  # (B, 3, 3), rows are lattice vectors
+        batch = state.system_idx
+        pbc = torch.as_tensor(state.pbc, dtype=torch.bool, device=positions.device).expand(cells.shape[0], 3)
+        numbers = state.atomic_numbers
+        built = self._built
+        search = self.skin == 0 or not built or built[keys.POSITIONS].shape != positions.shape
+        search = search or built[keys.CELL].shape != cells.shape or not torch.equal(built[keys.PBC], pbc)
+        if not search:
+            jumps = self._jumps(positions, cells, batch)  # (N, 3) lattice vectors moved by wrapping
+            moved = positions - built[keys.POSITIONS] - torch.einsum("ni,nij->nj", jumps, cells[batch])
+            stale = (
+                (cells != built[keys.CELL]).any()
+                | (numbers != built[keys.ATOMIC_NUMBERS]).any()
+                | (batch != built[keys.BATCH]).any()
+                | ~((moved * moved).sum(dim=1).max() <= (0.5 * self.skin) ** 2)  # NaN positions search (and fail)
+            )
+            search = bool(stale)  # the one host read that decides
+        if search:
+            built = self._search(positions, cells, pbc, numbers, batch)
+            jumps = torch.zeros_like(positions)
+        centre, neighbour = built[keys.EDGE_INDEX]
+        shifts = built[keys.CELL_SHIFTS] + jumps.index_select(0, centre) - jumps.index_select(0, neighbour)
+        edge_cells = cells.index_select(0, batch.index_select(0, centre))  # (E, 3, 3)
+        vectors = positions[neighbour] - positions[centre] + torch.einsum("ei,eij->ej", shifts, edge_cells)
+        lengths = torch.linalg.norm(vectors, dim=1)  # (E,) Å
+        check_min_distance(lengths, built[keys.EDGE_INDEX], self.min_distance)
+        keep = torch.nonzero(lengths < self.cutoff).squeeze(1) if self.skin > 0 else None
+        graph = {
+            keys.POSITIONS: positions,
+            keys.ATOMIC_NUMBERS: numbers,
+            keys.SPECIES: built[keys.SPECIES],
+            keys.CELL: cells,
+            keys.PBC: pbc,
+            keys.BATCH: batch,
+            keys.NUM_ATOMS: built[keys.NUM_ATOMS],
+            keys.EDGE_INDEX: built[keys.EDGE_INDEX] if keep is None else built[keys.EDGE_INDEX].index_select(1, keep),
+            keys.CELL_SHIFTS: shifts if keep is None else shifts.index_select(0, keep),
+        }
+        return graph
+
+    def _jumps(self, positions: torch.Tensor, cells: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+        """Whole lattice vectors (N, 3) by which each atom moved since the search, along periodic directions."""
+        built = self._built
+        fractional = torch.einsum("ni,nij->nj", positions - built[keys.POSITIONS], built["inverse_cell"][batch])
+        return torch.where(built[keys.PBC][batch], torch.round(fractional), torch.zeros_like(fractional))
+
+    def _search(
+        self, positions: torch.Tensor, cells: torch.Tensor, pbc: torch.Tensor, numbers: torch.Tensor, batch
+    ) -> dict[str, torch.Tensor]:
+        """Search every system to cutoff + skin and remember the batch it was made for."""
+        n_systems = cells.shape[0]
+        species = self._species[numbers]
+        if bool((species < 0).any()):
+            missing = sorted(set(numbers[species < 0].tolist()))
+            raise StructureError(f"atomic numbers {missing} are not among the model's elements {self.elements}")
+        radius = self.cutoff + self.skin
+        if self.batched_search:
+            edge_index, shifts = torch_sim_pairs(positions, cells, pbc, batch, radius)
+        else:
+            edge_index, shifts = per_system_pairs(positions, cells, pbc, batch, radius, self.neighbor_list)
+        self.builds += 1
+        self._built = {
+            keys.POSITIONS: positions.detach().clone(),
+            keys.CELL: cells.detach().clone(),
+            "inverse_cell": torch.linalg.inv_ex(cells.detach()).inverse,  # unused where no direction is periodic
+            keys.PBC: pbc,
+            keys.ATOMIC_NUMBERS: numbers.clone(),
+            keys.SPECIES: species,
+            keys.BATCH: batch.clone(),
+            keys.NUM_ATOMS: torch.bincount(batch, minlength=n_systems),
+            keys.EDGE_INDEX: edge_index,
+            keys.CELL_SHIFTS: shifts.to(positions.dtype),
+        }
+        return self._built
+
+    @property
+    def elements(self) -> list[str]:
+        return list(self.committee.elements)
+
+
+def per_system_pairs(
+    positions: torch.Tensor,
+    cells: torch.Tensor,
+    pbc: torch.Tensor,
+    batch: torch.Tensor,
+    cutoff: float,
+    backend: NeighborList,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pairs of every system by one backend, joined: edge index (2, E) into the batch, integer shifts (E, 3).
+
+    Atoms of one system must be contiguous, as in a torch-sim state.
+    """
+    counts = torch.bincount(batch, minlength=cells.shape[0]).tolist()
+    edges, shifts, start = [], [], 0
+    for b, count in enumerate(counts):
+        i, j, shift = backend.pairs(positions[start : start + count], cells[b], pbc[b], cutoff)
+        edges.append(torch.stack([i, j]) + start)
+        shifts.append(shift)
+        start += count
+    return torch.cat(edges, dim=1), torch.cat(shifts)
+
+
+def torch_sim_pairs(
+    positions: torch.Tensor, cells: torch.Tensor, pbc: torch.Tensor, batch: torch.Tensor, cutoff: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """All systems' pairs from torch-sim's batched linked cells, as :func:`per_system_pairs` returns them.
+
+    That search wants atoms inside their cells: they are wrapped first, and the wrap is put back in the shifts.
+    """
+    from torch_sim.neighbors import torch_nl_linked_cell
+
+    cell_of_atom = cells[batch]  # (N, 3, 3)
+    fractional = torch.linalg.solve(cell_of_atom.transpose(1, 2), positions.unsqueeze(-1)).squeeze(-1)
+    wrap = torch.floor(fractional) * pbc[batch]  # (N, 3) lattice vectors taken off by wrapping
+    wrapped = positions - torch.einsum("ni,nij->nj", wrap, cell_of_atom)
+    edge_index, _, shifts = torch_nl_linked_cell(cutoff, wrapped, cells.reshape(-1, 3), pbc, batch)
+    i, j = edge_index
+    # r_j - r_i + s·cell with r = wrapped + wrap·cell: the input positions need s + wrap_i - wrap_j
+    return edge_index, shifts.to(positions.dtype) + wrap[i] - wrap[j]
