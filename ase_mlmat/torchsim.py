@@ -83,8 +83,8 @@ class TorchSimModel(ModelInterface):
         self.cutoff = self.committee.cutoff
         self.skin = float(skin)
         self.min_distance = float(min_distance)
-        self.batched_search = neighbor_list == "torch_sim"
-        self.neighbor_list = None if self.batched_search else get_neighbor_list(neighbor_list, self._device)
+        # None: torch-sim's batched linked cells
+        self.neighbor_list = None if neighbor_list == "torch_sim" else get_neighbor_list(neighbor_list, self._device)
         from ase.data import atomic_numbers
 
         species = torch.full((119,), -1, dtype=torch.long)
@@ -168,10 +168,11 @@ class TorchSimModel(ModelInterface):
             missing = sorted(set(numbers[species < 0].tolist()))
             raise StructureError(f"atomic numbers {missing} are not among the model's elements {self.elements}")
         radius = self.cutoff + self.skin
-        if self.batched_search:
+        if self.neighbor_list is None:
             edge_index, shifts = torch_sim_pairs(positions, cells, pbc, batch, radius)
         else:
-            edge_index, shifts = per_system_pairs(positions, cells, pbc, batch, radius, self.neighbor_list)
+            i, j, shifts = self.neighbor_list.batch_pairs(positions, cells, pbc, batch, radius)
+            edge_index = torch.stack([i, j])
         self.builds += 1
         self._built = {
             keys.POSITIONS: positions.detach().clone(),
@@ -192,32 +193,10 @@ class TorchSimModel(ModelInterface):
         return list(self.committee.elements)
 
 
-def per_system_pairs(
-    positions: torch.Tensor,
-    cells: torch.Tensor,
-    pbc: torch.Tensor,
-    batch: torch.Tensor,
-    cutoff: float,
-    backend: NeighborList,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pairs of every system by one backend, joined: edge index (2, E) into the batch, integer shifts (E, 3).
-
-    Atoms of one system must be contiguous, as in a torch-sim state.
-    """
-    counts = torch.bincount(batch, minlength=cells.shape[0]).tolist()
-    edges, shifts, start = [], [], 0
-    for b, count in enumerate(counts):
-        i, j, shift = backend.pairs(positions[start : start + count], cells[b], pbc[b], cutoff)
-        edges.append(torch.stack([i, j]) + start)
-        shifts.append(shift)
-        start += count
-    return torch.cat(edges, dim=1), torch.cat(shifts)
-
-
 def torch_sim_pairs(
     positions: torch.Tensor, cells: torch.Tensor, pbc: torch.Tensor, batch: torch.Tensor, cutoff: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """All systems' pairs from torch-sim's batched linked cells, as :func:`per_system_pairs` returns them.
+    """All systems' pairs from torch-sim's batched linked cells: edge index (2, E) into the batch, shifts (E, 3).
 
     That search wants atoms inside their cells: they are wrapped first, and the wrap is put back in the shifts.
     """

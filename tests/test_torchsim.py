@@ -51,7 +51,9 @@ def reference(atoms: Atoms) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.mark.parametrize(("neighbor_list", "skin"), [("vesin", 0.0), ("torch_sim", 0.0), ("vesin_torch", 1.0)])
+@pytest.mark.parametrize(
+    ("neighbor_list", "skin"), [("vesin", 0.0), ("torch_cells", 0.0), ("torch_sim", 0.0), ("vesin_torch", 1.0)]
+)
 def test_batch_equals_calculator(neighbor_list, skin):
     systems = three_systems()
     model = TorchSimModel(MODEL, device="cpu", neighbor_list=neighbor_list, skin=skin)

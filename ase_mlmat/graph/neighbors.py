@@ -35,6 +35,24 @@ class NeighborList(ABC):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return centre indices (E,), neighbour indices (E,), integer shifts (E, 3)."""
 
+    def batch_pairs(
+        self, positions: torch.Tensor, cells: torch.Tensor, pbcs: torch.Tensor, batch: torch.Tensor, cutoff: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`pairs` of several structures: ``cells`` (B, 3, 3), ``pbcs`` (B, 3), ``batch`` (N,) the structure
+        of each atom, whose atoms must be contiguous; indices run over the whole batch.
+
+        This default searches one structure after another; a backend may search them all at once.
+        """
+        counts = torch.bincount(batch, minlength=cells.shape[0]).tolist()
+        centres, neighbours, shifts, start = [], [], [], 0
+        for b, count in enumerate(counts):
+            i, j, shift = self.pairs(positions[start : start + count], cells[b], pbcs[b], cutoff)
+            centres.append(i + start)
+            neighbours.append(j + start)
+            shifts.append(shift)
+            start += count
+        return torch.cat(centres), torch.cat(neighbours), torch.cat(shifts)
+
 
 class VesinNeighborList(NeighborList):
     """Cell-list neighbour search from the compiled ``vesin`` library (CPU)."""
@@ -125,12 +143,16 @@ class TorchNeighborList(NeighborList):
 
 
 class TorchCellList(NeighborList):
-    """Linked cells in torch (:func:`~ase_mlmat.graph.cell_list.cell_list_pairs`): O(N), on any device."""
+    """Linked cells in torch (:func:`~ase_mlmat.graph.cell_list.cell_list_pairs`): O(N), on any device; a batch of
+    structures in one search."""
 
     name = "torch_cells"
 
     def pairs(self, positions, cell, pbc, cutoff):
         return cell_list_pairs(positions, cell, pbc, cutoff)
+
+    def batch_pairs(self, positions, cells, pbcs, batch, cutoff):
+        return cell_list_pairs(positions, cells, pbcs, cutoff, batch=batch)
 
 
 _BACKENDS = {

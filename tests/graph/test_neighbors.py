@@ -104,3 +104,17 @@ def test_collate_offsets_indices():
     assert batch[keys.BATCH].tolist() == [0, 0, 1, 1, 1]
     assert batch[keys.EDGE_INDEX].shape[1] == ga[keys.EDGE_INDEX].shape[1] + gb[keys.EDGE_INDEX].shape[1]
     assert batch[keys.EDGE_INDEX][:, ga[keys.EDGE_INDEX].shape[1] :].min() >= 2
+
+
+@pytest.mark.parametrize("names", [("small", "skewed", "outside"), tuple(_structures())])
+def test_batched_cell_list_equals_one_search_per_structure(names):
+    """A batch in one linked-cell search (its own bins per structure) gives each structure's pairs, and none across."""
+    structures = [_structures()[name] for name in names]
+    positions = torch.tensor(np.concatenate([a.positions for a in structures]))
+    cells = torch.tensor(np.stack([a.cell.array for a in structures]))
+    pbcs = torch.tensor(np.stack([a.pbc for a in structures]))
+    batch = torch.cat([torch.full((len(a),), k) for k, a in enumerate(structures)])
+    batched = TorchCellList().batch_pairs(positions, cells, pbcs, batch, 4.5)
+    one_by_one = VesinNeighborList().batch_pairs(positions, cells, pbcs, batch, 4.5)  # the default: a loop
+    assert pair_set(*batched) == pair_set(*one_by_one)
+    assert torch.equal(batch[batched[0]], batch[batched[1]])
