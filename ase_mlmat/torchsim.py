@@ -11,7 +11,8 @@ The pairs are kept as a Verlet list over the whole batch, as :class:`~ase_mlmat.
 structure: searched to cutoff + skin, then filtered to the cutoff at each call, until an atom has moved more than
 skin/2 or a cell, the atoms or their elements change. torch-sim wraps atoms back into the cell after each step;
 the lattice vector an atom jumped by is taken out of its displacement and put into its pairs' shifts, so wrapping
-costs no search. Per call on the reuse path the host reads one flag (search or not) and the number of pairs kept.
+costs no search. On the reuse path the host reads two flags per call (search? overlap?) and the number of pairs
+kept; a search reads more.
 """
 
 from __future__ import annotations
@@ -113,33 +114,38 @@ class TorchSimModel(ModelInterface):
         """The batched graph of ``state``: every system's pairs closer than the cutoff, atoms in state order."""
         positions = state.positions.to(self._dtype)
         cells = state.row_vector_cell.to(self._dtype)  # (B, 3, 3), rows are lattice vectors
-        batch = state.system_idx
-        pbc = torch.as_tensor(state.pbc, dtype=torch.bool, device=positions.device).expand(cells.shape[0], 3)
-        numbers = state.atomic_numbers
+        batch, numbers = state.system_idx, state.atomic_numbers
+        if isinstance(state.pbc, torch.Tensor):
+            pbc = state.pbc.to(device=positions.device, dtype=torch.bool).expand(cells.shape[0], 3)
+        else:  # torch-sim 0.3: one flag for every direction of every system
+            pbc = torch.full((cells.shape[0], 3), bool(state.pbc), device=positions.device)
         built = self._built
-        search = self.skin == 0 or not built or built[keys.POSITIONS].shape != positions.shape
-        search = search or built[keys.CELL].shape != cells.shape or not torch.equal(built[keys.PBC], pbc)
-        if not search:
-            jumps = self._jumps(positions, cells, batch)  # (N, 3) lattice vectors moved by wrapping
+        reuse = self.skin > 0 and bool(built)
+        reuse = reuse and built[keys.POSITIONS].shape == positions.shape and built[keys.CELL].shape == cells.shape
+        if reuse:
+            jumps = self._jumps(positions, batch)  # (N, 3) lattice vectors moved by wrapping
             moved = positions - built[keys.POSITIONS] - torch.einsum("ni,nij->nj", jumps, cells[batch])
+            shifts, lengths = self._edges(positions, cells, batch, jumps)
             stale = (
                 (cells != built[keys.CELL]).any()
+                | (pbc != built[keys.PBC]).any()
                 | (numbers != built[keys.ATOMIC_NUMBERS]).any()
                 | (batch != built[keys.BATCH]).any()
                 | ~((moved * moved).sum(dim=1).max() <= (0.5 * self.skin) ** 2)  # NaN positions search (and fail)
             )
-            search = bool(stale)  # the one host read that decides
-        if search:
+            close = lengths.min() < self.min_distance if lengths.numel() else torch.zeros_like(stale)
+            stale, close = torch.stack([stale, close]).tolist()  # the one host read that decides
+            reuse = not stale
+        if not reuse:
             built = self._search(positions, cells, pbc, numbers, batch)
-            jumps = torch.zeros_like(positions)
-        centre, neighbour = built[keys.EDGE_INDEX]
-        shifts = built[keys.CELL_SHIFTS] + jumps.index_select(0, centre) - jumps.index_select(0, neighbour)
-        edge_cells = cells.index_select(0, batch.index_select(0, centre))  # (E, 3, 3)
-        vectors = positions[neighbour] - positions[centre] + torch.einsum("ei,eij->ej", shifts, edge_cells)
-        lengths = torch.linalg.norm(vectors, dim=1)  # (E,) Å
-        check_min_distance(lengths, built[keys.EDGE_INDEX], self.min_distance)
-        keep = torch.nonzero(lengths < self.cutoff).squeeze(1) if self.skin > 0 else None
-        graph = {
+            shifts, lengths = self._edges(positions, cells, batch, None)
+        if not reuse or close:
+            check_min_distance(lengths, built[keys.EDGE_INDEX], self.min_distance)
+        edge_index = built[keys.EDGE_INDEX]
+        if self.skin > 0:  # the pairs within the cutoff
+            keep = torch.nonzero(lengths < self.cutoff).squeeze(1)
+            edge_index, shifts = edge_index.index_select(1, keep), shifts.index_select(0, keep)
+        return {
             keys.POSITIONS: positions,
             keys.ATOMIC_NUMBERS: numbers,
             keys.SPECIES: built[keys.SPECIES],
@@ -147,12 +153,23 @@ class TorchSimModel(ModelInterface):
             keys.PBC: pbc,
             keys.BATCH: batch,
             keys.NUM_ATOMS: built[keys.NUM_ATOMS],
-            keys.EDGE_INDEX: built[keys.EDGE_INDEX] if keep is None else built[keys.EDGE_INDEX].index_select(1, keep),
-            keys.CELL_SHIFTS: shifts if keep is None else shifts.index_select(0, keep),
+            keys.EDGE_INDEX: edge_index,
+            keys.CELL_SHIFTS: shifts,
         }
-        return graph
 
-    def _jumps(self, positions: torch.Tensor, cells: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
+    def _edges(
+        self, positions: torch.Tensor, cells: torch.Tensor, batch: torch.Tensor, jumps: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shifts (E, 3) of the stored pairs, corrected for the atoms' ``jumps``, and their lengths (E,) Å."""
+        centre, neighbour = self._built[keys.EDGE_INDEX]
+        shifts = self._built[keys.CELL_SHIFTS]
+        if jumps is not None:
+            shifts = shifts + jumps.index_select(0, centre) - jumps.index_select(0, neighbour)
+        edge_cells = cells.index_select(0, batch.index_select(0, centre))  # (E, 3, 3)
+        vectors = positions[neighbour] - positions[centre] + torch.einsum("ei,eij->ej", shifts, edge_cells)
+        return shifts, torch.linalg.norm(vectors, dim=1)
+
+    def _jumps(self, positions: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
         """Whole lattice vectors (N, 3) by which each atom moved since the search, along periodic directions."""
         built = self._built
         fractional = torch.einsum("ni,nij->nj", positions - built[keys.POSITIONS], built["inverse_cell"][batch])

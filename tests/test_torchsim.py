@@ -134,3 +134,64 @@ def test_fire_relaxes_every_system():
         ref = reference(final)
         assert ref["energy"] < energy_before - 0.01
         assert np.linalg.norm(ref["forces"], axis=1).max() < 0.05
+
+
+def test_verlet_list_equals_a_fresh_search():
+    """Moves within skin/2, atoms wrapped by a lattice vector, and a new cell: always a fresh search's results."""
+    systems = three_systems()
+    state = ts.io.atoms_to_state(systems, torch.device("cpu"), torch.float64)
+    verlet = TorchSimModel(MODEL, device="cpu", skin=1.0)
+    fresh = TorchSimModel(MODEL, device="cpu", skin=0.0)
+    generator = torch.Generator().manual_seed(0)
+
+    def agree():
+        ours, theirs = verlet(state), fresh(state)
+        for key in ("energy", "forces", "stress"):
+            torch.testing.assert_close(ours[key], theirs[key], rtol=0, atol=1e-10)
+
+    agree()
+    start = state.positions.clone()
+    state.positions = start + 0.1 * torch.randn(start.shape, generator=generator, dtype=torch.float64)
+    agree()
+    lattice_steps = torch.zeros_like(start)
+    lattice_steps[::3] = torch.tensor([1.0, -1.0, 2.0], dtype=torch.float64)  # every third atom to another image
+    state.positions = state.positions + torch.einsum(
+        "ni,nij->nj", lattice_steps, state.row_vector_cell[state.system_idx]
+    )
+    agree()
+    assert verlet.builds == 1  # the wrap cost no search
+    state.row_vector_cell = state.row_vector_cell * 1.01
+    agree()
+    assert verlet.builds == 2  # a new cell did
+
+
+def test_overlap_is_refused_between_searches():
+    systems = three_systems()[:1]
+    state = ts.io.atoms_to_state(systems, torch.device("cpu"), torch.float64)
+    model = TorchSimModel(MODEL, device="cpu", skin=1.0, min_distance=2.2)
+    model(state)
+    i, j = 0, int(np.argsort(systems[0].get_distances(0, range(1, len(systems[0])), mic=True))[0]) + 1
+    vector = torch.tensor(systems[0].get_distance(i, j, mic=True, vector=True))
+    gap = float(vector.norm())
+    state.positions[i] += vector * (gap - 2.1) / gap / 2  # within skin/2, and 2.1 Å from its neighbour
+    state.positions[j] -= vector * (gap - 2.1) / gap / 2
+    with pytest.raises(StructureError, match="overlapping"):
+        model(state)
+    assert model.builds == 1
+
+
+def test_cell_relaxation_uses_the_stress_with_its_sign():
+    """torch-sim's FIRE with a Fréchet cell filter relaxes strained cells to zero stress (ASE's sign convention)."""
+    squeezed, stretched = (bulk("Cu", "fcc", a=a, cubic=True) for a in (3.52, 3.70))
+    model = TorchSimModel(MODEL, device="cpu")
+    state = ts.io.atoms_to_state([squeezed, stretched], torch.device("cpu"), torch.float64)
+    relaxed = ts.optimize(
+        system=state,
+        model=model,
+        optimizer=ts.optimizers.frechet_cell_fire,
+        convergence_fn=ts.generate_force_convergence_fn(force_tol=0.01),
+        max_steps=300,
+    )
+    lattice = [float(np.cbrt(a.get_volume() / 4)) for a in relaxed.to_atoms()]
+    assert lattice[0] == pytest.approx(lattice[1], abs=1e-3)
+    assert np.abs(reference(relaxed.to_atoms()[0])["stress"]).max() < 1e-3
