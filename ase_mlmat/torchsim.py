@@ -124,8 +124,9 @@ class TorchSimModel(ModelInterface):
         reuse = reuse and built[keys.POSITIONS].shape == positions.shape and built[keys.CELL].shape == cells.shape
         if reuse:
             jumps = self._jumps(positions, batch)  # (N, 3) lattice vectors moved by wrapping
-            moved = positions - built[keys.POSITIONS] - torch.einsum("ni,nij->nj", jumps, cells[batch])
-            shifts, lengths = self._edges(positions, cells, batch, jumps)
+            unwrapped = positions - torch.einsum("ni,nij->nj", jumps, cells[batch])  # (N, 3) Å, as if never wrapped
+            moved = unwrapped - built[keys.POSITIONS]
+            shifts, lengths = self._edges(unwrapped, jumps)
             stale = (
                 (cells != built[keys.CELL]).any()
                 | (pbc != built[keys.PBC]).any()
@@ -138,7 +139,7 @@ class TorchSimModel(ModelInterface):
             reuse = not stale
         if not reuse:
             built = self._search(positions, cells, pbc, numbers, batch)
-            shifts, lengths = self._edges(positions, cells, batch, None)
+            shifts, lengths = self._edges(positions, None)
         if not reuse or close:
             check_min_distance(lengths, built[keys.EDGE_INDEX], self.min_distance)
         edge_index = built[keys.EDGE_INDEX]
@@ -157,16 +158,16 @@ class TorchSimModel(ModelInterface):
             keys.CELL_SHIFTS: shifts,
         }
 
-    def _edges(
-        self, positions: torch.Tensor, cells: torch.Tensor, batch: torch.Tensor, jumps: torch.Tensor | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shifts (E, 3) of the stored pairs, corrected for the atoms' ``jumps``, and their lengths (E,) Å."""
+    def _edges(self, unwrapped: torch.Tensor, jumps: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Shifts (E, 3) of the stored pairs for the atoms' present places, and their lengths (E,) Å.
+
+        ``unwrapped``: positions less the lattice vectors of ``jumps`` (N, 3), which the shifts take up instead.
+        """
         centre, neighbour = self._built[keys.EDGE_INDEX]
         shifts = self._built[keys.CELL_SHIFTS]
         if jumps is not None:
             shifts = shifts + jumps.index_select(0, centre) - jumps.index_select(0, neighbour)
-        edge_cells = cells.index_select(0, batch.index_select(0, centre))  # (E, 3, 3)
-        vectors = positions[neighbour] - positions[centre] + torch.einsum("ei,eij->ej", shifts, edge_cells)
+        vectors = unwrapped.index_select(0, neighbour) - unwrapped.index_select(0, centre) + self._built["offsets"]
         return shifts, torch.linalg.norm(vectors, dim=1)
 
     def _jumps(self, positions: torch.Tensor, batch: torch.Tensor) -> torch.Tensor:
@@ -202,6 +203,7 @@ class TorchSimModel(ModelInterface):
             keys.NUM_ATOMS: torch.bincount(batch, minlength=n_systems),
             keys.EDGE_INDEX: edge_index,
             keys.CELL_SHIFTS: shifts.to(positions.dtype),
+            "offsets": torch.einsum("ei,eij->ej", shifts.to(positions.dtype), cells[batch[edge_index[0]]]),  # (E, 3) Å
         }
         return self._built
 

@@ -195,3 +195,22 @@ def test_cell_relaxation_uses_the_stress_with_its_sign():
     lattice = [float(np.cbrt(a.get_volume() / 4)) for a in relaxed.to_atoms()]
     assert lattice[0] == pytest.approx(lattice[1], abs=1e-3)
     assert np.abs(reference(relaxed.to_atoms()[0])["stress"]).max() < 1e-3
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("neighbor_list", ["auto", "vesin_torch", "torch_sim"])
+def test_cuda_equals_cpu_and_stays_on_the_device(neighbor_list):
+    systems = three_systems()
+    cuda = torch.device("cuda")
+    expected = TorchSimModel(MODEL, device="cpu")(ts.io.atoms_to_state(systems, torch.device("cpu"), torch.float64))
+    model = TorchSimModel(MODEL, device=cuda, neighbor_list=neighbor_list)
+    state = ts.io.atoms_to_state(systems, cuda, torch.float64)
+    out = model(state)
+    for key in ("energy", "forces", "stress"):
+        torch.testing.assert_close(out[key].cpu(), expected[key], rtol=0, atol=1e-8)
+    zero = torch.zeros((), device=cuda, dtype=torch.float64)
+    init, update = ts.nve(model, dt=zero + 2 * units.fs, kT=zero + 0.05)
+    md_state = init(state, seed=0)
+    for _ in range(5):
+        md_state = update(md_state)
+    assert md_state.positions.is_cuda and md_state.forces.is_cuda and bool(torch.isfinite(md_state.forces).all())
