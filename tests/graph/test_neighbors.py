@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,14 @@ from ase.build import bulk, fcc111, molecule
 from ase.neighborlist import primitive_neighbor_list
 
 from ase_mlmat import keys
-from ase_mlmat.graph import TorchCellList, TorchNeighborList, VesinNeighborList, atoms_to_graph, collate
+from ase_mlmat.graph import (
+    TorchCellList,
+    TorchNeighborList,
+    VesinNeighborList,
+    VesinTorchNeighborList,
+    atoms_to_graph,
+    collate,
+)
 
 from ..conftest import pair_set
 
@@ -30,8 +39,16 @@ def _structures():
     return {"small": small, "skewed": skewed, "slab": slab, "flat_slab": flat, "molecule": mol, "outside": outside}
 
 
+_VESIN_TORCH = pytest.param(
+    VesinTorchNeighborList(),
+    marks=pytest.mark.skipif(importlib.util.find_spec("vesin_torch") is None, reason="vesin-torch is not installed"),
+)
+
+
 @pytest.mark.parametrize("name", list(_structures()))
-@pytest.mark.parametrize("backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3), TorchCellList()])
+@pytest.mark.parametrize(
+    "backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3), TorchCellList(), _VESIN_TORCH]
+)
 def test_pairs_match_ase(name, backend):
     atoms = _structures()[name]
     cutoff = 4.5
