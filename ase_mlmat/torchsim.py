@@ -47,8 +47,9 @@ class TorchSimModel(ModelInterface):
             ``stress_std`` (B, 3, 3) are returned beside it).
         device: "auto", "cpu", "cuda" or "cuda:N"; states must live there.
         dtype: of the model and of the states it is given (torch-sim's default is float64).
-        neighbor_list: per-system backend of :func:`~ase_mlmat.graph.get_neighbor_list` ("auto": vesin on CPU,
-            torch_cells on CUDA; "vesin_torch"), or "torch_sim" for torch-sim's batched linked cells.
+        neighbor_list: a backend of :func:`~ase_mlmat.graph.get_neighbor_list` ("auto": vesin on CPU, torch_cells on
+            CUDA; "vesin_torch"), whose ``batch_pairs`` searches the batch (torch_cells in one search, the others one
+            system after another), or "torch_sim" for torch-sim's batched linked cells.
         skin: Å, the Verlet list's extra radius; 0 searches afresh on every call.
         min_distance: Å; atoms closer than this are refused as overlapping (:class:`StructureError`).
         compute_forces, compute_stress: which derivatives to return.

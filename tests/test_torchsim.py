@@ -12,7 +12,7 @@ from ase.md.verlet import VelocityVerlet
 
 ts = pytest.importorskip("torch_sim", reason="torch-sim is not installed (pip install 'ase-mlmat[torchsim]')")
 
-from ase_mlmat import MLCalculator  # noqa: E402
+from ase_mlmat import MLCalculator, Potential  # noqa: E402
 from ase_mlmat.graph import StructureError  # noqa: E402
 from ase_mlmat.torchsim import TorchSimModel  # noqa: E402
 
@@ -68,6 +68,17 @@ def test_batch_equals_calculator(neighbor_list, skin):
         assert float(out["energy"][k]) == pytest.approx(ref["energy"], abs=1e-8)
         np.testing.assert_allclose(forces[k], ref["forces"], atol=1e-8)
         np.testing.assert_allclose(out["stress"][k].numpy(), ref["stress"], atol=1e-8)
+
+
+def test_torch_sim_validates_the_interface():
+    """torch-sim's own conformance check (Si and Fe in one batch and apart), on an untrained two-element model."""
+    from torch_sim.models.interface import validate_model_outputs
+
+    torch.manual_seed(0)
+    potential = Potential(
+        "painn", {"cutoff": 4.0, "num_features": 8, "num_interactions": 1, "num_basis": 4}, ["Si", "Fe"]
+    )
+    validate_model_outputs(TorchSimModel(potential, device="cpu"), torch.device("cpu"), torch.float64)
 
 
 def test_committee_returns_the_mean_and_spread():
