@@ -223,8 +223,10 @@ def torch_sim_pairs(
     from torch_sim.neighbors import torch_nl_linked_cell
 
     cell_of_atom = cells[batch]  # (N, 3, 3)
-    fractional = torch.linalg.solve(cell_of_atom.transpose(1, 2), positions.unsqueeze(-1)).squeeze(-1)
-    wrap = torch.floor(fractional) * pbc[batch]  # (N, 3) lattice vectors taken off by wrapping
+    inverse = torch.linalg.inv_ex(cell_of_atom).inverse  # not finite for the zero cell of a molecule
+    fractional = torch.einsum("ni,nij->nj", positions, inverse)
+    periodic = pbc[batch]
+    wrap = torch.where(periodic, torch.floor(fractional), torch.zeros_like(fractional))  # (N, 3) taken off
     wrapped = positions - torch.einsum("ni,nij->nj", wrap, cell_of_atom)
     edge_index, _, shifts = torch_nl_linked_cell(cutoff, wrapped, cells.reshape(-1, 3), pbc, batch)
     i, j = edge_index

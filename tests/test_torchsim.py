@@ -70,6 +70,23 @@ def test_batch_equals_calculator(neighbor_list, skin):
         np.testing.assert_allclose(out["stress"][k].numpy(), ref["stress"], atol=1e-8)
 
 
+@pytest.mark.parametrize("neighbor_list", ["vesin", "torch_cells", "torch_sim"])
+def test_clusters_without_a_cell(neighbor_list):
+    from ase.cluster import Octahedron
+
+    clusters = [Octahedron("Cu", 4, cutoff=1), Octahedron("Cu", 3)]  # 38 and 19 atoms, zero cell, no pbc
+    for k, atoms in enumerate(clusters):
+        atoms.rattle(0.05, seed=k)
+    model = TorchSimModel(MODEL, device="cpu", neighbor_list=neighbor_list)
+    out = model(ts.io.atoms_to_state(clusters, torch.device("cpu"), torch.float64))
+    forces = np.split(out["forces"].numpy(), [len(clusters[0])])
+    for k, atoms in enumerate(clusters):
+        atoms.calc = MLCalculator(MODEL, device="cpu", dtype="float64", skin=0.0)
+        assert float(out["energy"][k]) == pytest.approx(atoms.get_potential_energy(), abs=1e-8)
+        np.testing.assert_allclose(forces[k], atoms.get_forces(), atol=1e-8)
+    assert not bool(out["stress"].any())  # no volume, no stress
+
+
 def test_torch_sim_validates_the_interface():
     """torch-sim's own conformance check (Si and Fe in one batch and apart), on an untrained two-element model."""
     from torch_sim.models.interface import validate_model_outputs
