@@ -84,7 +84,9 @@ class VesinTorchNeighborList(NeighborList):
         from vesin_torch import NeighborList as VesinTorch
 
         calculator = VesinTorch(cutoff=float(cutoff), full_list=True)
-        i, j, shifts = calculator.compute(positions.detach(), cell.detach(), pbc.to(torch.bool), quantities="ijS")
+        box = cell.detach().to(positions.dtype)
+        # the boundary flags as a host tensor, as vesin-torch makes them from a bool
+        i, j, shifts = calculator.compute(positions.detach(), box, pbc.detach().cpu().to(torch.bool), quantities="ijS")
         return i.to(torch.long), j.to(torch.long), shifts.to(torch.long)
 
 
