@@ -9,6 +9,7 @@
     python scripts/bench_md.py --md --skins 0,1 --sizes 512 --systems Si --calculators mlmat   # Verlet-list skin
     python scripts/bench_md.py --md --calculators mlmat,emt --model-cu mlearn-Cu runs/Cu.pt2   # an `mlmat export` file
     OMP_NUM_THREADS=1 python scripts/bench_md.py --md --threads 1 --compile both --systems Cu,Si --sizes 864,1000
+    python scripts/bench_md.py --md --systems Cu --sizes 64 --calculators mlmat,torchsim --batches 1,8,16   # torch-sim
 
 One "step" is what a molecular-dynamics step asks of a calculator: the positions are
 rattled slightly (so nothing is served from a cache), then energy, forces and stress are
@@ -25,6 +26,12 @@ step of each in turn, so that the machine's changing load falls on each alike; t
 (``skin_A``), the neighbour searches during the timed steps (``neighbor_builds``) and the time spent making
 graphs (``graph_ms_per_step``), and share the process's peak memory. ``--compile both`` steps the eager and the
 AOTInductor-compiled model (``MLCalculator(compile=True)``, compiled into the cache before timing) in the same way.
+
+``torchsim`` runs ase-mlmat through torch-sim (:class:`~ase_mlmat.torchsim.TorchSimModel`, the ``torchsim``
+extra): ``--batches`` copies of the structure in one state, stepped by torch-sim's batched velocity Verlet
+(``--md``, each copy with its own velocities) or called on rattled positions; its records add ``n_systems``, its
+atom-steps count every copy, and its ratios to ase-mlmat through ASE on the same device, system, size and skin
+are keyed ``"torchsim_<device> <B>x/mlmat_<device> <system> n=<atoms per system> skin=<Å>"``.
 
 Calculators: ase-mlmat (``MLCalculator``, on CPU and, when available, CUDA), ASE's EMT
 (Cu only: it has no Si parameters), and CHGNet / SevenNet ("7net-0") when importable.
@@ -81,7 +88,7 @@ UNTRAINED = {  # used when no trained model is available: same size as the shipp
     "Cu": {"cutoff": 4.0, "num_features": 48, "num_interactions": 3, "num_basis": 16},
 }
 PEERS = ("emt", "chgnet", "sevenn")
-PEER_MODULES = {"chgnet": "chgnet", "sevenn": "sevenn"}
+PEER_MODULES = {"chgnet": "chgnet", "sevenn": "sevenn", "torchsim": "torch_sim"}
 DEFAULT_SIZES = (64, 512, 4000)
 QUICK_SIZES = (64, 512)
 
@@ -208,10 +215,11 @@ def timed_md_step(dynamics) -> float:
     return time.perf_counter() - start
 
 
-def time_graphs(calc: Calculator) -> dict[str, float]:
-    """Make ``calc`` add the seconds spent building graphs (ase-mlmat's neighbour list) to the returned dict."""
+def time_graphs(owner) -> dict[str, float]:
+    """Make ``owner.graph`` (ase-mlmat's neighbour list, or the torch-sim model) add its seconds to the returned
+    dict (on CUDA, the time to queue the work)."""
     spent = {"seconds": 0.0}
-    graph = calc.neighbors.graph
+    graph = owner.graph
 
     def timed(atoms):
         start = time.perf_counter()
@@ -220,7 +228,7 @@ def time_graphs(calc: Calculator) -> dict[str, float]:
         finally:
             spent["seconds"] += time.perf_counter() - start
 
-    calc.neighbors.graph = timed
+    owner.graph = timed
     return spent
 
 
@@ -242,6 +250,66 @@ def make_step(atoms: Atoms, case: dict[str, Any]) -> Callable[[], float]:
     return lambda: timed_md_step(dynamics)
 
 
+def make_torchsim_step(start: Atoms, case: dict[str, Any]):
+    """``case["batch"]`` copies of ``start`` as one torch-sim state; (the model, its timed step).
+
+    The step is one step of torch-sim's batched velocity Verlet with :class:`~ase_mlmat.torchsim.TorchSimModel`
+    (``--md``: velocities drawn per copy as for ASE), or a rattle of every copy and one call of the model (energy,
+    forces and stress of the whole batch). On CUDA the device is synchronised before the clock stops.
+    """
+    import numpy as np
+    import torch
+    import torch_sim as ts
+    from ase import units
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    from ase_mlmat import Potential
+    from ase_mlmat.torchsim import TorchSimModel
+
+    device, dtype = torch.device(case["device"]), getattr(torch, case["dtype"])
+    spec = case["model"]
+    if spec is None:
+        torch.manual_seed(0)
+        spec = Potential("painn", UNTRAINED[case["system"]], [case["system"]])
+    skin = {} if case.get("skin") is None else {"skin": case["skin"]}
+    model = TorchSimModel(spec, device=device, dtype=dtype, **skin)
+    copies = [start.copy() for _ in range(case["batch"])]
+    rng = np.random.default_rng(0)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if not case["md"]:
+        state = ts.io.atoms_to_state(copies, device, dtype)
+        reference = state.positions.clone()
+        generator = torch.Generator(device=device).manual_seed(0)
+
+        def rattle_step() -> float:
+            noise = torch.randn(reference.shape, generator=generator, device=device, dtype=dtype)
+            state.positions = reference + case["rattle"] * noise
+            sync()
+            begin = time.perf_counter()
+            model(state)
+            sync()
+            return time.perf_counter() - begin
+
+        return model, rattle_step
+    for atoms in copies:
+        thermalize_momenta(atoms, 2 * case["temperature_K"], rng=rng)
+        Stationary(atoms)
+    dt = torch.tensor(case["timestep_fs"] * units.fs, device=device, dtype=dtype)
+    init, update = ts.nve(model, dt=dt, kT=torch.zeros((), device=device, dtype=dtype))
+    md_state = init(ts.io.atoms_to_state(copies, device, dtype))
+    md_state.momenta = torch.tensor(np.concatenate([a.get_momenta() for a in copies]), device=device, dtype=dtype)
+    box = [md_state]
+
+    def md_step() -> float:
+        sync()
+        begin = time.perf_counter()
+        box[0] = update(box[0])
+        sync()
+        return time.perf_counter() - begin
+
+    return model, md_step
+
+
 def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     """Build, warm up, time; the records of one (calculator, system, size, device), one per variant of ase-mlmat.
 
@@ -259,21 +327,27 @@ def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
     cuda = case["device"].startswith("cuda")
     if cuda:
         torch.cuda.reset_peak_memory_stats()
-    mlmat = case["calculator"] == "mlmat"
-    systems = []
+    mlmat = case["calculator"] in ("mlmat", "torchsim")
+    copies = case["batch"] if case["calculator"] == "torchsim" else 1
+    lists, steps = [], []  # per variant: what makes the graphs (ase-mlmat only), the timed step
     variants = case.get("variants") or [(None, False)]
     for skin, compile in variants:
-        atoms = start.copy()
-        atoms.calc = make_calculator({**case, "skin": skin, "compile": compile})
-        systems.append(atoms)
+        if case["calculator"] == "torchsim":
+            model, step = make_torchsim_step(start, {**case, "skin": skin})
+            lists.append(model)
+        else:
+            atoms = start.copy()
+            atoms.calc = make_calculator({**case, "skin": skin, "compile": compile})
+            lists.append(atoms.calc.neighbors if mlmat else None)
+            step = make_step(atoms, case)
+        steps.append(step)
     base_rss = host_rss_mib()
-    steps = [make_step(atoms, case) for atoms in systems]
     for _ in range(case["warmup"]):
         for step in steps:
             step()
     if mlmat:
-        builds_before = [atoms.calc.neighbors.builds for atoms in systems]
-        graph_time = [time_graphs(atoms.calc) for atoms in systems]
+        builds_before = [owner.builds for owner in lists]
+        graph_time = [time_graphs(owner) for owner in lists]
     n_steps, elapsed = 0, [0.0] * len(steps)  # N: steps until target_seconds of calculator time (the mean of the
     while n_steps < case["min_steps"] or (  # variants), within [min_steps, max_steps]
         sum(elapsed) / len(steps) < case["target_seconds"] and n_steps < case["max_steps"]
@@ -283,6 +357,7 @@ def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
         n_steps += 1
     common = {
         "n_atoms": len(start),
+        **({"n_systems": copies} if case["calculator"] == "torchsim" else {}),
         "supercell": f"{'x'.join(map(str, repeat))} conventional cubic cells",
         "n_steps": n_steps,
         "host_peak_rss_MiB": round(host_peak_mib(), 1),
@@ -302,11 +377,11 @@ def run_case(case: dict[str, Any]) -> list[dict[str, Any]]:
         record = {
             **common,
             "seconds": round(seconds, 4),
-            "atom_steps_per_s": round(len(start) * n_steps / seconds, 2),
+            "atom_steps_per_s": round(copies * len(start) * n_steps / seconds, 2),
             "ms_per_step": round(1000 * seconds / n_steps, 3),
         }
         if mlmat:
-            neighbors = systems[k].calc.neighbors
+            neighbors = lists[k]
             record["skin_A"] = neighbors.skin
             record["compiled"] = variants[k][1]
             record["neighbor_builds"] = neighbors.builds - builds_before[k]
@@ -397,12 +472,15 @@ def plan_cases(args: argparse.Namespace, devices: list[str]) -> list[tuple[dict[
         for size, calc in itertools.product(args.sizes, args.calculators):
             if calc == "emt" and system != "Cu":
                 continue
-            for device in ["cpu"] if calc == "emt" else devices:
-                for model, model_name, untrained in models if calc == "mlmat" else [(None, None, False)]:
+            ours = calc in ("mlmat", "torchsim")
+            batches = args.batches if calc == "torchsim" else [None]
+            for device, batch in itertools.product(["cpu"] if calc == "emt" else devices, batches):
+                for model, model_name, untrained in models if ours else [(None, None, False)]:
                     case = {**common, "calculator": calc, "system": system, "target_atoms": size, "device": device}
                     meta = {"calculator": calc, "system": system, "target_atoms": size, "device": device}
-                    if calc == "mlmat":
-                        case.update(model=model, variants=list(itertools.product(args.skins, args.compile)))
+                    if ours:
+                        compiles = args.compile if calc == "mlmat" else [False]
+                        case.update(model=model, variants=list(itertools.product(args.skins, compiles)), batch=batch)
                         meta.update(model=model_name, untrained=untrained, dtype=args.dtype)
                     else:
                         meta["model"] = {"emt": "ASE EMT", "chgnet": "CHGNet (default)", "sevenn": "7net-0"}[calc]
@@ -417,6 +495,7 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> list[dict[str, Any]
         if meta["calculator"] in missing:
             continue
         label = f"{meta['calculator']} {meta['system']} ~{meta['target_atoms']} atoms on {meta['device']}"
+        label += f", {case['batch']} systems batched" if case.get("batch") else ""
         log(f"running {label}")
         records = run_in_subprocess(case, args.case_timeout)
         if len(records) == 1:  # one variant, or an error that stands for every variant
@@ -445,8 +524,9 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
     each further one is also compared with EMT (``"mlmat compiled cpu/emt_cpu Cu n=864"``).
     """
     ok = [r for r in results if "atom_steps_per_s" in r]
+    ratios = torchsim_ratios(ok)
+    ok = [r for r in ok if r["calculator"] != "torchsim"]
     first: dict[tuple[str, str, int], dict[str, Any]] = {}
-    ratios: dict[str, float] = {}
     for r in ok:
         if r["calculator"] != "mlmat":
             continue
@@ -475,6 +555,21 @@ def compute_ratios(results: list[dict[str, Any]]) -> dict[str, float]:
         if device != "cpu" and ("mlmat", "cpu", system, n) in rate:
             ratios[f"mlmat_{device}/mlmat_cpu {system} n={n}"] = round(ours / rate[("mlmat", "cpu", system, n)], 3)
         ratios.update(cross_system_emt(calc, device, system, n, ours, rate))
+    return ratios
+
+
+def torchsim_ratios(ok: list[dict[str, Any]]) -> dict[str, float]:
+    """torch-sim batched / ase-mlmat through ASE, same device, system, atoms per system and skin (first model)."""
+    ase_rate = {}
+    for r in ok:
+        if r["calculator"] == "mlmat":
+            ase_rate.setdefault((r["device"], r["system"], r["n_atoms"], r.get("skin_A")), r["atom_steps_per_s"])
+    ratios = {}
+    for r in ok:
+        key = (r["device"], r["system"], r["n_atoms"], r.get("skin_A"))
+        if r["calculator"] == "torchsim" and key in ase_rate:
+            label = f"torchsim_{r['device']} {r['n_systems']}x/mlmat_{r['device']} {r['system']} n={r['n_atoms']}"
+            ratios[label + f" skin={r['skin_A']}"] = round(r["atom_steps_per_s"] / ase_rate[key], 3)
     return ratios
 
 
@@ -520,6 +615,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--md", action="store_true", help="time ASE velocity Verlet steps instead of rattles")
     p.add_argument("--temperature-K", type=float, default=300.0, help="K, temperature of --md (default 300)")
     p.add_argument("--timestep-fs", type=float, default=2.0, help="fs, time step of --md (default 2)")
+    p.add_argument(
+        "--batches", default="1", help="torchsim: comma-separated numbers of copies batched in one state (default 1)"
+    )
     p.add_argument("--skins", help="comma-separated neighbour-list skins of ase-mlmat, Å (default: its default)")
     p.add_argument(
         "--compile",
@@ -539,6 +637,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.skins = [float(s) for s in args.skins.split(",")] if args.skins else [None]
     args.compile = {"off": [False], "on": [True], "both": [False, True]}[args.compile]
     args.calculators = [c.strip() for c in args.calculators.split(",")]
+    args.batches = [int(b) for b in args.batches.split(",")]
     for s in args.systems:
         if s not in SYSTEMS:
             p.error(f"unknown system {s!r}; choose from {sorted(SYSTEMS)}")
@@ -550,7 +649,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         models.append((system, spec))
     args.model = models
     for c in args.calculators:
-        if c not in ("mlmat", *PEERS):
+        if c not in ("mlmat", "torchsim", *PEERS):
             p.error(f"unknown calculator {c!r}")
     defaults = {"target_seconds": (4.0, 1.0), "warmup": (3, 1), "min_steps": (3, 2)}
     for name, (full, quick) in defaults.items():

@@ -2,11 +2,15 @@
 
     python scripts/bench_neighbors.py                          # CPU backends; CUDA ones too when available
     python scripts/bench_neighbors.py --sizes 500,4000,32000 --cutoff 5
+    python scripts/bench_neighbors.py --sizes 64 --batch 16       # 16 systems of 64 atoms in one batch
 
 Backends: vesin (compiled cell lists, CPU; on CUDA runs the positions go to the host and the pairs
 come back, as the calculator does), torch_cells (linked cells in torch) and torch (brute force, O(N²);
-skipped above ``--brute-max`` atoms). The system is rattled fcc Cu in a cubic supercell. Each case is
-timed as the median of ``--repeats`` calls after one warm-up call; on CUDA the clock stops after a
+skipped above ``--brute-max`` atoms), and where installed vesin_torch (vesin's torch extension, CPU and CUDA)
+and torch_sim (torch-sim's batched linked cells, the ``torchsim`` extra). The system is rattled fcc Cu in a cubic
+supercell. With ``--batch B`` each case is B copies, rattled differently, searched by ``batch_pairs`` (torch_cells
+and torch_sim: one search; the others: one per system), and records add ``n_systems``; ``n_atoms`` is per system.
+Each case is timed as the median of ``--repeats`` calls after one warm-up call; on CUDA the clock stops after a
 synchronize. Peak memory on CUDA is ``torch.cuda.max_memory_allocated`` during the timed calls.
 Ratios are vesin time / other time for the same size and device, measured in this run.
 
@@ -27,13 +31,41 @@ import numpy as np
 import torch
 from ase.build import bulk
 
-from ase_mlmat.graph import TorchCellList, TorchNeighborList, VesinNeighborList
+from ase_mlmat.graph import NeighborList, TorchCellList, TorchNeighborList, VesinNeighborList
+from ase_mlmat.graph.neighbors import VesinTorchNeighborList
 
 
-def _system(target_atoms: int):
+class TorchSimCells(NeighborList):
+    """torch-sim's batched linked cells (:func:`ase_mlmat.torchsim.torch_sim_pairs`)."""
+
+    name = "torch_sim"
+
+    def pairs(self, positions, cell, pbc, cutoff):
+        batch = torch.zeros(len(positions), dtype=torch.long, device=positions.device)
+        return self.batch_pairs(positions, cell[None], pbc[None], batch, cutoff)
+
+    def batch_pairs(self, positions, cells, pbcs, batch, cutoff):
+        from ase_mlmat.torchsim import torch_sim_pairs
+
+        edge_index, shifts = torch_sim_pairs(positions, cells, pbcs, batch, cutoff)
+        return edge_index[0], edge_index[1], shifts
+
+
+def _backends() -> list[NeighborList]:
+    import importlib.util
+
+    backends = [VesinNeighborList(), TorchCellList(), TorchNeighborList()]
+    if importlib.util.find_spec("vesin_torch") is not None:
+        backends.insert(1, VesinTorchNeighborList())
+    if importlib.util.find_spec("torch_sim") is not None:
+        backends.append(TorchSimCells())
+    return backends
+
+
+def _system(target_atoms: int, seed: int = 0):
     repeat = max(1, round((target_atoms / 4) ** (1 / 3)))
     atoms = bulk("Cu", "fcc", a=3.6, cubic=True) * (repeat, repeat, repeat)
-    atoms.rattle(0.05, seed=0)
+    atoms.rattle(0.05, seed=seed)
     return atoms
 
 
@@ -41,7 +73,7 @@ def _time(backend, args, device: torch.device, repeats: int) -> tuple[float, int
     cuda = device.type == "cuda"
 
     def call():
-        out = backend.pairs(*args)
+        out = backend.pairs(*args) if len(args) == 4 else backend.batch_pairs(*args)
         if cuda:
             torch.cuda.synchronize()
         return out
@@ -65,23 +97,30 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--brute-max", type=int, default=5000, help="largest system for the O(N²) backend")
     p.add_argument("--devices", help="comma-separated (default cpu plus cuda when available)")
+    p.add_argument("--batch", type=int, default=1, help="copies of each system searched as one batch (default 1)")
     args = p.parse_args(argv)
     devices = args.devices.split(",") if args.devices else ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
-        atoms = _system(size)
+        copies = [_system(size, seed=k) for k in range(args.batch)]
+        atoms = copies[0]
         for name in devices:
             device = torch.device(name)
             tensors = (
-                torch.tensor(atoms.positions, device=device),
-                torch.tensor(atoms.cell.array, device=device),
-                torch.tensor(atoms.pbc, device=device),
+                torch.tensor(np.concatenate([a.positions for a in copies]), device=device),
+                torch.tensor(np.stack([a.cell.array for a in copies]), device=device),
+                torch.tensor(np.stack([a.pbc for a in copies]), device=device),
+                torch.arange(args.batch, device=device).repeat_interleave(len(atoms)),
                 args.cutoff,
             )
-            for backend in (VesinNeighborList(), TorchCellList(), TorchNeighborList()):
+            if args.batch == 1:  # one structure: pairs(positions, cell, pbc, cutoff)
+                tensors = (tensors[0], tensors[1][0], tensors[2][0], args.cutoff)
+            for backend in _backends():
                 if backend.name == "torch" and len(atoms) > args.brute_max:
                     continue
                 record = {"backend": backend.name, "device": name, "n_atoms": len(atoms)}
+                if args.batch > 1:
+                    record["n_systems"] = args.batch
                 try:
                     ms, pairs, peak = _time(backend, tensors, device, args.repeats)
                     record.update(ms_per_call=round(ms, 3), pairs=pairs)

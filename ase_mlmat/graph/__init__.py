@@ -1,7 +1,14 @@
 """Atomic graphs: neighbour lists, Atoms → graph conversion, batching, input checks."""
 
 from .atoms_graph import Graph, atoms_to_graph, collate, species_index, to_device
-from .neighbors import NeighborList, TorchCellList, TorchNeighborList, VesinNeighborList, get_neighbor_list
+from .neighbors import (
+    NeighborList,
+    TorchCellList,
+    TorchNeighborList,
+    VesinNeighborList,
+    VesinTorchNeighborList,
+    get_neighbor_list,
+)
 from .validate import StructureError, check_structure
 from .verlet import VerletList
 
@@ -13,6 +20,7 @@ __all__ = [
     "TorchNeighborList",
     "VerletList",
     "VesinNeighborList",
+    "VesinTorchNeighborList",
     "atoms_to_graph",
     "check_structure",
     "collate",

@@ -9,8 +9,6 @@ in the sorted bin ids, so no grid of bins is ever allocated (vacuum costs nothin
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 # Bins per direction at most: keeps linear bin ids far from int64 overflow for any extent.
@@ -19,16 +17,17 @@ _ADJACENT = torch.tensor([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for 
 
 
 def face_heights(cell: torch.Tensor) -> torch.Tensor:
-    """Distances (Å) between opposite faces of the cell along each lattice direction, (3,)."""
-    volume = torch.abs(torch.linalg.det(cell))
+    """Distances (Å) between opposite faces of the cell along each lattice direction, (..., 3) for (..., 3, 3)."""
+    volume = torch.abs(torch.linalg.det(cell)).unsqueeze(-1)
     cross = torch.stack(
         [
-            torch.linalg.cross(cell[1], cell[2]),
-            torch.linalg.cross(cell[2], cell[0]),
-            torch.linalg.cross(cell[0], cell[1]),
-        ]
+            torch.linalg.cross(cell[..., 1, :], cell[..., 2, :]),
+            torch.linalg.cross(cell[..., 2, :], cell[..., 0, :]),
+            torch.linalg.cross(cell[..., 0, :], cell[..., 1, :]),
+        ],
+        dim=-2,
     )
-    return volume / torch.linalg.norm(cross, dim=1)
+    return volume / torch.linalg.norm(cross, dim=-1)
 
 
 def search_basis(cell: torch.Tensor, pbc: torch.Tensor) -> torch.Tensor:
@@ -58,38 +57,55 @@ def search_basis(cell: torch.Tensor, pbc: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _images(pos: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor, cutoff: float):
+def _images(pos: torch.Tensor, cells: torch.Tensor, pbcs: torch.Tensor, batch: torch.Tensor, cutoff: float):
     """Wrapped positions (N, 3), their integer wrap (N, 3), and the search points:
-    positions (P, 3), atom index (P,), image shift relative to the wrapped atom (P, 3)."""
+    positions (P, 3), atom index (P,), image shift relative to the wrapped atom (P, 3).
+
+    ``cells`` (B, 3, 3) and ``pbcs`` (B, 3) of the structures, ``batch`` (N,) the structure of each atom."""
     n, device = len(pos), pos.device
     wrap = torch.zeros((n, 3), dtype=torch.long, device=device)
-    if not bool(pbc.any()):
+    if not bool(pbcs.any()):
         return pos, wrap, pos, torch.arange(n, device=device), wrap
-    basis = search_basis(cell, pbc)
-    volume = float(torch.abs(torch.linalg.det(basis)))
-    if not volume > 0.0:  # zero, or NaN from a zero periodic row
+    # the usual case, all periodic, needs no loop over structures
+    basis = cells if bool(pbcs.all()) else torch.stack([search_basis(c, p) for c, p in zip(cells, pbcs)])
+    volume = torch.abs(torch.linalg.det(basis))
+    if not bool((volume > 0.0).all()):  # zero, or NaN from a zero periodic row
         raise ValueError("periodic neighbour search needs independent periodic lattice vectors")
-    periodic = pbc.to(torch.long)
-    frac = torch.linalg.solve(basis.T, pos.T).T
+    periodic = pbcs[batch]  # (N, 3)
+    atom_basis = basis[batch]  # (N, 3, 3)
+    frac = torch.linalg.solve(atom_basis.transpose(1, 2), pos.unsqueeze(-1)).squeeze(-1)
     wrap = -torch.floor(frac).to(torch.long) * periodic  # moves periodic coordinates into [0, 1)
     frac = frac + wrap
-    wrapped = frac @ basis
-    reach = cutoff * (1 + 1e-9) / face_heights(basis)  # the padding in fractional units, with room for rounding
-    counts = [math.ceil(float(r)) if p else 0 for r, p in zip(reach, pbc.tolist())]
+    wrapped = torch.einsum("ni,nij->nj", frac, atom_basis)
+    reach = cutoff * (1 + 1e-9) / face_heights(basis)  # (B, 3) the padding in fractional units, room for rounding
+    counts = torch.where(pbcs, torch.ceil(reach), torch.zeros_like(reach)).amax(dim=0).to(torch.long).tolist()
     ranges = [torch.arange(-c, c + 1, device=device) for c in counts]
     shifts = torch.stack(torch.meshgrid(*ranges, indexing="ij"), dim=-1).reshape(-1, 3)  # (S, 3)
     image_frac = frac[None, :, :] + shifts[:, None, :]  # (S, N, 3)
-    inside = ((image_frac > -reach) & (image_frac < 1.0 + reach)) | ~pbc
+    atom_reach = reach[batch]
+    within = (image_frac > -atom_reach) & (image_frac < 1.0 + atom_reach)
+    unshifted = (shifts == 0)[:, None, :]  # along a non-periodic direction: only the atom itself
+    inside = torch.where(periodic, within, unshifted)  # (S, N, 3)
     shift_id, atom = torch.nonzero(inside.all(dim=-1), as_tuple=True)
-    points = wrapped[atom] + shifts[shift_id].to(pos.dtype) @ cell
+    points = wrapped[atom] + torch.einsum("pi,pij->pj", shifts[shift_id].to(pos.dtype), cells[batch[atom]])
     return wrapped, wrap, points, atom, shifts[shift_id]
 
 
-def cell_list_pairs(positions: torch.Tensor, cell: torch.Tensor, pbc: torch.Tensor, cutoff: float):
+def cell_list_pairs(
+    positions: torch.Tensor,
+    cell: torch.Tensor,
+    pbc: torch.Tensor,
+    cutoff: float,
+    batch: torch.Tensor | None = None,
+):
     """Full list of pairs ``(i, j, shift)`` with ``|r_j - r_i + shift @ cell| < cutoff``, i ≠ j or shift ≠ 0.
 
+    Several structures are searched at once when ``batch`` gives each atom's structure: each gets its own bins,
+    numbered after the previous structure's, so pairs never cross structures and no loop runs over them.
+
     Args:
-        positions: (N, 3) Å; cell: (3, 3) Å, rows are lattice vectors; pbc: (3,) bool; cutoff: Å.
+        positions: (N, 3) Å; cell: (3, 3), or (B, 3, 3) with ``batch``, Å, rows are lattice vectors;
+        pbc: (3,) or (B, 3) bool; cutoff: Å; batch: (N,) int64 structure index of each atom.
 
     Returns:
         centre indices (E,), neighbour indices (E,), integer shifts (E, 3), on the positions' device.
@@ -99,23 +115,35 @@ def cell_list_pairs(positions: torch.Tensor, cell: torch.Tensor, pbc: torch.Tens
     empty = torch.zeros(0, dtype=torch.long, device=device)
     if len(pos) == 0:
         return empty, empty, torch.zeros((0, 3), dtype=torch.long, device=device)
-    cell_d = cell.detach().double().to(device)
-    wrapped, wrap, points, point_atom, point_shift = _images(pos, cell_d, pbc.to(device).bool(), cutoff)
-    low = points.min(dim=0).values
-    extent = points.max(dim=0).values - low
-    edge = torch.clamp(extent / _MAX_BINS_PER_DIM, min=cutoff * (1 + 1e-9))  # bin edge (3,), over the cutoff
+    cells = cell.detach().double().to(device).reshape(-1, 3, 3)  # (B, 3, 3)
+    pbcs = pbc.to(device).bool().reshape(-1, 3)
+    if batch is None:
+        batch = torch.zeros(len(pos), dtype=torch.long, device=device)
+    wrapped, wrap, points, point_atom, point_shift = _images(pos, cells, pbcs, batch, cutoff)
+    point_batch = batch[point_atom]
+    n_structures = cells.shape[0]
+    rows = point_batch[:, None].expand(-1, 3)
+    low = torch.full((n_structures, 3), torch.inf, dtype=pos.dtype, device=device).scatter_reduce(
+        0, rows, points, "amin"
+    )
+    high = torch.full_like(low, -torch.inf).scatter_reduce(0, rows, points, "amax")
+    extent = torch.nan_to_num(high - low, nan=0.0)  # (B, 3); 0 for a structure without atoms
+    low = torch.nan_to_num(low, posinf=0.0)
+    edge = torch.clamp(extent / _MAX_BINS_PER_DIM, min=cutoff * (1 + 1e-9))  # bin edge (B, 3), over the cutoff
     n_bins = torch.floor(extent / edge).to(torch.long) + 1
-    strides = torch.stack([n_bins[1] * n_bins[2], n_bins[2], torch.ones_like(n_bins[2])])
+    strides = torch.stack([n_bins[:, 1] * n_bins[:, 2], n_bins[:, 2], torch.ones_like(n_bins[:, 2])], dim=1)
+    size = n_bins.prod(dim=1)
+    first_bin = torch.cumsum(size, 0) - size  # (B,) each structure's bins follow the previous one's
 
-    def bin_of(x: torch.Tensor) -> torch.Tensor:
-        return torch.minimum(torch.floor((x - low) / edge).to(torch.long), n_bins - 1)
+    def bin_of(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.minimum(torch.floor((x - low[b]) / edge[b]).to(torch.long), n_bins[b] - 1)
 
-    point_ids = (bin_of(points) * strides).sum(dim=1)
+    point_ids = first_bin[point_batch] + (bin_of(points, point_batch) * strides[point_batch]).sum(dim=1)
     point_ids, order = torch.sort(point_ids)
     # For every atom, the 27 bins around its own: the range of sorted points in each.
-    around = bin_of(wrapped)[:, None, :] + _ADJACENT.to(device)[None, :, :]  # (N, 27, 3)
-    valid = ((around >= 0) & (around < n_bins)).all(dim=-1)
-    ids = (around * strides).sum(dim=-1)
+    around = bin_of(wrapped, batch)[:, None, :] + _ADJACENT.to(device)[None, :, :]  # (N, 27, 3)
+    valid = ((around >= 0) & (around < n_bins[batch][:, None, :])).all(dim=-1)
+    ids = first_bin[batch][:, None] + (around * strides[batch][:, None, :]).sum(dim=-1)
     first = torch.searchsorted(point_ids, ids)
     count = torch.where(valid, torch.searchsorted(point_ids, ids, right=True) - first, 0)
     slots = torch.arange(int(count.max()), device=device)
@@ -129,6 +157,7 @@ def cell_list_pairs(positions: torch.Tensor, cell: torch.Tensor, pbc: torch.Tens
     shift = point_shift[point] + wrap[atom] - wrap[centre]
     # The distance from the input positions, as the graph will compute it, so that a pair at the cutoff
     # is decided as there (wrapping rounds).
-    diff = pos[atom] - pos[centre] + shift.to(pos.dtype) @ cell_d
+    offset = torch.einsum("ei,eij->ej", shift.to(pos.dtype), cells[batch[centre]])
+    diff = pos[atom] - pos[centre] + offset
     keep = ((diff * diff).sum(dim=1) < cutoff * cutoff) & ((atom != centre) | (shift != 0).any(dim=1))
     return centre[keep], atom[keep], shift[keep]

@@ -8,6 +8,7 @@ atom sees its own periodic images many times, are handled by every backend.
 * :class:`VesinNeighborList` — compiled CPU library (vesin), the default.
 * :class:`TorchCellList` — pure torch linked cells, O(N): runs on the GPU and keeps
   tensors on their device; the default there.
+* :class:`VesinTorchNeighborList` — vesin's torch extension (``vesin-torch``): CPU and CUDA tensors in place.
 * :class:`TorchNeighborList` — pure torch, brute force over all pairs and periodic
   images, chunked to bound memory; O(N²), kept as a simple reference.
 """
@@ -34,6 +35,24 @@ class NeighborList(ABC):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return centre indices (E,), neighbour indices (E,), integer shifts (E, 3)."""
 
+    def batch_pairs(
+        self, positions: torch.Tensor, cells: torch.Tensor, pbcs: torch.Tensor, batch: torch.Tensor, cutoff: float
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`pairs` of several structures: ``cells`` (B, 3, 3), ``pbcs`` (B, 3), ``batch`` (N,) the structure
+        of each atom, whose atoms must be contiguous; indices run over the whole batch.
+
+        This default searches one structure after another; a backend may search them all at once.
+        """
+        counts = torch.bincount(batch, minlength=cells.shape[0]).tolist()
+        centres, neighbours, shifts, start = [], [], [], 0
+        for b, count in enumerate(counts):
+            i, j, shift = self.pairs(positions[start : start + count], cells[b], pbcs[b], cutoff)
+            centres.append(i + start)
+            neighbours.append(j + start)
+            shifts.append(shift)
+            start += count
+        return torch.cat(centres), torch.cat(neighbours), torch.cat(shifts)
+
 
 class VesinNeighborList(NeighborList):
     """Cell-list neighbour search from the compiled ``vesin`` library (CPU)."""
@@ -54,6 +73,21 @@ class VesinNeighborList(NeighborList):
             torch.from_numpy(j.astype(np.int64)).to(device),
             torch.from_numpy(shifts.astype(np.int64)).to(device),
         )
+
+
+class VesinTorchNeighborList(NeighborList):
+    """vesin's torch extension (the optional ``vesin-torch`` package): the search runs where the tensors live."""
+
+    name = "vesin_torch"
+
+    def pairs(self, positions, cell, pbc, cutoff):
+        from vesin_torch import NeighborList as VesinTorch
+
+        calculator = VesinTorch(cutoff=float(cutoff), full_list=True)
+        box = cell.detach().to(positions.dtype)
+        # the boundary flags as a host tensor, as vesin-torch makes them from a bool
+        i, j, shifts = calculator.compute(positions.detach(), box, pbc.detach().cpu().to(torch.bool), quantities="ijS")
+        return i.to(torch.long), j.to(torch.long), shifts.to(torch.long)
 
 
 class TorchNeighborList(NeighborList):
@@ -111,15 +145,24 @@ class TorchNeighborList(NeighborList):
 
 
 class TorchCellList(NeighborList):
-    """Linked cells in torch (:func:`~ase_mlmat.graph.cell_list.cell_list_pairs`): O(N), on any device."""
+    """Linked cells in torch (:func:`~ase_mlmat.graph.cell_list.cell_list_pairs`): O(N), on any device; a batch of
+    structures in one search."""
 
     name = "torch_cells"
 
     def pairs(self, positions, cell, pbc, cutoff):
         return cell_list_pairs(positions, cell, pbc, cutoff)
 
+    def batch_pairs(self, positions, cells, pbcs, batch, cutoff):
+        return cell_list_pairs(positions, cells, pbcs, cutoff, batch=batch)
 
-_BACKENDS = {"vesin": VesinNeighborList, "torch_cells": TorchCellList, "torch": TorchNeighborList}
+
+_BACKENDS = {
+    "vesin": VesinNeighborList,
+    "vesin_torch": VesinTorchNeighborList,
+    "torch_cells": TorchCellList,
+    "torch": TorchNeighborList,
+}
 
 
 def get_neighbor_list(backend: str | NeighborList = "auto", device: str | torch.device = "cpu") -> NeighborList:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,14 @@ from ase.build import bulk, fcc111, molecule
 from ase.neighborlist import primitive_neighbor_list
 
 from ase_mlmat import keys
-from ase_mlmat.graph import TorchCellList, TorchNeighborList, VesinNeighborList, atoms_to_graph, collate
+from ase_mlmat.graph import (
+    TorchCellList,
+    TorchNeighborList,
+    VesinNeighborList,
+    VesinTorchNeighborList,
+    atoms_to_graph,
+    collate,
+)
 
 from ..conftest import pair_set
 
@@ -30,8 +39,16 @@ def _structures():
     return {"small": small, "skewed": skewed, "slab": slab, "flat_slab": flat, "molecule": mol, "outside": outside}
 
 
+_VESIN_TORCH = pytest.param(
+    VesinTorchNeighborList(),
+    marks=pytest.mark.skipif(importlib.util.find_spec("vesin_torch") is None, reason="vesin-torch is not installed"),
+)
+
+
 @pytest.mark.parametrize("name", list(_structures()))
-@pytest.mark.parametrize("backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3), TorchCellList()])
+@pytest.mark.parametrize(
+    "backend", [VesinNeighborList(), TorchNeighborList(chunk_size=3), TorchCellList(), _VESIN_TORCH]
+)
 def test_pairs_match_ase(name, backend):
     atoms = _structures()[name]
     cutoff = 4.5
@@ -104,3 +121,17 @@ def test_collate_offsets_indices():
     assert batch[keys.BATCH].tolist() == [0, 0, 1, 1, 1]
     assert batch[keys.EDGE_INDEX].shape[1] == ga[keys.EDGE_INDEX].shape[1] + gb[keys.EDGE_INDEX].shape[1]
     assert batch[keys.EDGE_INDEX][:, ga[keys.EDGE_INDEX].shape[1] :].min() >= 2
+
+
+@pytest.mark.parametrize("names", [("small", "skewed", "outside"), tuple(_structures())])
+def test_batched_cell_list_equals_one_search_per_structure(names):
+    """A batch in one linked-cell search (its own bins per structure) gives each structure's pairs, and none across."""
+    structures = [_structures()[name] for name in names]
+    positions = torch.tensor(np.concatenate([a.positions for a in structures]))
+    cells = torch.tensor(np.stack([a.cell.array for a in structures]))
+    pbcs = torch.tensor(np.stack([a.pbc for a in structures]))
+    batch = torch.cat([torch.full((len(a),), k) for k, a in enumerate(structures)])
+    batched = TorchCellList().batch_pairs(positions, cells, pbcs, batch, 4.5)
+    one_by_one = VesinNeighborList().batch_pairs(positions, cells, pbcs, batch, 4.5)  # the default: a loop
+    assert pair_set(*batched) == pair_set(*one_by_one)
+    assert torch.equal(batch[batched[0]], batch[batched[1]])
