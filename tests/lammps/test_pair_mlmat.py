@@ -178,7 +178,7 @@ write_dump all custom final.dump id xu yu zu vx vy vz modify sort id format floa
 
 
 def test_nve_conserves_energy_and_two_ranks_follow_one(plugin, models, tmp_path):
-    """100 steps of 2 fs at 800 K on Cu: total energy stays within 1 meV/atom; 2 ranks follow the 1-rank trajectory."""
+    """100 steps of 2 fs at 800 K on Cu: etotal stays within 0.3 meV/atom; 2 ranks follow the 1-rank trajectory."""
     atoms = structure("Cu")
     finals = []
     for ranks in (1, 2):
@@ -189,7 +189,7 @@ def test_nve_conserves_energy_and_two_ranks_follow_one(plugin, models, tmp_path)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         etotal = np.array([float(v) for v in re.findall(r"^NVE \d+ (\S+)$", done.stdout, re.M)])
         assert len(etotal) == 11
-        assert np.abs(etotal - etotal[0]).max() / len(atoms) < 1e-3, etotal
+        assert np.abs(etotal - etotal[0]).max() / len(atoms) < 3e-4, etotal  # measured 8e-5
         finals.append(np.loadtxt(folder / "final.dump", skiprows=9)[:, 1:])
     moved = np.abs(finals[0][:, :3] - atoms.positions).max()
     assert moved > 0.05  # the atoms did move
