@@ -262,6 +262,7 @@ std::vector<torch::Tensor> PairMLMat::run_model(const std::vector<torch::Tensor>
 void PairMLMat::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
+  if (atom->nlocal == 0) return;    // a rank that owns no atoms owns no energy
   double **x = atom->x;
   double **f = atom->f;
   int *type = atom->type;
