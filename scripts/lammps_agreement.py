@@ -2,7 +2,7 @@
 
     OMP_NUM_THREADS=1 python scripts/lammps_agreement.py [--aoti]
 
-Uses the structures and LAMMPS runs of tests/lammps/test_pair_mlmat.py (rattled, sheared 2×2×2 cubic
+Uses the structures and LAMMPS runs of the tests (``ase_mlmat.lammps.check``) (rattled, sheared 2×2×2 cubic
 supercells of Cu and Si; TorchScript float64 exports of mlearn-Cu and mlearn-Si) and prints one line per
 case: max |LAMMPS − calculator| / max |calculator| for energy, per-atom energies, forces and virial (global
 and summed per-atom). Then the NVE run of the test (Cu, 800 K, 100 × 2 fs): the range of the total energy
@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ase_mlmat.calculator import MLCalculator
 from ase_mlmat.export import export_model
 from ase_mlmat.lammps import build_plugin
-from tests.lammps.test_pair_mlmat import HEADER, MODELS, NVE, run_lammps, single_point, structure, write_data
+from ase_mlmat.lammps.check import HEADER, MODELS, NVE, run_lammps, single_point, structure, write_data
 
 SUFFIX = {"torchscript": "pt", "aoti": "pt2"}  # AOTInductor insists on .pt2
 
