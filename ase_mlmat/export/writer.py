@@ -171,6 +171,11 @@ def export_model(
         raise ValueError(f"device must be 'cpu' or 'cuda' (or 'cuda:N'), got {device!r}")
     if target.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("cannot export for 'cuda': no CUDA device is available here")
+    if file_format == "aoti" and Path(path).suffix != ".pt2":
+        raise ValueError(
+            f"an AOTInductor package must be named *.pt2 (torch insists), got {str(path)!r}; "
+            "name it so, or choose the torchscript format for a .pt file"
+        )
     loaded = load_model(model, kind="potential")
     meta = metadata(loaded, dtype=torch_dtype, device=str(target), file_format=file_format, sha256=_sha256(model))
     members = [copy.deepcopy(m) for m in _members(loaded)]  # the caller's model keeps its dtype and device

@@ -270,3 +270,9 @@ def test_missing_compiler_is_a_clear_error(tmp_path, capsys):
     with torch._inductor.config.patch({"cpp.cxx": (None, "/nonexistent/c++")}):
         assert main(["export", "mlearn-Cu", str(tmp_path / "x.pt2")]) == 2
     assert "needs a working C++ compiler" in capsys.readouterr().err
+
+
+def test_aoti_package_not_named_pt2_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match=r"must be named \*\.pt2"):
+        export_model("mlearn-Cu", tmp_path / "Cu.pt", file_format="aoti")
+    assert not (tmp_path / "Cu.pt").exists()
