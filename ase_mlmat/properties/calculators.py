@@ -10,9 +10,14 @@ def calculator_from_spec(spec: str, **kwargs):
     """An ASE calculator from ``spec``.
 
     * a shipped model name (``"mlearn-Si"``) or a checkpoint path → :class:`MLCalculator`;
+    * ``"chgnet"`` or ``"sevenn"`` → that universal potential (:mod:`ase_mlmat.teachers`; the ``teachers`` extra);
     * ``"package.module:ClassName"`` (e.g. ``"ase.calculators.emt:EMT"``) → that class,
       constructed with ``kwargs``.
     """
+    from ..teachers import is_teacher, teacher_calculator
+
+    if is_teacher(spec) and not os.path.exists(spec):
+        return teacher_calculator(spec, **kwargs)
     if ":" in spec and not os.path.exists(spec):
         module_name, _, attribute = spec.partition(":")
         try:
