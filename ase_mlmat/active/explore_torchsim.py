@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -25,6 +26,9 @@ from ase import Atoms, units
 from ase.constraints import FixCom
 
 from .explore import Exploration, Segment, Watch, initial_frame
+
+if TYPE_CHECKING:
+    from ..torchsim import TorchSimModel
 
 
 @dataclass
@@ -37,7 +41,7 @@ class Task:
     thermalize: bool = True
 
 
-def explore_batch(tasks: Sequence[Task], model, *, seed: int = 0) -> list[Exploration]:
+def explore_batch(tasks: Sequence[Task], model: TorchSimModel, *, seed: int = 0) -> list[Exploration]:
     """Run every task's segment in one torch-sim batch with ``model``, a committee :class:`TorchSimModel`.
 
     Args:
@@ -53,7 +57,7 @@ def explore_batch(tasks: Sequence[Task], model, *, seed: int = 0) -> list[Explor
     frames = [initial_frame(t.start, t.segment, t.rng, thermalize=t.thermalize) for t in tasks]
     groups: dict[bool, list[int]] = {}
     for k, atoms in enumerate(frames):
-        if atoms.pbc.any() and not atoms.pbc.all():
+        if not batchable(atoms):
             raise ValueError(
                 f"{atoms.get_chemical_formula()} is periodic along some directions only: torch-sim 0.3 takes systems "
                 f"periodic in all directions or in none (use exploration.engine: ase)"
@@ -66,6 +70,11 @@ def explore_batch(tasks: Sequence[Task], model, *, seed: int = 0) -> list[Explor
         for k, watch in zip(indices, watches, strict=True):
             results[k] = watch.result
     return results
+
+
+def batchable(atoms: Atoms) -> bool:
+    """Whether torch-sim 0.3 can integrate ``atoms``: periodic in all directions or in none."""
+    return bool(atoms.pbc.all() or not atoms.pbc.any())
 
 
 class _Spread(torch.nn.Module):

@@ -26,7 +26,7 @@ from ..data import DatasetError, get_labels, load_labelled, read_structures
 from .committee import Committee, committee_errors, load_committee, member_path, train_committee
 from .config import RESUMABLE, ActiveConfig, config_changes
 from .explore import Segment, explore
-from .explore_torchsim import Task
+from .explore_torchsim import Task, batchable
 from .labelling import ReferenceFactory, iter_labels, resolve_reference
 from .plots import progress_plot
 from .selection import SELECTION_RULES, Candidate, SelectionContext
@@ -146,6 +146,12 @@ class ActiveLearner:
                 f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed"
             )
         self.starts = self.store.start_structures()
+        slabs = [a.get_chemical_formula() for a in self.starts if not batchable(a)]
+        if self.config.exploration.engine == "torchsim" and slabs:
+            raise ActiveLearningError(
+                f"exploration.engine torchsim cannot run {', '.join(slabs)}: torch-sim 0.3 takes systems periodic in "
+                f"all directions or in none; use exploration.engine: ase"
+            )
         given = [structure_uid(a) for a in _as_list(self._structure)]
         if given and given != [structure_uid(a) for a in self.starts]:
             self.log("the start structures stored in the db are used; the ones given are ignored")

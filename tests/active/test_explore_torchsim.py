@@ -174,6 +174,18 @@ def test_learn_iteration_with_the_torchsim_engine(tmp_path):
     assert result.labels == 4 + 3 and result.md_steps == 4 * 40
 
 
+def test_a_slab_is_refused_before_any_work(tmp_path):
+    from ase.build import fcc111
+
+    from ase_mlmat.active import ActiveLearningError
+
+    config = ActiveConfig.from_dict({"db": str(tmp_path / "al.db"), "exploration": {"engine": "torchsim"}})
+    with pytest.raises(ActiveLearningError, match="periodic in all directions or in none"):
+        run_active_learning(config, structure=fcc111("Cu", (2, 2, 3), vacuum=5.0), log=None)
+    with pytest.raises(ValueError, match="periodic along some directions only"):
+        explore_batch([Task(fcc111("Cu", (2, 2, 3), vacuum=5.0), nve_segments()[0], np.random.default_rng(0))], None)
+
+
 def test_torchsim_engine_needs_torch_sim(monkeypatch):
     import importlib.util
 
