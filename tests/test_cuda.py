@@ -218,3 +218,30 @@ def test_committee_md_for_active_learning_runs_on_cuda():
     assert all(np.isfinite(s) and s > 0 for s in result.force_std)
     calm = explore(start, committee, rng=np.random.default_rng(0), **{**kwargs, "threshold": 10.0})
     assert calm.calm and not calm.candidates
+
+
+def test_batched_exploration_on_cuda_equals_cpu():
+    """exploration.engine torchsim: an NVE batch on CUDA keeps the CPU batch's checks and spreads (float64)."""
+    pytest.importorskip("torch_sim", reason="torch-sim is not installed")
+    from ase_mlmat.active.explore import Segment
+    from ase_mlmat.active.explore_torchsim import Task, explore_batch
+    from ase_mlmat.torchsim import TorchSimModel
+
+    base = load_model("mlearn-Cu")
+    other = copy.deepcopy(base)
+    with torch.no_grad():
+        for p in other.net.parameters():
+            p.mul_(1.0 + 0.02 * torch.randn_like(p))
+    cubic = bulk("Cu", "fcc", a=3.6, cubic=True)
+    starts = [cubic * (2, 2, 2), cubic * (2, 1, 1), bulk("Cu", "fcc", a=3.65) * (2, 2, 2)]
+    segment = Segment(
+        temperature_K=600, steps=40, friction_per_fs=0.0, check_interval=5, threshold=0.0, abort_threshold=50.0
+    )
+    runs = {}
+    for device in ("cpu", "cuda"):
+        model = TorchSimModel([base, other], device=device, dtype=torch.float64)
+        tasks = [Task(atoms, segment, np.random.default_rng(k)) for k, atoms in enumerate(starts)]
+        runs[device] = explore_batch(tasks, model, seed=0)
+    for cpu, gpu in zip(runs["cpu"], runs["cuda"], strict=True):
+        assert (gpu.steps, gpu.stop_reason, len(gpu.candidates)) == (cpu.steps, cpu.stop_reason, len(cpu.candidates))
+        np.testing.assert_allclose(gpu.force_std, cpu.force_std, rtol=1e-6)

@@ -17,6 +17,7 @@ still read: each key moves to its section, with a :class:`DeprecationWarning` na
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -66,7 +67,9 @@ class ExplorationConfig:
     kept in the db) instead of restarting with fresh velocities. MD from a relaxed structure needs
     several thermostat times to reach its temperature, so every fresh start first runs
     ``equilibration_steps`` that give no candidates; ``candidate_spacing`` keeps the candidates of a
-    segment that many MD steps apart, so they are not near-copies.
+    segment that many MD steps apart, so they are not near-copies. ``engine: torchsim`` runs all segments of an
+    iteration as one batched torch-sim MD run on the committee's device (:mod:`ase_mlmat.active.explore_torchsim`);
+    ``friction_per_fs: 0`` makes either engine's MD NVE.
     """
 
     temperatures_K: list[float] = field(default_factory=lambda: [300.0, 600.0, 900.0, 1200.0])
@@ -82,6 +85,7 @@ class ExplorationConfig:
     num_seed: int = 8  # rattled copies of the start structure(s), taken in turn, labelled first
     seed_rattle_A: float = 0.1  # standard deviation of the seed displacements, Å
     seed_strain: float = 0.01  # maximum random cell strain of the seed copies (periodic only)
+    engine: str = "ase"  # "ase": one ASE MD run after another; "torchsim": all segments of an iteration in one batch
 
     def validate(self) -> None:
         _positive(self, "exploration", "timestep_fs", "check_interval")
@@ -103,6 +107,12 @@ class ExplorationConfig:
             )
         if self.num_seed < 0 or self.seed_rattle_A < 0 or self.seed_strain < 0:
             raise ValueError("exploration.num_seed, seed_rattle_A and seed_strain must be non-negative")
+        if self.engine not in ("ase", "torchsim"):
+            raise ValueError(f"exploration.engine must be 'ase' or 'torchsim', got {self.engine!r}")
+        if self.engine == "torchsim" and importlib.util.find_spec("torch_sim") is None:
+            raise ValueError(
+                "exploration.engine: torchsim needs torch-sim, not installed here: pip install 'ase-mlmat[torchsim]'"
+            )
 
 
 @dataclass
@@ -183,6 +193,7 @@ RESUMABLE = frozenset(
                 "candidate_spacing",
                 "min_distance_ratio",
                 "max_temperature_ratio",
+                "engine",
             )
         ),
         "committee.finetune_steps",

@@ -134,52 +134,101 @@ def explore(
             of ``start`` (e.g. ``final`` of the previous segment, so that the trajectory continues).
     """
     segment = segment if segment is not None else Segment(**settings)
-    temperature_K, check_interval = segment.temperature_K, segment.check_interval
     rng = rng if rng is not None else np.random.default_rng(0)
-    atoms = bare_copy(start)
+    atoms = initial_frame(start, segment, rng, thermalize=thermalize)
     atoms.calc = calculator
-    if thermalize:
-        _thermalize(atoms, temperature_K, rng)
-    else:
-        atoms.set_momenta(start.get_momenta())
-    Stationary(atoms)
-    atoms.set_constraint(FixCom())
     dyn = Langevin(
         atoms,
         timestep=segment.timestep_fs * units.fs,
-        temperature_K=temperature_K,
+        temperature_K=segment.temperature_K,
         friction=segment.friction_per_fs / units.fs,
         fixcm=False,
         rng=rng,
     )
-    result = Exploration(temperature_K)
-    last_sane: Atoms | None = None
+    watch = Watch(segment, thermalize=thermalize)
     n = len(atoms)
-    burn_in = segment.equilibration_steps if thermalize else 0
-    total = burn_in + segment.steps
-    last_kept = -np.inf  # MD step of the latest candidate
-    spread_sum, spread_checks = 0.0, 0
-    while result.steps < total:
-        # the burn-in ends on a check, so the checks after it stay check_interval apart
-        to_burn_in = burn_in - result.steps if result.steps < burn_in else check_interval
-        chunk = min(check_interval, total - result.steps, to_burn_in)
+    while not watch.done:
+        chunk = watch.next_chunk()
         try:
             dyn.run(chunk)
             atom_spread = atomic_force_spread(calculator.results, n)
-            force_std, energy_std = float(atom_spread.max()), float(calculator.results["energy_std"]) / n
+            energy_std = float(calculator.results["energy_std"]) / n
         except (ValueError, FloatingPointError, RuntimeError) as err:  # overlapping atoms, NaN, ...
-            return _stop(result, f"md_error: {type(err).__name__}: {err}", last_sane)
+            return watch.fail(f"md_error: {type(err).__name__}: {err}")
+        watch.check(atoms, atom_spread, energy_std, chunk)
+    return watch.result
+
+
+def initial_frame(start: Atoms, segment: Segment, rng: np.random.Generator, *, thermalize: bool) -> Atoms:
+    """A bare copy of ``start`` with the segment's first momenta (no net momentum) and a :class:`FixCom`.
+
+    ``thermalize``: Maxwell-Boltzmann momenta at the segment's temperature drawn from ``rng``; False keeps the
+    momenta of ``start``.
+    """
+    atoms = bare_copy(start)
+    if thermalize:
+        _thermalize(atoms, segment.temperature_K, rng)
+    else:
+        atoms.set_momenta(start.get_momenta())
+    Stationary(atoms)
+    atoms.set_constraint(FixCom())
+    return atoms
+
+
+class Watch:
+    """The checks of one segment, frame by frame: candidates, abort, unphysical frames, spread statistics.
+
+    Any MD engine drives it: run :meth:`next_chunk` steps, then :meth:`check` the frame reached (or
+    :meth:`fail`), until :attr:`done`; :attr:`result` is the segment's :class:`Exploration`.
+    """
+
+    def __init__(self, segment: Segment, *, thermalize: bool = True):
+        self.segment = segment
+        self.result = Exploration(segment.temperature_K)
+        self.burn_in = segment.equilibration_steps if thermalize else 0
+        self.total = self.burn_in + segment.steps
+        self.done = self.total <= 0
+        self._last_sane: Atoms | None = None
+        self._last_kept = -np.inf  # MD step of the latest candidate
+        self._spread_sum, self._spread_checks = 0.0, 0
+        if self.done:
+            self.result.stop_reason = "calm"
+
+    def next_chunk(self) -> int:
+        """MD steps to the next check; the burn-in ends on a check, so the checks after it stay evenly spaced."""
+        steps, interval = self.result.steps, self.segment.check_interval
+        to_burn_in = self.burn_in - steps if steps < self.burn_in else interval
+        return min(interval, self.total - steps, to_burn_in)
+
+    def fail(self, reason: str) -> Exploration:
+        """End the segment on an MD error (``reason``)."""
+        self.done = True
+        return _stop(self.result, reason, self._last_sane)
+
+    def check(self, atoms: Atoms, atom_spread: np.ndarray, energy_std: float, chunk: int) -> None:
+        """Watch the frame ``atoms`` (with momenta and :class:`FixCom`) reached after ``chunk`` more MD steps.
+
+        Args:
+            atom_spread: per-atom committee force spread (n_atoms,), eV/Å.
+            energy_std: committee energy spread, eV/atom.
+        """
+        result, segment = self.result, self.segment
         result.steps += chunk
+        force_std = float(atom_spread.max())
         insane = _unphysical(atoms, segment.min_distance_A, segment.max_temperature_K)
         if insane:
-            return _stop(result, f"unphysical: {insane}", last_sane)
+            self.fail(f"unphysical: {insane}")
+            return
         result.max_force_std = max(result.max_force_std, force_std)
-        if result.steps > burn_in:
-            spread_sum, spread_checks = spread_sum + float(atom_spread.mean()), spread_checks + 1
-            result.mean_force_std = spread_sum / spread_checks
+        if result.steps > self.burn_in:
+            self._spread_sum, self._spread_checks = (
+                self._spread_sum + float(atom_spread.mean()),
+                self._spread_checks + 1,
+            )
+            result.mean_force_std = self._spread_sum / self._spread_checks
         frame = bare_copy(atoms)
         frame.wrap()
-        last_sane = frame
+        self._last_sane = frame
         result.final = frame.copy()
         result.final.set_momenta(atoms.get_momenta())
         energy_limit = segment.energy_threshold
@@ -187,16 +236,16 @@ def explore(
         if force_std > segment.abort_threshold:
             if not result.candidates:
                 _keep(result, frame, force_std, energy_std)
-            result.stop_reason = "abort"
-            return result
-        if above and result.steps > burn_in and result.steps - last_kept >= segment.candidate_spacing:
+            result.stop_reason, self.done = "abort", True
+            return
+        if above and result.steps > self.burn_in and result.steps - self._last_kept >= segment.candidate_spacing:
             _keep(result, frame, force_std, energy_std)
-            last_kept = result.steps
+            self._last_kept = result.steps
             if len(result.candidates) >= segment.max_candidates:
-                result.stop_reason = "max_candidates"
-                return result
-    result.stop_reason = "" if result.candidates else "calm"
-    return result
+                result.stop_reason, self.done = "max_candidates", True
+                return
+        if result.steps >= self.total:
+            result.stop_reason, self.done = ("" if result.candidates else "calm"), True
 
 
 def _thermalize(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from ase import Atoms
 from ase.calculators.singlepoint import SinglePointCalculator
 from ase.data import atomic_numbers
@@ -25,6 +26,7 @@ from ..data import DatasetError, get_labels, load_labelled, read_structures
 from .committee import Committee, committee_errors, load_committee, member_path, train_committee
 from .config import RESUMABLE, ActiveConfig, config_changes
 from .explore import Segment, explore
+from .explore_torchsim import Task, batchable
 from .labelling import ReferenceFactory, iter_labels, resolve_reference
 from .plots import progress_plot
 from .selection import SELECTION_RULES, Candidate, SelectionContext
@@ -144,6 +146,12 @@ class ActiveLearner:
                 f"labelled, {self.store.count(PENDING)} pending, {self.store.count(FAILED)} failed"
             )
         self.starts = self.store.start_structures()
+        slabs = [a.get_chemical_formula() for a in self.starts if not batchable(a)]
+        if self.config.exploration.engine == "torchsim" and slabs:
+            raise ActiveLearningError(
+                f"exploration.engine torchsim cannot run {', '.join(slabs)}: torch-sim 0.3 takes systems periodic in "
+                f"all directions or in none; use exploration.engine: ase"
+            )
         given = [structure_uid(a) for a in _as_list(self._structure)]
         if given and given != [structure_uid(a) for a in self.starts]:
             self.log("the start structures stored in the db are used; the ones given are ignored")
@@ -321,21 +329,31 @@ class ActiveLearner:
         temperatures = config.exploration.temperatures_K
         ramp = config.exploration.schedule == "ramp"
         indices = [state.temperature_index] if ramp else range(len(temperatures))
-        calculator = committee.calculator(config.device, config.dtype)
         record = state.history.setdefault(it, {"iteration": it})
-        runs, origins = [], []
+        tasks, tracks, origins = [], [], []
         # one trajectory per (start structure, temperature); ``track`` keys its random stream and last frame
         for start_index, index in itertools.product(range(len(self.starts)), indices):
             start, track = self.starts[start_index], start_index * len(temperatures) + index
-            temperature = temperatures[index]
             rng = np.random.default_rng([config.seed, it, track, state.stalled])
             previous = state.md_frames.get(track) if config.exploration.continue_md else None
-            segment = Segment.from_config(config, temperature, self._shortest_bond(start))
+            segment = Segment.from_config(config, temperatures[index], self._shortest_bond(start))
             begin, thermalize = (start, True) if previous is None else (previous, False)
-            run = explore(begin, calculator, segment, rng=rng, thermalize=thermalize)
-            runs.append(run)
+            tasks.append(Task(begin, segment, rng, thermalize))
+            tracks.append(track)
             origins.append(start_index)
-            self._record_run(state, record, track, run, start)
+        if config.exploration.engine == "torchsim":
+            from ..torchsim import TorchSimModel
+            from .explore_torchsim import explore_batch
+
+            model = TorchSimModel(committee.models, device=config.device, dtype=getattr(torch, config.dtype))
+            runs = explore_batch(
+                tasks, model, seed=int(np.random.default_rng([config.seed, it, state.stalled]).integers(2**62))
+            )
+        else:
+            calculator = committee.calculator(config.device, config.dtype)
+            runs = [explore(t.start, calculator, t.segment, rng=t.rng, thermalize=t.thermalize) for t in tasks]
+        for run, track, start_index in zip(runs, tracks, origins, strict=True):
+            self._record_run(state, record, track, run, self.starts[start_index])
         if all(run.calm for run in runs):
             state.temperature_index = indices[-1] + 1
             state.stalled = 0
