@@ -1,6 +1,6 @@
 """NVE MD throughput of ``pair_style mlmat`` in LAMMPS on 1 and 2 MPI ranks, beside SNAP and ASE, as one JSON line.
 
-    OMP_NUM_THREADS=1 python scripts/bench_lammps.py                        # Cu and Si, ~4,000 atoms (~10 min, 2 cores)
+    OMP_NUM_THREADS=1 python scripts/bench_lammps.py            # Cu and Si, ~4,000 atoms (~8 min on 2 cores)
     OMP_NUM_THREADS=1 python scripts/bench_lammps.py --systems Cu --sizes 4000,32000 --steps 20 --warmup 3
     OMP_NUM_THREADS=1 python scripts/bench_lammps.py --systems Si --sizes 500 --warmup 2 --steps 10 --no-ase
 
