@@ -32,7 +32,7 @@ stdout gets exactly one JSON line::
      "results": [{"engine": "mlmat", "system": "Cu", "n_atoms": 4000, "ranks": 1, "scaling": "single",
                   "atom_steps_per_s": ..., "ms_per_step": ..., "pair_percent": ...}, ...],
      "ratios": {"mlmat 2 ranks/1 rank Cu n=4000": ..., "mlmat weak efficiency Cu n=4000": ...,
-                "mlmat/snap Cu n=4000 ranks=1": ..., "mlmat lammps/ase Cu n=4000": ..., ...}}
+                "mlmat/snap Cu n=4000 ranks=1 single": ..., "mlmat lammps/ase Cu n=4000": ..., ...}}
 
 Ratios are of atom-steps per second, both measured in this run: "2 ranks/1 rank" is the strong-scaling speed-up
 (ideal 2), "weak efficiency" is the 2-rank rate on the doubled box over twice the 1-rank rate (ideal 1). A case
