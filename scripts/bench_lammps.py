@@ -23,7 +23,8 @@ scaling), and on 2 ranks on the box doubled along x (weak scaling: the same atom
 of the timed ``run`` (the warm-up is a separate ``run`` before it); the share of it spent in the pair style is
 the "Pair" row's ``%total``. For mlmat, ``evaluated_per_owned_est`` is the atoms each rank hands the model per
 atom it owns, estimated as the volume of its domain grown by ``num_interactions`` × ``cutoff`` on every side over
-the domain's (the ghosts the pair style keeps, docs/lammps.md; ASE evaluates each atom once).
+the domain's (the ghosts the pair style keeps on several ranks, docs/lammps.md; 1 on one rank, which folds its
+ghosts onto the owned atoms as periodic images, as ASE does).
 The ASE time is the wall time of the timed ``dyn.run``.
 
 stdout gets exactly one JSON line::
@@ -132,7 +133,9 @@ def run_lammps_case(case: dict[str, Any], args: argparse.Namespace, plugin: Path
         a = SYSTEMS[system][1]
         sides = [case["nx"] * a / int(grid[1]), case["n"] * a / int(grid[2]), case["n"] * a / int(grid[3])]
         shell = [(d + 2 * case["reach"]) / d for d in sides]
-        extra = {"rank_grid": "x".join(grid.groups()), "evaluated_per_owned_est": round(math.prod(shell), 2)}
+        single = procs == 1  # one rank evaluates its own atoms only, ghosts folded onto them as periodic images
+        estimate = 1.0 if single else round(math.prod(shell), 2)
+        extra = {"rank_grid": "x".join(grid.groups()), "evaluated_per_owned_est": estimate}
     return {
         **record,
         "n_atoms": atoms,

@@ -12,6 +12,8 @@
 // on LAMMPS adds each ghost's force to its owner (reverse communication), so the result is exact on any
 // number of ranks. Per-atom energies are the local atoms'; per-atom virials are given to ghosts too and
 // reverse-communicated the same way. The global virial is the model's W = -dE/d(strain), LAMMPS's sign.
+// On one rank no ghost shell is needed: every ghost is a periodic image of an owned atom, so the model gets
+// the owned atoms only, each edge to a ghost turned into an edge to its owner plus the image's lattice shift.
 
 #include "atom.h"
 #include "comm.h"
@@ -76,6 +78,10 @@ class PairMLMat : public Pair {
   void allocate();
   void load(const std::string &path);
   std::vector<torch::Tensor> run_model(const std::vector<torch::Tensor> &inputs);
+  bool single_rank() const;
+  void compute_periodic_images();
+  void compute_with_ghosts();
+  void evaluate(const std::vector<int> &kept, const std::vector<int64_t> &edges, const std::vector<double> &shifts);
 
   std::string device_request = "";  // "" = the device the file was exported for
   torch::Device device = torch::kCPU;
@@ -231,11 +237,22 @@ void PairMLMat::init_style()
 {
   if (force->newton_pair == 0)
     error->all(FLERR, "pair_style mlmat needs newton_pair on (ghost atoms' forces are reverse-communicated)");
+  if (single_rank()) {
+    // one rank owns every atom: each ghost is a periodic image of an owned atom, so the graph is built on the
+    // owned atoms with image shifts (as ASE's neighbour list does) and no ghost shell is evaluated
+    neighbor->add_request(this, NeighConst::REQ_FULL);
+    return;
+  }
   neighbor->add_request(this, NeighConst::REQ_FULL | NeighConst::REQ_GHOST);
   // every atom within num_interactions x cutoff of a local atom must be present (as owned or ghost atom),
   // through the skin too: atoms move up to skin/2 each between re-neighbourings
   double needed = num_interactions * cutoff + neighbor->skin;
   if (comm->cutghostuser < needed) comm->cutghostuser = needed;
+}
+
+bool PairMLMat::single_rank() const
+{
+  return comm->nprocs == 1 && atom->tag_enable;
 }
 
 double PairMLMat::init_one(int, int)
@@ -263,9 +280,51 @@ void PairMLMat::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
   if (atom->nlocal == 0) return;    // a rank that owns no atoms owns no energy
+  if (single_rank())
+    compute_periodic_images();
+  else
+    compute_with_ghosts();
+}
+
+// One rank: the owned atoms only, each ghost replaced by its owner (same tag) and the lattice vector between
+// them, so the model sees N atoms and their periodic edges; forces and per-atom virials land on owned atoms.
+void PairMLMat::compute_periodic_images()
+{
   double **x = atom->x;
-  double **f = atom->f;
-  int *type = atom->type;
+  tagint *tag = atom->tag;
+  int nlocal = atom->nlocal;
+  int nall = nlocal + atom->nghost;
+  tagint maxtag = 0;
+  for (int i = 0; i < nall; i++) maxtag = std::max(maxtag, tag[i]);
+  std::vector<int> owner_of_tag(maxtag + 1, -1);
+  for (int i = 0; i < nlocal; i++) owner_of_tag[tag[i]] = i;
+  double cutsq_model = cutoff * cutoff;
+  std::vector<int64_t> centre, neighbour;
+  std::vector<double> shifts;
+  for (int ii = 0; ii < list->inum; ii++) {
+    int i = list->ilist[ii];
+    for (int jj = 0; jj < list->numneigh[i]; jj++) {
+      int j = list->firstneigh[i][jj] & NEIGHMASK;
+      double d[3] = {x[j][0] - x[i][0], x[j][1] - x[i][1], x[j][2] - x[i][2]};
+      if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= cutsq_model) continue;
+      int owner = owner_of_tag[tag[j]];
+      if (owner < 0) error->one(FLERR, "pair_style mlmat: a ghost atom whose owner is not on this rank");
+      centre.push_back(i);
+      neighbour.push_back(owner);
+      for (int c = 0; c < 3; c++) shifts.push_back(x[j][c] - x[owner][c]);    // r_ij = x_owner - x_i + shift
+    }
+  }
+  std::vector<int64_t> edges(centre);
+  edges.insert(edges.end(), neighbour.begin(), neighbour.end());
+  std::vector<int> kept(nlocal);
+  for (int i = 0; i < nlocal; i++) kept[i] = i;
+  evaluate(kept, edges, shifts);
+}
+
+// Several ranks: owned atoms and the ghost shell within num_interactions edges of them (see the file's header).
+void PairMLMat::compute_with_ghosts()
+{
+  double **x = atom->x;
   int nlocal = atom->nlocal;
   int nall = nlocal + atom->nghost;
   int *ilist = list->ilist;
@@ -304,7 +363,6 @@ void PairMLMat::compute(int eflag, int vflag)
       index[i] = (int) kept.size();
       kept.push_back(i);
     }
-  int natoms = (int) kept.size();    // the owned atoms come first, in order: model index i = LAMMPS index i
   std::vector<int64_t> edges;
   edges.reserve(2 * centre.size());
   std::vector<int64_t> edges_j;
@@ -314,9 +372,22 @@ void PairMLMat::compute(int eflag, int vflag)
       edges.push_back(index[centre[e]]);
       edges_j.push_back(index[neighbour[e]]);
     }
-  int64_t nedges = (int64_t) edges_j.size();
   edges.insert(edges.end(), edges_j.begin(), edges_j.end());
+  std::vector<double> shifts(3 * edges_j.size(), 0.0);    // ghosts are explicit: no shifts
+  evaluate(kept, edges, shifts);
+}
 
+// Run the model on the atoms `kept` (LAMMPS indices, the owned atoms first and in order), edges (2, E) in model
+// indices and their shifts (E, 3); add forces, energies and virials to LAMMPS's arrays.
+void PairMLMat::evaluate(const std::vector<int> &kept, const std::vector<int64_t> &edges,
+                         const std::vector<double> &shifts)
+{
+  double **x = atom->x;
+  double **f = atom->f;
+  int *type = atom->type;
+  int nlocal = atom->nlocal;
+  int natoms = (int) kept.size();
+  int64_t nedges = (int64_t) edges.size() / 2;
   std::vector<double> pos(3 * (size_t) natoms);
   std::vector<int64_t> species(natoms);
   for (int k = 0; k < natoms; k++) {
@@ -327,11 +398,13 @@ void PairMLMat::compute(int eflag, int vflag)
   auto cpu_f64 = torch::TensorOptions().dtype(torch::kFloat64);
   auto cpu_i64 = torch::TensorOptions().dtype(torch::kInt64);
   auto to_model = [&](torch::Tensor t) { return t.to(device, t.is_floating_point() ? dtype : t.scalar_type()); };
+  std::vector<double> shift_copy(shifts);    // from_blob needs a mutable pointer
+  std::vector<int64_t> edge_copy(edges);
   std::vector<torch::Tensor> inputs = {
       to_model(torch::from_blob(pos.data(), {natoms, 3}, cpu_f64)),
       to_model(torch::from_blob(species.data(), {natoms}, cpu_i64)),
-      to_model(torch::from_blob(edges.data(), {2, nedges}, cpu_i64)),
-      torch::zeros({nedges, 3}, torch::TensorOptions().dtype(dtype).device(device)),
+      to_model(torch::from_blob(edge_copy.data(), {2, nedges}, cpu_i64)),
+      to_model(torch::from_blob(shift_copy.data(), {nedges, 3}, cpu_f64)),
       torch::tensor((int64_t) nlocal, torch::TensorOptions().dtype(torch::kInt64).device(device)),
   };
   auto out = run_model(inputs);
