@@ -42,6 +42,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run or continue the distillation; prints progress and where the card is."""
+    import sys
+
+    from ..active.loop import ActiveLearningError
     from ..workflows.distill import config_from_options, distill
     from ..workflows.structures import load_structure
     from ..yaml_config import read_mapping
@@ -60,7 +63,11 @@ def run(args: argparse.Namespace) -> int:
     options["refit"] = refit
     config = config_from_options(args.teacher, args.out, options)
     structures = [load_structure(spec, "") for spec in args.structures]
-    result = distill(structures, config)
+    try:
+        result = distill(structures, config)
+    except ActiveLearningError as err:  # e.g. a rerun whose options contradict the stored run
+        print(f"mlmat distill: stopped: {err}", file=sys.stderr)
+        return 1
     errors = result.card["independent"]
     print(
         f"distilled {result.potential}: {result.card['labels']} labels, {result.card['teacher_calls']} teacher calls; "

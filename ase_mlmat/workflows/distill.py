@@ -282,7 +282,8 @@ def distill(
 
     # refit on every label, unless potential.pt already holds this refit
     train = train_config(config)
-    settings = {k: v for k, v in train.to_dict().items() if k not in ("output", "progress", "plots")}
+    # where it runs and what it prints leave the refit the same
+    settings = {k: v for k, v in train.to_dict().items() if k not in ("output", "progress", "plots", "device")}
     all_structures, all_labels, uids = store.labelled()
     digest = _digest(uids, settings)
     path = out / POTENTIAL

@@ -134,6 +134,16 @@ def test_rerun_resumes_without_teacher_calls(run, monkeypatch, capsys):
     assert "resuming" in capsys.readouterr().out
 
 
+def test_rerun_with_other_temperatures_is_refused(run, capsys):
+    """The stored labels and MD tracks belong to the first run's temperatures: a rerun may not change them."""
+    command, out = run
+    changed = list(command)
+    changed[changed.index("--temperatures") + 1] = "300,600"
+    assert main(changed) == 1
+    assert "temperatures_K" in capsys.readouterr().err
+    assert ActiveStore(str(out / "active.db")).reference_calls() == BUDGET
+
+
 def test_exploration_set_strains_supercell_vacancy_slab():
     atoms = bulk("Cu", "fcc", a=3.6)
     strained = strained_cells(atoms, 0.01)
