@@ -99,7 +99,7 @@ class DistillConfig:
 
 
 @dataclass(frozen=True)
-class Exploration:
+class ExplorationSet:
     """What the loop starts from: MD start structures and the seed structures labelled first."""
 
     starts: list[Atoms]
@@ -137,7 +137,7 @@ def supercell(atoms: Atoms, min_atoms: int) -> Atoms:
 
 def exploration_set(
     structures: Sequence[Atoms], *, strain: float = 0.01, min_atoms: int = 32, vacuum_A: float = 10.0
-) -> Exploration:
+) -> ExplorationSet:
     """Strained cells (seeds), and supercell, vacancy and slab (MD starts) of each periodic structure.
 
     A vacancy needs at least 4 atoms in the supercell, a slab at least 2; a structure not periodic in all three
@@ -160,7 +160,7 @@ def exploration_set(
             slab = bulk.copy()
             slab.center(vacuum=vacuum_A / 2, axis=2)
             starts.append(slab)
-    return Exploration(starts, seeds)
+    return ExplorationSet(starts, seeds)
 
 
 def active_config(config: DistillConfig):
@@ -391,7 +391,7 @@ __all__ = [
     "REFIT",
     "DistillConfig",
     "DistillResult",
-    "Exploration",
+    "ExplorationSet",
     "active_config",
     "config_from_options",
     "distill",
