@@ -42,7 +42,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run or continue the distillation; prints progress and where the card is."""
+    import os
     import sys
+    from pathlib import Path
 
     from ..active.loop import ActiveLearningError
     from ..workflows.distill import config_from_options, distill
@@ -61,6 +63,10 @@ def run(args: argparse.Namespace) -> int:
     if args.refit_minutes is not None:
         refit["max_minutes"] = args.refit_minutes
     options["refit"] = refit
+    # a reference module of one's own ("my_dft:MyCalc") is found in the working directory or beside the config
+    active = options["active"] = dict(options.get("active") or {})
+    where = [os.getcwd(), *([str(Path(args.config).resolve().parent)] if args.config else [])]
+    active["reference_dirs"] = [*active.get("reference_dirs", []), *where]
     config = config_from_options(args.teacher, args.out, options)
     structures = [load_structure(spec, "") for spec in args.structures]
     try:

@@ -188,7 +188,7 @@ def train_config(config: DistillConfig):
     options["model"] = {**REFIT["model"], **config.refit.get("model", {})}
     options.update(output=str(Path(config.out) / POTENTIAL), device=config.device, seed=config.seed)
     options.update(plots=False, progress=False)
-    return TrainConfig(**options)
+    return TrainConfig.from_dict(options)
 
 
 def _digest(uids: Sequence[str], settings: dict) -> str:
