@@ -144,6 +144,20 @@ def test_rerun_with_other_temperatures_is_refused(run, capsys):
     assert ActiveStore(str(out / "active.db")).reference_calls() == BUDGET
 
 
+def test_larger_budget_continues_the_run(run, monkeypatch):
+    """Runs after the other tests of ``run``: two more labels cost two teacher calls, then a new refit and frames."""
+    command, out = run
+    more = list(command)
+    more[more.index("--budget") + 1] = str(BUDGET + 2)
+    counter = _CountingEMT(monkeypatch)
+    assert main(more) == 0
+    card = json.loads((out / "card.json").read_text())
+    assert card["teacher_calls"] == card["labels"] == BUDGET + 2
+    assert card["independent_teacher_calls"] == SMALL_RUN["test_frames"]
+    assert counter.calls == 2 + SMALL_RUN["test_frames"]
+    assert card["refit"]["num_train"] + card["refit"]["num_val"] == BUDGET + 2
+
+
 def test_exploration_set_strains_supercell_vacancy_slab():
     atoms = bulk("Cu", "fcc", a=3.6)
     strained = strained_cells(atoms, 0.01)
