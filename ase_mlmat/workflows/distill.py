@@ -231,6 +231,71 @@ def independent_frames(
     return frames
 
 
+def _refit(store, config: DistillConfig, *, log: Callable[[str], None]) -> tuple[str, dict]:
+    """Train ``potential.pt`` on every label of ``store``, unless it already holds this refit; (digest, record)."""
+    from ..data import train_val_split
+    from ..model_store import load_model, save_model
+    from ..train.api import fit
+
+    train = train_config(config)
+    # where it runs and what it prints leave the refit the same
+    settings = {k: v for k, v in train.to_dict().items() if k not in ("output", "progress", "plots", "device")}
+    structures, labels, uids = store.labelled()
+    digest = _digest(uids, settings)
+    path = Path(config.out) / POTENTIAL
+    previous = load_model(path).metadata.get("distill", {}) if path.exists() else {}
+    if previous.get("digest") == digest:
+        log(f"[distill] {path} is the refit of these {len(uids)} labels; kept")
+        return digest, previous["refit"]
+    train_idx, val_idx = train_val_split(len(structures), train.val_fraction, train.seed)
+    log(f"[distill] refit on {len(train_idx)} structures ({len(val_idx)} for validation)")
+    result = fit(
+        train,
+        [structures[i] for i in train_idx],
+        [labels[i] for i in train_idx],
+        [structures[i] for i in val_idx],
+        [labels[i] for i in val_idx],
+    )
+    refit = {
+        "settings": {k: settings[k] for k in (*REFIT, "losses") if settings.get(k) is not None},
+        "num_train": len(train_idx),
+        "num_val": len(val_idx),
+        "epochs_run": len(result.history.epoch),
+        "best_epoch": result.history.best_epoch,
+        "seconds": result.history.seconds,
+        "train_metrics": result.train_metrics,
+        "val_metrics": result.val_metrics,
+    }
+    save_model(result.model, path, {"distill": {"digest": digest, "teacher": config.teacher, "refit": refit}})
+    return digest, refit
+
+
+def _independent(store, active, config: DistillConfig, digest: str, *, log: Callable[[str], None]) -> tuple[Path, int]:
+    """The teacher-labelled frames of MD with the refit ``digest``, drawn anew unless on file; (path, teacher calls)."""
+    from ..active.labelling import label_structures, resolve_reference
+    from ..calculator import MLCalculator
+
+    path = Path(config.out) / FRAMES
+    frames = read(path, ":") if path.exists() else []
+    if frames and all(f.info.get("distill_digest") == digest for f in frames):
+        return path, 0
+    md = active.exploration
+    calculator = MLCalculator(str(Path(config.out) / POTENTIAL), device=config.device)
+    unlabelled = independent_frames(store.start_structures(), calculator, config, md.timestep_fs, md.friction_per_fs)
+    teacher = resolve_reference(active.reference, active.reference_options, active.reference_dirs)
+    frames = []
+    for atoms, label in zip(unlabelled, label_structures(unlabelled, teacher), strict=True):
+        if label.ok:
+            atoms.calc = SinglePointCalculator(atoms, energy=label.energy, forces=label.forces, stress=label.stress)
+            atoms.info["distill_digest"] = digest
+            frames.append(atoms)
+    if not frames:
+        raise RuntimeError(f"the teacher labelled none of the {len(unlabelled)} independent frames")
+    write(path, frames)
+    log(f"[distill] {len(frames)} independent frames labelled by the teacher ({len(unlabelled)} calls)")
+    return path, len(unlabelled)
+
+
 @dataclass(frozen=True)
 class DistillResult:
     """Where the run's files are, and its model card (:func:`distill` documents the fields)."""
@@ -257,13 +322,10 @@ def distill(
     """
     import torch
 
-    from ..active.labelling import label_structures, resolve_reference
     from ..active.loop import ActiveLearner
     from ..active.store import FAILED, LABELLED
-    from ..calculator import MLCalculator
-    from ..data import load_labelled, train_val_split
-    from ..model_store import load_model, save_model
-    from ..train.api import fit
+    from ..data import load_labelled
+    from ..model_store import load_model
     from ..train.metrics import error_metrics, predict_graphs
     from ..train.plots import parity_plot
     from ..train.targets import labelled_graphs
@@ -280,62 +342,9 @@ def distill(
     learned = learner.run()
     store = learner.store
 
-    # refit on every label, unless potential.pt already holds this refit
-    train = train_config(config)
-    # where it runs and what it prints leave the refit the same
-    settings = {k: v for k, v in train.to_dict().items() if k not in ("output", "progress", "plots", "device")}
-    all_structures, all_labels, uids = store.labelled()
-    digest = _digest(uids, settings)
+    digest, refit = _refit(store, config, log=say)
     path = out / POTENTIAL
-    previous = load_model(path).metadata.get("distill", {}) if path.exists() else {}
-    if previous.get("digest") == digest:
-        say(f"[distill] {path} is the refit of these {len(uids)} labels; kept")
-        refit = previous["refit"]
-    else:
-        train_idx, val_idx = train_val_split(len(all_structures), train.val_fraction, train.seed)
-        say(f"[distill] refit on {len(train_idx)} structures ({len(val_idx)} for validation)")
-        result = fit(
-            train,
-            [all_structures[i] for i in train_idx],
-            [all_labels[i] for i in train_idx],
-            [all_structures[i] for i in val_idx],
-            [all_labels[i] for i in val_idx],
-        )
-        refit = {
-            "settings": {k: settings[k] for k in (*REFIT, "losses") if settings.get(k) is not None},
-            "num_train": len(train_idx),
-            "num_val": len(val_idx),
-            "epochs_run": len(result.history.epoch),
-            "best_epoch": result.history.best_epoch,
-            "seconds": result.history.seconds,
-            "train_metrics": result.train_metrics,
-            "val_metrics": result.val_metrics,
-        }
-        save_model(result.model, path, {"distill": {"digest": digest, "teacher": config.teacher, "refit": refit}})
-
-    # independent frames: MD with the distilled potential, labelled by the teacher; reused with the same refit
-    frames_path = out / FRAMES
-    frames = read(frames_path, ":") if frames_path.exists() else []
-    if not frames or any(f.info.get("distill_digest") != digest for f in frames):
-        md = active.exploration
-        calculator = MLCalculator(str(path), device=config.device)
-        unlabelled = independent_frames(
-            store.start_structures(), calculator, config, md.timestep_fs, md.friction_per_fs
-        )
-        teacher = resolve_reference(active.reference, active.reference_options, active.reference_dirs)
-        frames = []
-        for atoms, label in zip(unlabelled, label_structures(unlabelled, teacher), strict=True):
-            if label.ok:
-                atoms.calc = SinglePointCalculator(atoms, energy=label.energy, forces=label.forces, stress=label.stress)
-                atoms.info["distill_digest"] = digest
-                frames.append(atoms)
-        if not frames:
-            raise RuntimeError(f"the teacher labelled none of the {len(unlabelled)} independent frames")
-        write(frames_path, frames)
-        independent_calls = len(unlabelled)
-        say(f"[distill] {len(frames)} independent frames labelled by the teacher ({independent_calls} calls)")
-    else:
-        independent_calls = 0
+    frames_path, independent_calls = _independent(store, active, config, digest, log=say)
     model = load_model(path).double()
     graphs = labelled_graphs(*load_labelled(frames_path), model.elements, model.cutoff)
     predicted = predict_graphs(model, graphs, dtype=torch.float64)
