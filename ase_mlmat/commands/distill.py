@@ -25,7 +25,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--teacher", required=True, help='"chgnet", "sevenn", "module:Class" or a checkpoint')
     p.add_argument("--out", required=True, help="directory of the run (potential.pt, card.json, parity.png, ...)")
     p.add_argument("--budget", type=int, help="teacher calls of the active learning (default 100)")
-    p.add_argument("--temperatures", type=_floats, dest="temperatures_K", help="MD temperatures, K (default 300,900)")
+    p.add_argument(
+        "--temperatures",
+        type=_floats,
+        dest="temperatures_K",
+        metavar="T1,T2",
+        help="MD temperatures, K (default 300,900)",
+    )
     p.add_argument("--strain", type=float, help="normal and shear strain of the strained cells (default 0.01)")
     p.add_argument("--min-atoms", type=int, help="atoms of the supercell, at least (default 32)")
     p.add_argument("--test-frames", type=int, help="independent frames labelled by the teacher (default 12)")
