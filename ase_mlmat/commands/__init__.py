@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "screen many structures: ML moduli, hardness, toughness, expansion",
     ),
     "learn": ("ase_mlmat.active.cli:add_parser", "active learning: MD with a committee, label where it disagrees"),
+    "distill": (
+        "ase_mlmat.commands.distill:add_parser",
+        "distil a universal potential (CHGNet, SevenNet, any ASE calculator) into a fast one",
+    ),
     "export": (
         "ase_mlmat.commands.export:add_parser",
         "write a potential as a self-contained compiled file (runs without ase_mlmat)",
