@@ -5,7 +5,8 @@ hand — the job of a teacher that active learning distils into a fast, specific
 the optional extra ``pip install "ase-mlmat[teachers]"``; wherever a reference calculator is named (``mlmat learn``'s
 ``reference:``, ``--calc``), ``"chgnet"`` and ``"sevenn"`` are accepted, with their options as keyword arguments.
 
-- ``chgnet``: CHGNet 0.4 (Deng et al., Nat. Mach. Intell. 5, 1031 (2023)), trained on the Materials Project
+- ``chgnet``: CHGNet (Deng et al., Nat. Mach. Intell. 5, 1031 (2023)), the chgnet 0.4.2 package with its default
+  weights (model 0.3.0), trained on the Materials Project
   trajectory data set (PBE / PBE+U); :class:`chgnet.model.dynamics.CHGNetCalculator`.
 - ``sevenn``: SevenNet-0 (Park et al., J. Chem. Theory Comput. 20, 4857 (2024)), ``model="7net-0"`` by default;
   :class:`sevenn.calculator.SevenNetCalculator`.
