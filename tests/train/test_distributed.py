@@ -1,0 +1,155 @@
+"""Training on several processes (torchrun, gloo on the CPU): the one-process model of the same global batches."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from ase.io import write
+
+from ase_mlmat import load_potential
+from ase_mlmat.data import load_labelled
+from ase_mlmat.graph import collate
+from ase_mlmat.train import TrainConfig, distributed, train
+from ase_mlmat.train.losses import potential_terms
+from ase_mlmat.train.potential import build_model
+from ase_mlmat.train.resume import save_run
+from ase_mlmat.train.targets import labelled_graphs
+from ase_mlmat.train.trainer import Trainer, TrainResult, state_path
+
+from .test_training_run import TINY, emt_copper
+
+pytestmark = [
+    pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without torch.distributed"),
+    pytest.mark.filterwarnings("ignore:(forces|stress) missing in:UserWarning"),  # missing on purpose
+]
+
+
+@pytest.fixture(scope="module")
+def copper(tmp_path_factory):
+    """11 EMT Cu cells of 4 and 8 atoms; a third without forces, a third without stress (masks matter)."""
+    frames = emt_copper(11, seed=5)
+    for k, atoms in enumerate(frames):
+        if k % 3 == 1:
+            del atoms.calc.results["forces"]
+        if k % 3 == 2:
+            del atoms.calc.results["stress"]
+    path = tmp_path_factory.mktemp("data") / "cu.extxyz"
+    write(path, frames)
+    return path
+
+
+def _config(data, output, **kw) -> TrainConfig:
+    base = dict(
+        data=[str(data)],
+        model=TINY,
+        epochs=3,
+        batch_size=4,  # 9 training structures: batches of 4, 4 and 1 (the last leaves one process empty)
+        learning_rate=5e-3,
+        val_fraction=0.2,
+        dtype="float64",
+        progress=False,
+        plots=False,
+        device="cpu",
+        checkpoint_every=1,
+        output=str(output),
+    )
+    base.update(kw)
+    return TrainConfig.from_dict(base)
+
+
+def test_split_batch_loss_adds_up_to_the_batch_loss(copper):
+    """Σ over shares of (weighted sums / counts of the whole batch) is the loss of the whole batch, masks and all."""
+    config = _config(copper, "unused.pt")
+    structures, labels = load_labelled(config.data)
+    model = build_model(config, structures, labels).double()
+    graphs = labelled_graphs(structures[:7], labels[:7], model.elements, model.cutoff)
+    task = config.task()
+    assert {t.output for t in task.terms} >= {"forces", "stress"}
+    whole = task.loss(model, collate(graphs), create_graph=False)
+    parts = [task.loss_sums(model, collate(share), create_graph=False) for share in (graphs[:2], graphs[2:])]
+    counts = parts[0][1] + parts[1][1]
+    split = sum((sums / counts.clamp(min=1)).sum() for sums, _ in parts)
+    assert float(split.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
+    # the counts are the element counts of each term's mean: structures (E/N), labelled force components, stress
+    with_forces = sum(3 * len(structures[k]) for k in range(7) if labels[k].forces is not None)
+    with_stress = sum(9 for k in range(7) if labels[k].stress is not None)
+    assert counts.tolist() == [7, with_forces, with_stress]
+    for loss in ("l1", "huber"):
+        task.terms = tuple(potential_terms(loss=loss))
+        whole = task.loss(model, collate(graphs), create_graph=False)
+        parts = [task.loss_sums(model, collate(share), create_graph=False) for share in (graphs[:3], graphs[3:])]
+        split = sum((sums / (parts[0][1] + parts[1][1])).sum() for sums, _ in parts)
+        assert float(split.detach()) == pytest.approx(float(whole.detach()), rel=1e-12)
+
+
+def test_share_covers_the_batch_once(monkeypatch):
+    for count in (0, 1, 4, 7):
+        shares = []
+        for rank in range(3):
+            monkeypatch.setenv("WORLD_SIZE", "3")
+            monkeypatch.setenv("RANK", str(rank))
+            shares.extend(range(count)[distributed.share(count)])
+        assert shares == list(range(count))
+
+
+def test_only_rank_0_writes(copper, tmp_path, monkeypatch):
+    """The training state and the saved model are rank 0's to write; another rank writes nothing."""
+    config = _config(copper, tmp_path / "model.pt")
+    structures, labels = load_labelled(config.data)
+    model = build_model(config, structures, labels)
+    monkeypatch.setattr(distributed, "rank", lambda: 1)
+    trainer = Trainer(model, config, torch.device("cpu"), torch.float64, state_path=state_path(config.output))
+    assert trainer.save_state() is None
+    result = TrainResult(model, trainer.history, {}, {})
+    save_run(result, tmp_path / "model.pt", {"config": {}}, {}, "interrupted")
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(distributed, "rank", lambda: 0)
+    assert trainer.save_state() == state_path(config.output)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_torchrun_two_processes_train_the_one_process_model(copper, tmp_path):
+    """`torchrun --nproc-per-node 2 mlmat train` gives the model one process gives on the same global batches."""
+    out = tmp_path / "two.pt"
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(_config(copper, out).to_dict()))
+    mlmat = shutil.which("mlmat") or pytest.skip("the mlmat script is not on PATH")
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
+    launch += ["--master-addr", "127.0.0.1", "--master-port", str(_free_port())]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [*launch, mlmat, "train", str(cfg)], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count(f"saved {out}") == 1  # rank 0 reports
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg.yaml", "two.json", "two.pt", "two.state.pt"]
+
+    torch.set_num_threads(1)
+    one = train(_config(copper, tmp_path / "one.pt"))
+    two = load_potential(out)
+    assert one.history.best_epoch == torch.load(state_path(out), weights_only=True)["history"]["best_epoch"]
+    worst = 0.0
+    weights = two.state_dict()
+    assert weights.keys() == one.model.state_dict().keys()
+    for name, a in one.model.state_dict().items():
+        b = weights[name]
+        if a.is_floating_point():
+            scale = max(float(a.abs().max()), 1e-12)
+            worst = max(worst, float((a.double() - b.double()).abs().max()) / scale)
+    print(f"largest weight difference, 2 processes vs 1, relative to the tensor's largest weight: {worst:.2e}")
+    assert worst < 1e-6
+    state = torch.load(state_path(out), weights_only=True)
+    assert np.allclose(state["history"]["val_loss"], one.history.val_loss, rtol=1e-9)
