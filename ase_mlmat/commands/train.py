@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
             return _kfold(config, args.kfold, args.folds, args.report)
         result = train(config, resume=args.resume)
     except TrainingInterrupted as stop:
-        if args.kfold:
+        if not distributed.is_main():  # under torchrun, rank 0 says what it saved
+            pass
+        elif args.kfold:
             print(f"mlmat train: {stop}", file=sys.stderr)
         else:
             history = stop.result.history

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -121,18 +123,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _torchrun(*args: str) -> list[str]:
+    """The command line of ``torchrun --nproc-per-node 2 $(which mlmat) ARGS`` on this machine alone."""
+    mlmat = shutil.which("mlmat") or pytest.skip("the mlmat script is not on PATH")
+    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
+    return [*launch, "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), mlmat, *args]
+
+
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
 def test_torchrun_two_processes_train_the_one_process_model(copper, tmp_path):
     """`torchrun --nproc-per-node 2 mlmat train` gives the model one process gives on the same global batches."""
     out = tmp_path / "two.pt"
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(yaml.safe_dump(_config(copper, out).to_dict()))
-    mlmat = shutil.which("mlmat") or pytest.skip("the mlmat script is not on PATH")
-    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
-    launch += ["--master-addr", "127.0.0.1", "--master-port", str(_free_port())]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [*launch, mlmat, "train", str(cfg)], capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path
-    )
+    proc = subprocess.run(_torchrun("train", str(cfg)), capture_output=True, text=True, env=ENV, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count(f"saved {out}") == 1  # rank 0 reports
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg.yaml", "two.json", "two.pt", "two.state.pt"]
@@ -153,3 +159,27 @@ def test_torchrun_two_processes_train_the_one_process_model(copper, tmp_path):
     assert worst < 1e-6
     state = torch.load(state_path(out), weights_only=True)
     assert np.allclose(state["history"]["val_loss"], one.history.val_loss, rtol=1e-9)
+
+
+def test_torchrun_sigterm_stops_all_processes_and_resumes(copper, tmp_path):
+    """SIGTERM to torchrun (as SLURM sends before the time limit): every process stops after the same step, rank 0
+    saves the best model and the state, and ``--resume`` under torchrun goes on from there."""
+    out = tmp_path / "sig.pt"
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(_config(copper, out, epochs=10000).to_dict()))
+    proc = subprocess.Popen(_torchrun("train", str(cfg)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    deadline = time.monotonic() + 120
+    while not state_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert stderr.decode().count("mlmat train: interrupted by SIGTERM") == 1, stderr.decode()[-3000:]
+    state = torch.load(state_path(out), weights_only=True)
+    assert state["history"]["stopped"] == "SIGTERM"
+    assert load_potential(out).elements == ["Cu"]
+    epochs = int(state["epoch"]) + 1
+    resumed = subprocess.run(
+        _torchrun("train", str(cfg), "--resume", "--epochs", str(epochs)), capture_output=True, text=True, env=ENV
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(state_path(out), weights_only=True)["epoch"] == epochs
