@@ -54,7 +54,8 @@ def init(device: torch.device) -> int:
     if not dist.is_available():
         raise RuntimeError("WORLD_SIZE > 1 asks for several training processes; this torch has no torch.distributed")
     if device.type == "cuda":
-        torch.cuda.set_device(device)
+        device = local_device(device)
+        torch.cuda.set_device(device)  # "cuda" without an index is this GPU from here on
         dist.init_process_group("nccl", device_id=device)
     else:
         dist.init_process_group("gloo")

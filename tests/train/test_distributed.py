@@ -102,6 +102,17 @@ def test_share_covers_the_batch_once(monkeypatch):
         assert shares == list(range(count))
 
 
+def test_local_device(monkeypatch):
+    """One GPU per process, at LOCAL_RANK; an explicit index or the CPU stays as given."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert distributed.local_device(torch.device("cuda")) == torch.device("cuda", 1)
+    assert distributed.local_device(torch.device("cuda", 0)) == torch.device("cuda", 0)
+    assert distributed.local_device(torch.device("cpu")) == torch.device("cpu")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert distributed.local_device(torch.device("cuda")) == torch.device("cuda")
+
+
 def test_only_rank_0_writes(copper, tmp_path, monkeypatch):
     """The training state and the saved model are rank 0's to write; another rank writes nothing."""
     config = _config(copper, tmp_path / "model.pt")
