@@ -190,8 +190,9 @@ class Trainer:
         self.history = History()
         self.generator = torch.Generator().manual_seed(config.seed)  # training order, augmentation
         self.torch_rng = torch.Generator().manual_seed(config.seed).get_state()  # the model's global draws
-        # batch norm cannot normalise over one structure: a last training batch of one is left out
-        self.min_batch = 2 if _has_batch_norm(self.model) else 1
+        self.world = distributed.init(device)  # number of training processes
+        # batch norm cannot normalise over one structure: a last training batch of one (per process) is left out
+        self.min_batch = 2 * self.world if _has_batch_norm(self.model) else 1
         self.epoch = 0  # epochs completed
         self.num_updates = 0  # optimiser steps taken, for the EMA warm-up
         self.best_loss = math.inf
@@ -203,7 +204,6 @@ class Trainer:
         self.finish_start: float | None = None  # progress (0-1) at which the energy finish began
         self.state_path = None if state_path is None else Path(state_path)
         self.state_extra = dict(state_extra or {})
-        self.world = distributed.init(device)  # number of training processes
         self.signal_seen: int | None = None  # a signal this process caught, not yet agreed on by all processes
 
     @torch.no_grad()
