@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -128,17 +127,19 @@ def test_only_rank_0_writes(copper, tmp_path, monkeypatch):
     assert trainer.save_state() == state_path(config.output)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def largest_weight_difference(path_a, path_b) -> float:
+    """Largest |a - b| of two saved models' weights, as stored (float64 here), over the largest |a| of the tensor."""
+    a, b = (torch.load(p, weights_only=True)["members"][0] for p in (path_a, path_b))
+    assert a.keys() == b.keys()
+    return max(
+        float((a[k] - b[k]).abs().max()) / max(float(a[k].abs().max()), 1e-300) for k in a if a[k].is_floating_point()
+    )
 
 
 def _torchrun(*args: str) -> list[str]:
-    """The command line of ``torchrun --nproc-per-node 2 $(which mlmat) ARGS`` on this machine alone."""
+    """The command line of ``torchrun --standalone --nproc-per-node 2 $(which mlmat) ARGS`` (a free local port)."""
     mlmat = shutil.which("mlmat") or pytest.skip("the mlmat script is not on PATH")
-    launch = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2"]
-    return [*launch, "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), mlmat, *args]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", mlmat, *args]
 
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -156,18 +157,10 @@ def test_torchrun_two_processes_train_the_one_process_model(copper, tmp_path):
 
     torch.set_num_threads(1)
     one = train(_config(copper, tmp_path / "one.pt"))
-    two = load_potential(out)
     assert one.history.best_epoch == torch.load(state_path(out), weights_only=True)["history"]["best_epoch"]
-    worst = 0.0
-    weights = two.state_dict()
-    assert weights.keys() == one.model.state_dict().keys()
-    for name, a in one.model.state_dict().items():
-        b = weights[name]
-        if a.is_floating_point():
-            scale = max(float(a.abs().max()), 1e-12)
-            worst = max(worst, float((a.double() - b.double()).abs().max()) / scale)
+    worst = largest_weight_difference(tmp_path / "one.pt", out)
     print(f"largest weight difference, 2 processes vs 1, relative to the tensor's largest weight: {worst:.2e}")
-    assert worst < 1e-6
+    assert worst < 1e-10  # rounding (float64); DistributedDataParallel-style per-process means give ~1e-2
     state = torch.load(state_path(out), weights_only=True)
     assert np.allclose(state["history"]["val_loss"], one.history.val_loss, rtol=1e-9)
 
