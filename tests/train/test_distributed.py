@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,6 +146,16 @@ def _torchrun(*args: str) -> list[str]:
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
+def _finish(launcher: subprocess.Popen, timeout: float = 60) -> bytes:
+    """torchrun's stderr once it ends; if it hangs (processes that disagree), SIGTERM stops it and its workers."""
+    try:
+        return launcher.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        launcher.terminate()
+        launcher.communicate(timeout=60)
+        raise
+
+
 def test_torchrun_two_processes_train_the_one_process_model(copper, tmp_path):
     """`torchrun --nproc-per-node 2 mlmat train` gives the model one process gives on the same global batches."""
     out = tmp_path / "two.pt"
@@ -176,7 +187,7 @@ def test_torchrun_sigterm_stops_all_processes_and_resumes(copper, tmp_path):
     while not state_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
+    stderr = _finish(proc)
     assert stderr.decode().count("mlmat train: interrupted by SIGTERM") == 1, stderr.decode()[-3000:]
     state = torch.load(state_path(out), weights_only=True)
     assert state["history"]["stopped"] == "SIGTERM"
@@ -187,3 +198,34 @@ def test_torchrun_sigterm_stops_all_processes_and_resumes(copper, tmp_path):
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert torch.load(state_path(out), weights_only=True)["epoch"] == epochs
+
+
+def _worker_of_rank(launcher: subprocess.Popen, rank: int) -> int:
+    """The pid of torchrun's worker process of ``rank`` (Linux: read from /proc)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for pid in Path(f"/proc/{launcher.pid}/task/{launcher.pid}/children").read_text().split():
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            if f"RANK={rank}".encode() in environ:
+                return int(pid)
+        time.sleep(0.1)
+    raise TimeoutError(f"no worker of rank {rank}")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the worker through /proc")
+def test_a_signal_to_one_process_stops_both_after_the_same_step(copper, tmp_path):
+    """SIGINT to rank 1 alone: the processes agree at the next sum over them, and rank 0 saves and reports."""
+    out = tmp_path / "one-signal.pt"
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(yaml.safe_dump(_config(copper, out, epochs=10000).to_dict()))
+    proc = subprocess.Popen(_torchrun("train", str(cfg)), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    deadline = time.monotonic() + 120
+    while not state_path(out).exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    try:
+        os.kill(_worker_of_rank(proc, 1), signal.SIGINT)
+    finally:
+        stderr = _finish(proc)
+    assert stderr.decode().count("mlmat train: interrupted by SIGINT") == 1, stderr.decode()[-3000:]
+    assert torch.load(state_path(out), weights_only=True)["history"]["stopped"] == "SIGINT"
+    assert load_potential(out).elements == ["Cu"]
