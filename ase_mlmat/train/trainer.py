@@ -396,7 +396,7 @@ class Trainer:
         offset = 0
         for p, flag in zip(params, rest[: len(params)]):
             n = p.numel()
-            p.grad = flat[offset : offset + n].view_as(p).clone() if flag > 0 else None  # None: unused everywhere
+            p.grad = flat[offset : offset + n].view_as(p) if flag > 0 else None  # None: unused everywhere
             offset += n
         self._take_signals(rest[len(params) :])
         if not math.isfinite(global_loss):
