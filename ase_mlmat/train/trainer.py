@@ -389,10 +389,18 @@ class Trainer:
             self.generator.set_state(state.cpu())
         grads = [torch.zeros_like(p).reshape(-1) if p.grad is None else p.grad.reshape(-1) for p in params]
         has_grad = [float(p.grad is not None) for p in params]
+        # batch-norm running statistics, gathered from each process's share: averaged, so the processes agree
+        stats = [b for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for b in m.buffers()]
+        stats = [b for b in stats if b.is_floating_point()]
         tail = torch.tensor([*has_grad, *self._signal_flags()], dtype=self.dtype, device=self.device)
-        flat = distributed.all_reduce_sum(torch.cat([*grads, loss.detach().reshape(1), tail]))
+        parts = [*grads, *(b.reshape(-1).to(self.dtype) for b in stats), loss.detach().reshape(1), tail]
+        flat = distributed.all_reduce_sum(torch.cat(parts))
         n_grads = sum(g.numel() for g in grads)
-        global_loss, *rest = flat[n_grads:].tolist()  # one host round trip
+        offset = n_grads
+        for b in stats:
+            b.copy_(flat[offset : offset + b.numel()].view_as(b) / self.world)
+            offset += b.numel()
+        global_loss, *rest = flat[offset:].tolist()  # one host round trip
         offset = 0
         for p, flag in zip(params, rest[: len(params)]):
             n = p.numel()
