@@ -229,3 +229,45 @@ def test_a_signal_to_one_process_stops_both_after_the_same_step(copper, tmp_path
     assert stderr.decode().count("mlmat train: interrupted by SIGINT") == 1, stderr.decode()[-3000:]
     assert torch.load(state_path(out), weights_only=True)["history"]["stopped"] == "SIGINT"
     assert load_potential(out).elements == ["Cu"]
+
+
+BATCH_NORM_WORKER = """
+import sys, torch
+from torch import nn
+from ase_mlmat.train import TrainConfig, distributed
+from ase_mlmat.train.losses import LossTerm, Task
+from ase_mlmat.train.trainer import Trainer
+
+class Rows(Task):
+    def collate(self, chunk):
+        return {k: torch.stack([g[k] for g in chunk]) for k in chunk[0]}
+    def outputs(self, model, batch, *, create_graph):
+        return {"y": model(batch["x"])[:, 0]}
+    def metrics(self, model, graphs, *, device="cpu", dtype=torch.float64):
+        return {}
+
+torch.manual_seed(0)
+x = torch.randn(22, 4, dtype=torch.float64)
+data = [{"x": row, "y": row.sum() ** 2} for row in x]
+model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 1))
+config = TrainConfig(epochs=3, batch_size=6, learning_rate=1e-2, progress=False, checkpoint_every=0)
+trainer = Trainer(model, config, torch.device("cpu"), torch.float64, task=Rows([LossTerm("y", "y")]))
+trainer.fit(data[:18], data[18:])
+states = {"model": trainer.model.state_dict(), "ema": trainer.ema.state_dict()}
+torch.save(states, sys.argv[1] + f"/rank{distributed.rank()}.pt")
+"""
+
+
+def test_batch_norm_statistics_agree_between_processes(tmp_path):
+    """Batch norm normalises over each process's share; its running statistics are averaged after every step, so
+    both processes end with the same model and EMA, bit for bit."""
+    worker = tmp_path / "worker.py"
+    worker.write_text(BATCH_NORM_WORKER)
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+    proc = subprocess.run([*launch, str(worker), str(tmp_path)], capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    first, second = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for part in ("model", "ema"):
+        for name, value in first[part].items():
+            assert torch.equal(value, second[part][name]), (part, name)
+    assert float(first["model"]["1.running_mean"].abs().max()) > 0  # the statistics moved
