@@ -6,6 +6,7 @@ with ``kind: NAME`` is a plugin's model kind that trains itself (``kind: glass``
 
     mlmat train configs/mlearn-Si.yaml
     mlmat train configs/mp-binary-kg.yaml --kfold 5 --group-by formula --report cv.json
+    torchrun --nproc-per-node 4 $(which mlmat) train configs/mlearn-Si.yaml   # 4 processes, one model
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     """Train (or cross-validate) and print the validation metrics; returns the exit code."""
     import sys
 
-    from ..train import TrainConfig, train
+    from ..train import TrainConfig, distributed, train
     from ..train.trainer import TrainingInterrupted, state_path
     from ..yaml_config import config_from_cli, read_mapping
     from .config_flags import config_overrides
@@ -77,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
             return _kfold(config, args.kfold, args.folds, args.report)
         result = train(config, resume=args.resume)
     except TrainingInterrupted as stop:
-        if args.kfold:
+        if not distributed.is_main():  # under torchrun, rank 0 says what it saved
+            pass
+        elif args.kfold:
             print(f"mlmat train: {stop}", file=sys.stderr)
         else:
             history = stop.result.history
@@ -96,6 +99,10 @@ def run(args: argparse.Namespace) -> int:
         kept = f"; the last periodic training state is {state} (--resume)" if state.exists() and not args.kfold else ""
         print(f"mlmat train: interrupted before a model was saved{kept}", file=sys.stderr)
         return 130
+    finally:
+        distributed.shutdown()  # under torchrun: leave the process group
+    if not distributed.is_main():  # rank 0 reports for all processes
+        return 0
     best = ", ".join(str(h.best_epoch) for h in result.histories)
     seconds = sum(h.seconds for h in result.histories)
     what = f"ensemble of {len(result.histories)}, " if config.kind == "property" else ""

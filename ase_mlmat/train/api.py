@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..calculator import resolve_dtype
 from ..data import LabelCounts, Labels, kfold_indices, load_labelled, train_val_split
 from ..devices import resolve_device
 from ..model_store import load_model
+from . import distributed
 from .config import TrainConfig
 from .metrics import error_metrics, predict_graphs
 from .potential import build_model, refit_reference_energies
@@ -80,7 +82,7 @@ def _fit(
     state_extra: dict | None = None,
 ) -> TrainResult:
     """:func:`fit`, continuing from a training ``state`` and writing one to ``state_file``; no raise on signals."""
-    device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
+    device, dtype = distributed.local_device(resolve_device(config.device)), resolve_dtype(config.dtype)
     model = build_model(config, structures, labels)
     train_graphs = labelled_graphs(structures, labels, model.elements, model.cutoff)
     val_graphs = labelled_graphs(val_structures, val_labels, model.elements, model.cutoff)
@@ -120,6 +122,8 @@ def train(config: TrainConfig, *, resume: bool = False) -> TrainResult:
         from .property import train_property
 
         return train_property(config, resume=resume)
+    if not distributed.is_main():  # under torchrun, rank 0 alone prints and writes
+        config = replace(config, progress=False, plots=False)
     structures, labels = _load(config)
     output = Path(config.output)
     state_file = state_path(output)

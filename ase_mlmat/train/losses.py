@@ -84,6 +84,28 @@ class LossTerm:
             value = nn.functional.huber_loss(pred, ref, delta=self.huber_delta)
         return self.weight * value
 
+    def weighted_sum(self, outputs: dict, targets: dict, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """``weight · Σ loss`` over the labelled elements of this batch, and how many there are (a float tensor).
+
+        The two parts of :meth:`__call__`'s mean (sum / count), for a mean over a batch split between processes:
+        the counts are summed over the processes first. No host round trip (masks multiply, they do not index).
+        """
+        pred, ref = outputs[self.output], targets[self.target].to(outputs[self.output].dtype)
+        if self.loss == "mse":
+            elements = (pred - ref) ** 2
+        elif self.loss == "l1":
+            elements = (pred - ref).abs()
+        else:
+            elements = nn.functional.huber_loss(pred, ref, delta=self.huber_delta, reduction="none")
+        if self.mask is None:
+            return self.weight * elements.sum(), torch.full((), elements.numel(), dtype=pred.dtype, device=pred.device)
+        rows = batch[self.mask]  # (B,)
+        if pred.shape[0] != rows.shape[0]:  # per-atom values: each atom takes its structure's flag
+            rows = rows[batch[keys.BATCH]]
+        rows = rows.to(pred.dtype).reshape(-1, *([1] * (pred.dim() - 1)))  # broadcasts over a row's elements
+        per_row = elements[0].numel() if elements.shape[0] else 0
+        return self.weight * (elements * rows).sum(), rows.sum() * per_row
+
 
 class Task:
     """A kind of model and the loss terms it is trained with.
@@ -105,7 +127,8 @@ class Task:
     def augment(self, batch: dict, generator: torch.Generator) -> dict:
         """A training batch transformed at random (e.g. rotated), drawing from ``generator`` (the trainer's, on
         the CPU, so a seed repeats and a resumed run continues the stream); by default the batch unchanged.
-        Called in training steps only, after the batch is on the training device."""
+        Called in training steps only, after the batch is on the training device. Under several processes each
+        augments its share of the batch with the same draws, so draw a fixed number per batch (not per structure)."""
         return batch
 
     def outputs(self, model: nn.Module, batch: dict, *, create_graph: bool) -> dict[str, torch.Tensor]:
@@ -121,6 +144,14 @@ class Task:
         targets = self.targets(model, batch)
         parts = [part for term in self.terms if (part := term(outputs, targets, batch)) is not None]
         return torch.stack(parts).sum() if parts else outputs[self.terms[0].output].sum() * 0.0
+
+    def loss_sums(self, model: nn.Module, batch: dict, *, create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each term's weighted sum and element count on ``batch``, (terms,) each; :meth:`loss` is
+        Σ sums / counts over the terms with a count. Several processes add their counts before dividing."""
+        outputs = self.outputs(model, batch, create_graph=create_graph)
+        targets = self.targets(model, batch)
+        sums, counts = zip(*(term.weighted_sum(outputs, targets, batch) for term in self.terms))
+        return torch.stack(sums), torch.stack(counts)
 
     def metrics(self, model: nn.Module, graphs: Sequence[dict], *, device="cpu", dtype=torch.float32) -> dict:
         raise NotImplementedError

@@ -25,6 +25,7 @@ from ..data.splits import grouped_kfold_indices, kfold_indices, train_val_split
 from ..devices import resolve_device
 from ..models.ensemble import Ensemble
 from ..models.property_model import PropertyModel
+from . import distributed
 from .config import TrainConfig
 from .losses import predict_targets
 from .potential import elements_of
@@ -120,7 +121,7 @@ def fit_ensemble(
     trainer writes its state there, with the members finished before it, so that :func:`train_property`
     can resume; SIGINT or SIGTERM end the ensemble after the member they stop (its ``stopped`` says so).
     """
-    device, dtype = resolve_device(config.device), resolve_dtype(config.dtype)
+    device, dtype = distributed.local_device(resolve_device(config.device)), resolve_dtype(config.dtype)
     train_graphs, val_graphs = [graphs[i] for i in train_idx], [graphs[i] for i in val_idx]
     members, histories = [], []
     first = 0
@@ -151,7 +152,8 @@ def fit_ensemble(
             members.append(best.cpu().eval())
         if interrupted:
             break
-        if state_file is not None and k + 1 < config.ensemble_size:  # resume starts the next member afresh
+        # resume starts the next member afresh (rank 0 writes the state under torchrun)
+        if state_file is not None and k + 1 < config.ensemble_size and distributed.is_main():
             between = {**extra, "member": k + 1, "members_done": [m.state_dict() for m in members]}
             between["histories_done"] = [h.to_dict() for h in histories]
             write_checkpoint(
@@ -243,7 +245,7 @@ def train_property(config: TrainConfig, dataset: PropertyDataset | None = None, 
         f"the {len(result.model)} model(s) so far are in {str(output)!r}, the training state in "
         f"{str(state_file)!r}; continue with train(config, resume=True) or mlmat train --resume",
     )
-    if config.plots and len(val_idx):
+    if config.plots and len(val_idx) and distributed.is_main():
         from .plots import learning_curve, loss_title
         from .property_plots import parity_plot_targets
 

@@ -13,6 +13,7 @@ from .._version import __version__
 from ..checkpoint import read_checkpoint
 from ..data.splits import train_val_split
 from ..model_store import save_model
+from . import distributed
 from .config import TrainConfig
 from .trainer import STATE_FORMAT, TrainingInterrupted, TrainResult, stopping_signal
 
@@ -111,14 +112,16 @@ def run_metadata(config: TrainConfig, result: TrainResult, num_train: int, num_v
 
 
 def save_run(result: TrainResult, output: Path, metadata: dict, histories: dict, interrupted: str) -> None:
-    """Save ``result.model`` with ``metadata`` and the JSON report (``metadata`` and ``histories``) beside it.
+    """Save ``result.model`` with ``metadata`` and the JSON report (``metadata`` and ``histories``) beside it
+    (on rank 0 only, under torchrun).
 
     Raises:
         TrainingInterrupted: with the message ``interrupted``, when SIGINT or SIGTERM stopped the run (the best
             model so far is saved first).
     """
-    save_model(result.model, output, metadata)
-    output.with_suffix(".json").write_text(json.dumps({**metadata, **histories}, indent=1))
+    if distributed.is_main():  # under torchrun every process has the same model; rank 0 writes it
+        save_model(result.model, output, metadata)
+        output.with_suffix(".json").write_text(json.dumps({**metadata, **histories}, indent=1))
     signum = stopping_signal(result.history)
     if signum is not None:
         raise TrainingInterrupted(interrupted, signum, result)

@@ -10,6 +10,16 @@ Randomness: the order of the training structures, and the task's augmentation (:
 from the trainer's own ``torch.Generator`` seeded with ``config.seed``; anything in the model that draws from
 torch's global generator (dropout) draws from a copy seeded the same way, so a run repeats exactly and leaves
 the caller's generator as it was.
+
+Several processes (``torchrun``, :mod:`.distributed`): every process holds the same model, split and
+generators; each global batch of ``batch_size`` structures is split between them, each process sums its
+loss terms over its share and divides by the counts of the whole batch (summed over the processes), and the
+gradients are summed over the processes. The step is then the one-process step on the same global batch, up
+to rounding (DistributedDataParallel would average per-process means instead, which differ from the mean of
+the batch when the shares hold different numbers of atoms or labels, and it does not support the double
+backward of force training). Validation is split and summed likewise; the budget clock is the mean of the
+processes', so every decision (schedule, best epoch, early stopping, a signal) is the same on all of them.
+Only rank 0 writes the training state.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ from tqdm.auto import tqdm
 from .._version import __version__
 from ..checkpoint import write_checkpoint
 from ..graph import to_device
+from . import distributed
 from .config import TrainConfig
 from .losses import ENERGY_PER_ATOM, Task
 
@@ -179,8 +190,9 @@ class Trainer:
         self.history = History()
         self.generator = torch.Generator().manual_seed(config.seed)  # training order, augmentation
         self.torch_rng = torch.Generator().manual_seed(config.seed).get_state()  # the model's global draws
-        # batch norm cannot normalise over one structure: a last training batch of one is left out
-        self.min_batch = 2 if _has_batch_norm(self.model) else 1
+        self.world = distributed.init(device)  # number of training processes
+        # batch norm cannot normalise over one structure: a last training batch of one (per process) is left out
+        self.min_batch = 2 * self.world if _has_batch_norm(self.model) else 1
         self.epoch = 0  # epochs completed
         self.num_updates = 0  # optimiser steps taken, for the EMA warm-up
         self.best_loss = math.inf
@@ -192,6 +204,7 @@ class Trainer:
         self.finish_start: float | None = None  # progress (0-1) at which the energy finish began
         self.state_path = None if state_path is None else Path(state_path)
         self.state_extra = dict(state_extra or {})
+        self.signal_seen: int | None = None  # a signal this process caught, not yet agreed on by all processes
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -255,15 +268,35 @@ class Trainer:
             group["lr"] = lr
 
     def _validation_loss(self, graphs: Sequence[dict]) -> float:
+        """Mean over structures of the batches' losses; several processes take every world-th batch and add up."""
         total, count = 0.0, 0
         self.ema.eval()
-        for start in range(0, len(graphs), self.config.batch_size):
+        starts = range(0, len(graphs), self.config.batch_size)
+        for start in starts[distributed.rank() :: self.world] if self.world > 1 else starts:
             chunk = graphs[start : start + self.config.batch_size]
             batch = to_device(self.task.collate(chunk), self.device, self.dtype)
             loss = self.loss_task.loss(self.ema, batch, create_graph=False)
             total += float(loss.detach()) * len(chunk)
             count += len(chunk)
+        if self.world > 1:
+            total, count = self._agree(total, count)
         return total / max(count, 1)
+
+    def _signal_flags(self) -> list[float]:
+        return [float(self.signal_seen == sig) for sig in CAUGHT_SIGNALS]
+
+    def _take_signals(self, flags: Sequence[float]) -> None:
+        """A signal caught by any process stops all of them (SIGTERM before SIGINT)."""
+        caught = [sig for sig, flag in zip(CAUGHT_SIGNALS, flags) if flag > 0]
+        if caught:
+            self.interrupted = signal.SIGTERM if signal.SIGTERM in caught else caught[0]
+
+    def _agree(self, *values: float) -> list[float]:
+        """``values`` summed over the processes (the same on each), with any signal caught taken by all."""
+        flat = torch.tensor([*values, *self._signal_flags()], dtype=torch.float64, device=self.device)
+        summed = distributed.all_reduce_sum(flat).tolist()
+        self._take_signals(summed[len(values) :])
+        return summed[: len(values)]
 
     def _clock(self) -> float:
         """Seconds on the clock the budget is counted in."""
@@ -280,9 +313,11 @@ class Trainer:
             return
 
         def handler(signum, frame):
-            if self.interrupted is not None:
+            if self.signal_seen is not None:
                 raise KeyboardInterrupt
-            self.interrupted = signum
+            self.signal_seen = signum
+            if self.world == 1:  # several processes stop together, at the next sum over them
+                self.interrupted = signum
             print(
                 f"\n{signal.Signals(signum).name}: stopping after this step to save the best model so far "
                 "(send it again to stop at once)",
@@ -307,6 +342,12 @@ class Trainer:
             chunk = [train[k] for k in order[start : start + config.batch_size]]
             if len(chunk) < self.min_batch:
                 continue
+            if self.world > 1:
+                total += self._shared_step(chunk, epoch) * len(chunk)
+                count += len(chunk)
+                if self.interrupted is not None:
+                    break
+                continue
             batch = self.task.augment(to_device(self.task.collate(chunk), self.device, self.dtype), self.generator)
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.loss_task.loss(self.model, batch, create_graph=True)
@@ -325,6 +366,57 @@ class Trainer:
             if self.interrupted is not None:
                 break
         return total / max(count, 1)
+
+    def _shared_step(self, chunk: Sequence[dict], epoch: int) -> float:
+        """One optimiser step on the global batch ``chunk``, of which this process takes its share; returns
+        the loss of the whole batch. Two sums over the processes: the label counts, then the gradients."""
+        local = chunk[distributed.share(len(chunk))]
+        self.optimizer.zero_grad(set_to_none=True)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if local:
+            batch = self.task.augment(to_device(self.task.collate(local), self.device, self.dtype), self.generator)
+            sums, counts = self.loss_task.loss_sums(self.model, batch, create_graph=True)
+            counts = distributed.all_reduce_sum(counts.detach().clone())
+            loss = (sums / counts.clamp(min=1)).sum()  # this share's part of the batch's loss
+            loss.backward()
+        else:  # fewer structures than processes: this one adds nothing but joins the sums
+            counts = torch.zeros(len(self.loss_task.terms), dtype=self.dtype, device=self.device)
+            distributed.all_reduce_sum(counts)
+            loss = torch.zeros((), dtype=self.dtype, device=self.device)
+        if len(chunk) < self.world:  # the processes without a share drew nothing: take rank 0's generator
+            state = self.generator.get_state().to(self.device)
+            torch.distributed.broadcast(state, 0)
+            self.generator.set_state(state.cpu())
+        grads = [torch.zeros_like(p).reshape(-1) if p.grad is None else p.grad.reshape(-1) for p in params]
+        has_grad = [float(p.grad is not None) for p in params]
+        # batch-norm running statistics, gathered from each process's share: averaged, so the processes agree
+        stats = [b for m in self.model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for b in m.buffers()]
+        stats = [b for b in stats if b.is_floating_point()]
+        tail = torch.tensor([*has_grad, *self._signal_flags()], dtype=self.dtype, device=self.device)
+        parts = [*grads, *(b.reshape(-1).to(self.dtype) for b in stats), loss.detach().reshape(1), tail]
+        flat = distributed.all_reduce_sum(torch.cat(parts))
+        n_grads = sum(g.numel() for g in grads)
+        offset = n_grads
+        for b in stats:
+            b.copy_(flat[offset : offset + b.numel()].view_as(b) / self.world)
+            offset += b.numel()
+        global_loss, *rest = flat[offset:].tolist()  # one host round trip
+        offset = 0
+        for p, flag in zip(params, rest[: len(params)]):
+            n = p.numel()
+            p.grad = flat[offset : offset + n].view_as(p) if flag > 0 else None  # None: unused everywhere
+            offset += n
+        self._take_signals(rest[len(params) :])
+        if not math.isfinite(global_loss):
+            raise FloatingPointError(
+                f"training loss became {global_loss} at epoch {epoch}: lower learning_rate "
+                f"(now {self.optimizer.param_groups[0]['lr']:.3g}) or check the labels"
+            )
+        if self.config.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.gradient_clip)
+        self.optimizer.step()
+        self._update_ema()
+        return global_loss
 
     @contextlib.contextmanager
     def _own_global_rng(self) -> Iterator[None]:
@@ -353,12 +445,12 @@ class Trainer:
         config = self.config
         start_time, start_clock = time.perf_counter(), self._clock()
         elapsed = self.elapsed_minutes
-        self.interrupted = None
+        self.interrupted = self.signal_seen = None
         bar = tqdm(
             range(self.epoch + 1, config.epochs + 1),
             initial=self.epoch,
             total=config.epochs,
-            disable=not config.progress,
+            disable=not config.progress or not distributed.is_main(),
             desc="training",
             unit="epoch",
         )
@@ -375,6 +467,8 @@ class Trainer:
                 val_loss = self._validation_loss(val) if val else epoch_loss
                 lr = self.optimizer.param_groups[0]["lr"]
                 elapsed = self.elapsed_minutes + (self._clock() - start_clock) / 60
+                if self.world > 1:  # one clock for all processes, so that budget decisions agree
+                    elapsed = self._agree(elapsed)[0] / self.world
                 finish = self.finish_start is None and config.finish_fraction > 0
                 finish = finish and self._progress(epoch, elapsed) >= 1 - config.finish_fraction
                 if finish:  # from the next epoch on; this epoch is still judged on the first stage's loss
@@ -466,8 +560,9 @@ class Trainer:
         self.torch_rng = state["torch_rng"]
 
     def save_state(self) -> Path | None:
-        """Write the training state to :attr:`state_path` atomically; returns the path (None: no path set)."""
-        if self.state_path is None:
+        """Write the training state to :attr:`state_path` atomically; returns the path (None: no path set, or a
+        process other than rank 0)."""
+        if self.state_path is None or not distributed.is_main():
             return None
         payload = {"format": STATE_FORMAT, "version": __version__, **self.state_extra, **self.state_dict()}
         return write_checkpoint(payload, self.state_path)

@@ -23,6 +23,7 @@ from torch import nn
 
 from ase_mlmat import model_store
 from ase_mlmat.checkpoint import CheckpointError
+from ase_mlmat.train import distributed
 
 from .ensemble import PropensityEnsemble
 from .linear_model import DescriptorLinearModel
@@ -90,8 +91,10 @@ class GlassModelError(CheckpointError):
 def save_model(
     model: nn.Module, path: str | os.PathLike, *, target_mean: float, target_std: float, card: dict | None = None
 ) -> Path:
-    """Write the model, its output scaling (σ) and its model card to one file."""
+    """Write the model, its output scaling (σ) and its model card to one file (rank 0 alone, under torchrun)."""
     metadata = {"target_mean": float(target_mean), "target_std": float(target_std), "card": card or {}}
+    if not distributed.is_main():  # every training process holds the same model
+        return Path(path)
     return model_store.save_model(model, path, metadata)
 
 

@@ -27,6 +27,7 @@ import torch
 from ase_mlmat.devices import module_device, resolve_device
 from ase_mlmat.graph import to_device
 from ase_mlmat.models.registry import seeded
+from ase_mlmat.train import distributed
 from ase_mlmat.train.config import TrainConfig
 from ase_mlmat.train.losses import LossTerm, Task
 from ase_mlmat.train.trainer import Trainer, TrainingInterrupted
@@ -233,7 +234,7 @@ def train_network(
         TrainingInterrupted: SIGINT or SIGTERM stopped training; its ``result`` is (model, history) of the
             best epoch so far, and the state is written.
     """
-    device = resolve_device(device)
+    device = distributed.local_device(resolve_device(device))  # under torchrun: this process's GPU
     descriptors = items[0].graph.get("descriptors")
     with seeded(seed):
         model = GlassGraphNetwork(

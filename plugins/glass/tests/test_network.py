@@ -90,3 +90,16 @@ def test_checkpoint_with_code_is_refused(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(GlassModelError, match="corrupt"):
         load_model(tmp_path / "junk.pt")
+
+
+def test_save_model_writes_on_rank_0_only(tmp_path, monkeypatch):
+    """Under torchrun every process holds the trained network; only rank 0 writes it."""
+    from ase_mlmat.train import distributed
+
+    model = GlassGraphNetwork(width=8, n_steps=1)
+    monkeypatch.setattr(distributed, "rank", lambda: 1)
+    assert save_model(model, tmp_path / "m.pt", target_mean=0.5, target_std=0.2) == tmp_path / "m.pt"
+    assert not (tmp_path / "m.pt").exists()
+    monkeypatch.setattr(distributed, "rank", lambda: 0)
+    save_model(model, tmp_path / "m.pt", target_mean=0.5, target_std=0.2)
+    assert (tmp_path / "m.pt").exists()
