@@ -88,6 +88,16 @@ def test_committee_exports_its_mean_with_species_in_model_order(tmp_path):
     assert meta["elements"] == "Ni Cu" and meta["committee_size"] == "2" and meta["file_format"] == "metatomic"
 
 
+def test_float32_export_is_close(tmp_path):
+    """The engine must feed float32 to a float32 file (check_consistency checks it); the numbers stay close."""
+    path = str(export_model("mlearn-Cu", tmp_path / "cu32.pt", file_format="metatomic", dtype="float32"))
+    assert load_atomistic_model(path).capabilities().dtype == "float32"
+    atoms = rattled()
+    expected, got = reference("mlearn-Cu", atoms), through_metatomic(path, atoms)
+    for key in PROPERTIES:
+        assert_close(got[key], expected[key], 1e-4)
+
+
 def ghost_cluster(atoms: Atoms, reach: float) -> tuple[Atoms, np.ndarray]:
     """The cell's atoms first, then every periodic image within ``reach`` Å of one of them, as a free cluster."""
     reps = [int(np.ceil(reach * np.linalg.norm(b))) + 1 for b in atoms.cell.reciprocal()]  # planes 1/|b| apart
