@@ -15,15 +15,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "virial and per-atom virial for a caller-built neighbour list (docs/export.md).",
     )
     p.add_argument("model", metavar="MODEL", help="checkpoint path or shipped model name, e.g. mlearn-Cu")
-    p.add_argument("out", metavar="OUT", help="file to write (.pt2 for aoti, .pt for torchscript)")
+    p.add_argument("out", metavar="OUT", help="file to write (.pt2 for aoti, .pt for torchscript and metatomic)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="default: float64")
     p.add_argument("--device", default="cpu", help="cpu or cuda[:N], where the file runs (default: cpu)")
     p.add_argument(
         "--format",
-        choices=("aoti", "torchscript"),
+        choices=("aoti", "torchscript", "metatomic"),
         default="aoti",
         help="aoti: compiled, fastest, needs a C++ compiler to export and a matching torch to load; "
-        "torchscript: portable, exports in seconds (default: aoti)",
+        "torchscript: portable, exports in seconds; metatomic: for engines that read metatomic models, needs "
+        "metatomic-torch (default: aoti)",
     )
     p.set_defaults(func=run)
     return p
@@ -38,7 +39,12 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as err:
         print(f"mlmat export: error: {err}", file=sys.stderr)
         return 2
-    meta = load_exported(path).metadata
+    if args.format == "metatomic":
+        from ..export.metatomic import read_metatomic_metadata
+
+        meta = read_metatomic_metadata(path)
+    else:
+        meta = load_exported(path).metadata
     print(
         f"wrote {path} ({meta['file_format']}, {meta['dtype']}, {meta['device']}): elements {meta['elements']}, "
         f"cutoff {meta['cutoff']} Å, {meta['num_interactions']} interactions, "

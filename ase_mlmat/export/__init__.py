@@ -1,4 +1,4 @@
-"""Exported potentials: a self-contained file (AOTInductor package or TorchScript) that runs without ase_mlmat.
+"""Exported potentials: a self-contained file (AOTInductor package, TorchScript or metatomic model) without ase_mlmat.
 
 :func:`export_model` writes one (``mlmat export``), :func:`load_exported` reads it back with torch alone,
 :class:`ExportedCalculator` runs it on ASE atoms. The interface (input and output tensors, units) is in

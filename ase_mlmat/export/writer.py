@@ -12,9 +12,13 @@ Two formats hold the same computation (:class:`~.interface.ExportInterface`) and
 - ``torchscript`` (``.pt``): ``torch.jit.script`` of the same module, autograd included. Exports in seconds
   without a compiler and loads on any device (``torch.jit.load`` / ``torch::jit::load``), at the speed of
   the eager model.
+- ``metatomic`` (``.pt``): the same members behind metatomic's model interface (:mod:`.metatomic`), for the
+  engines that read metatomic models; needs the optional ``metatomic-torch``. It returns the energy only: the
+  engine differentiates it for forces and stress.
 
 Metadata (:func:`metadata`), a dict of strings, is stored as the AOTInductor package's metadata
-(``get_metadata()``) or as the TorchScript extra file ``metadata.json``: element order, cutoff, number of
+(``get_metadata()``), as the TorchScript extra file ``metadata.json`` or as the metatomic model metadata's
+``extra``: element order, cutoff, number of
 message-passing layers (a ghost atom further than layers × cutoff from every local atom cannot change the
 energy), dtype, device, format version and the SHA-256 of the source model file.
 """
@@ -37,12 +41,12 @@ from ..models.registry import is_representation
 from .interface import OUTPUTS, ExportInterface
 
 FORMAT_VERSION = "1"
-FORMATS = ("aoti", "torchscript")
+FORMATS = ("aoti", "torchscript", "metatomic")
 METADATA_FILE = "metadata.json"  # the TorchScript extra file holding the metadata
 
 
 class ExportError(RuntimeError):
-    """The model could not be compiled into the requested format."""
+    """The model could not be written in the requested format (no C++ compiler, no metatomic-torch)."""
 
 
 def _sha256(spec: str | os.PathLike | torch.nn.Module) -> str:
@@ -144,24 +148,29 @@ def export_model(
 
     Args:
         model: the potential; a committee is exported as its mean.
-        path: the file to write (``.pt2`` for "aoti" by convention, ``.pt`` for "torchscript").
+        path: the file to write (``.pt2`` for "aoti", ``.pt`` for "torchscript" and "metatomic").
         dtype: "float64" or "float32", of the weights and of the floating-point inputs and outputs.
         device: "cpu" or "cuda" (or "cuda:N"): where the file's weights live and, for "aoti", which kernels
             are compiled.
-        file_format: "aoti" or "torchscript" (see module docstring).
+        file_format: "aoti", "torchscript" or "metatomic" (see module docstring).
 
     Returns:
         ``path``.
 
     Raises:
         ValueError: unknown format, dtype or device, or an architecture that cannot be exported.
-        ExportError: AOTInductor failed to compile (e.g. no C++ compiler).
+        ExportError: AOTInductor failed to compile (e.g. no C++ compiler), or metatomic-torch is missing.
         FileNotFoundError: ``model`` names no file and no shipped model.
     """
     from ..calculator import resolve_dtype
 
     if file_format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {file_format!r}")
+    if file_format == "metatomic":
+        from .metatomic import HAVE_METATOMIC, MISSING
+
+        if not HAVE_METATOMIC:
+            raise ExportError(MISSING)
     torch_dtype = resolve_dtype(dtype)
     try:
         target = torch.device(device)
@@ -189,6 +198,10 @@ def export_model(
         warnings.simplefilter("ignore", DeprecationWarning)
         if file_format == "aoti":
             _write_aoti(module, path, example_inputs(module, dtype=torch_dtype, device=str(target)), meta)
+        elif file_format == "metatomic":
+            from .metatomic import write_metatomic
+
+            write_metatomic(module, path, meta)
         else:
             _write_torchscript(module, path, meta)
     return path
