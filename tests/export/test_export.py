@@ -235,7 +235,8 @@ def test_aoti_package_loads_without_ase_mlmat_or_a_compiler(aoti_file):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("file_format", ["torchscript", "aoti"])
 def test_cuda_export_matches_python_model_on_cuda(tmp_path, file_format):
-    path = export_model("mlearn-Cu", tmp_path / f"cu.{file_format}", device="cuda", file_format=file_format)
+    suffix = {"torchscript": "pt", "aoti": "pt2"}[file_format]  # AOTInductor insists on .pt2
+    path = export_model("mlearn-Cu", tmp_path / f"cu.{suffix}", device="cuda", file_format=file_format)
     atoms = rattled("Cu")
     calc = MLCalculator("mlearn-Cu", dtype="float64", device="cuda")
     expected = {p: calc.get_property(p, atoms) for p in ("energy", "energies", "forces", "stress")}
