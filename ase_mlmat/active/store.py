@@ -45,7 +45,20 @@ def structure_uid(atoms: Atoms, decimals: int = 6) -> str:
     for array in (atoms.positions, atoms.cell.array):
         digest.update((np.round(np.asarray(array, dtype=np.float64), decimals) + 0.0).tobytes())  # +0.0: no -0.0
     digest.update(np.asarray(atoms.pbc, dtype=np.int8).tobytes())
-    return digest.hexdigest()[:24]
+    return storable_uid(digest.hexdigest()[:24])
+
+
+def storable_uid(hexdigest: str) -> str:
+    """``hexdigest``, or with its first character made ``x`` where it reads as a number ("98e0164...", "1234...").
+
+    ase.db refuses a string value that parses as a float; such uids (about one in 20,000) could not be stored.
+    Every other uid is unchanged, so stores written before keep their uids.
+    """
+    try:
+        float(hexdigest)
+    except ValueError:
+        return hexdigest
+    return "x" + hexdigest[1:]
 
 
 def bare_copy(atoms: Atoms) -> Atoms:

@@ -114,3 +114,19 @@ def test_training_reads_an_active_learning_db_as_its_labelled_rows(tmp_path):
     assert structure_uid(read_structures(f"{path}@-1")[0]) == structure_uid(frames[0])
     with pytest.raises(DatasetError, match="1 labelled structures, none at index 1"):
         read_structures(path, index="1")
+
+
+def test_a_uid_that_reads_as_a_number_is_still_stored(tmp_path):
+    from ase.db import connect
+
+    from ase_mlmat.active.store import storable_uid
+
+    assert storable_uid("0123456789abcdef01234567") == "0123456789abcdef01234567"
+    db = connect(tmp_path / "uids.db")
+    for numeric in ("98e016471847287710843662", "123456789012345678901234"):
+        with pytest.raises(ValueError, match=r"interpreted as (float|int)"):
+            db.write(bulk("Cu"), uid=numeric)  # the premise: ase.db refuses the raw digest
+        uid = storable_uid(numeric)
+        assert uid == "x" + numeric[1:]
+        db.write(bulk("Cu"), uid=uid)
+    assert len(db) == 2

@@ -208,3 +208,22 @@ def test_cli_screen_with_ashby(inputs, trained_small, tmp_path, capsys):
     assert f"{NUM_GOOD + 3} already in" in capsys.readouterr().out
     assert mlmat(["screen", str(tmp_path / "missing"), "--db", db, "--no-progress"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_calc_auto_promotes_only_rows_a_shipped_potential_covers(inputs, trained_small, tmp_path, capsys):
+    from ase_mlmat.workflows.screening.auto_calculator import shipped_potentials
+
+    db = str(tmp_path / "auto.db")
+    args = ["screen", *inputs, "--db", db, "--model", str(trained_small[1]), "--no-progress", "--calc", "auto"]
+    fast = ["--elastic-option", "normal_strains=[-0.005,0.005]", "--elastic-option", "shear_strains=[-0.005,0.005]"]
+    assert mlmat([*args, "--top-elastic", "1", *fast]) == 0
+    out = capsys.readouterr().out
+    promoted = [row for row in connect(db).select() if row.get("elastic_calculator")]
+    passed = int(out.split("passed over ")[1].split()[0]) if "passed over" in out else 0
+    assert len(promoted) + passed >= 1 and len(promoted) <= 1
+    for row in promoted:
+        assert set(row.toatoms().get_chemical_symbols()) <= set(shipped_potentials()[row.elastic_calculator])
+    if passed:
+        assert "that no shipped potential covers" in out
+    with pytest.raises(SystemExit, match="--distil needs --calc auto"):
+        mlmat([*args[:-1], "mlearn-Cu", "--distil", "--top-elastic", "1"])

@@ -2,6 +2,7 @@
 
 mlmat screen structures/ more.extxyz mp.json.gz --db screen.db --ashby ashby.png
 mlmat screen cands.db --db screen.db --workers 4 --calc mlearn-Si --top-elastic 20 --top-qha 3
+mlmat screen cands.db --db screen.db --calc auto --top-elastic 20 --top-qha 3
 """
 
 from __future__ import annotations
@@ -22,7 +23,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="run on a local Dask cluster with N worker processes")
     p.add_argument("--scheduler", help="run on the Dask cluster at this scheduler address")
     p.add_argument("--ashby", help="write the Ashby diagram (H_v against K_IC) to this image file")
-    p.add_argument("--calc", help="calculator for the elastic and QHA tiers: shipped model, checkpoint or module:Class")
+    p.add_argument(
+        "--calc",
+        help="calculator for the elastic and QHA tiers: shipped model, checkpoint, module:Class, chgnet, sevenn, "
+        "or auto: per structure, the shipped potential that covers its elements (distilled-B-N for BN ...)",
+    )
+    p.add_argument(
+        "--distil",
+        action="store_true",
+        help="with --calc auto: distil a potential (by active learning from --teacher) for a promoted structure "
+        "no shipped potential covers, into DB-distilled/distilled-<elements> (resumed on a rerun)",
+    )
+    p.add_argument("--teacher", default="chgnet", help="teacher of --distil: chgnet, sevenn, module:Class")
+    p.add_argument("--distil-config", help="YAML file of mlmat distill's keys for --distil (budget, active, refit)")
     p.add_argument("--top-elastic", type=int, default=0, help="promote the top N to the elastic-tensor tier")
     p.add_argument("--top-qha", type=int, default=0, help="promote the top M (of those) to the QHA tier")
     p.add_argument("--rank-by", default="vickers_hardness_GPa", help="fast-tier column to rank by (largest first)")
@@ -38,6 +51,16 @@ def _client(args: argparse.Namespace):
     from ...dask_client import dask_client
 
     return dask_client(args.workers, args.scheduler)
+
+
+def _distil_root(db: str) -> str:
+    """Folder of --distil's runs beside the database file (in the working directory for a database URL)."""
+    from pathlib import Path
+
+    if "://" in db:
+        return "screen-distilled"
+    path = Path(db)
+    return str(path.with_name(path.stem + "-distilled"))
 
 
 def run_cli(args: argparse.Namespace) -> int:
@@ -64,8 +87,21 @@ def run_cli(args: argparse.Namespace) -> int:
     db = connect(args.db)
     if args.top_elastic or args.top_qha:
         from ...properties import calculator_from_spec
+        from .auto_calculator import AUTO, AutoCalculator
 
-        calculator = calculator_from_spec(args.calc) if args.calc else None
+        if args.distil and args.calc != AUTO:
+            raise SystemExit("--distil needs --calc auto")
+        if args.calc == AUTO:
+            distil = None
+            if args.distil:
+                from ...yaml_config import read_mapping
+                from .auto_calculator import DistilOnDemand
+
+                options = dict(read_mapping(args.distil_config, "a distillation")) if args.distil_config else {}
+                distil = DistilOnDemand(_distil_root(args.db), args.teacher, options)
+            calculator = AutoCalculator(device=args.device if args.device != "auto" else "cpu", distil=distil)
+        else:
+            calculator = calculator_from_spec(args.calc) if args.calc else None
         result = promote(
             db,
             calculator,
@@ -76,7 +112,13 @@ def run_cli(args: argparse.Namespace) -> int:
             elastic_options=parse_key_value_options(args.elastic_option),
             qha_options=parse_key_value_options(args.qha_option),
             progress=not args.no_progress,
+            calculator_name=args.calc,
         )
+        if result.passed_over:
+            print(
+                f"passed over {result.passed_over} better-ranked rows that no shipped potential covers: "
+                f"{', '.join(result.uncovered)}"
+            )
         print(
             f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
             f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed"

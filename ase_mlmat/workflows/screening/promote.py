@@ -6,6 +6,11 @@ whose result is a moduli source that the moduli-consuming predictors (hardness, 
 turn into ``elastic_*`` columns again; and ``thermal_expansion`` in its ``qha`` tier. Results go into
 the same rows (``elastic_*``, ``qha_*`` columns, ``tier``); rows already promoted are not recomputed,
 so a rerun resumes. A tier whose predictor is not installed is refused before any work.
+
+The calculator is one ASE calculator for every structure, or a chooser with a ``for_atoms(atoms)`` method
+returning ``(name, calculator)`` or None (:class:`~.auto_calculator.AutoCalculator`, ``--calc auto``): then the
+top N are the best-ranked rows it has a calculator for. Each promoted row records the calculator's name in
+``elastic_calculator`` and ``qha_calculator``.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class PromotionSummary:
     elastic_failed: int
     qha_done: int
     qha_failed: int
+    passed_over: int = 0  # better-ranked rows the chooser had no calculator for
+    uncovered: tuple[str, ...] = ()  # their element sets, e.g. "B-N"
 
 
 def ranked_rows(db, rank_by: str, descending: bool = True) -> list:
@@ -85,6 +92,22 @@ def qha_columns(atoms: Atoms, thermal: PropertyPredictor, calculator) -> dict[st
     }
 
 
+def _chooser(calculator, name: str | None) -> Callable[[Atoms], tuple[str, Any] | None]:
+    """atoms → (name, calculator) or None: the chooser's own, or the one calculator for every structure."""
+    if callable(getattr(calculator, "for_atoms", None)):
+        return calculator.for_atoms
+    label = name or type(calculator).__name__
+    return lambda atoms: (label, calculator)
+
+
+def _with_calculator(choose, name: str, columns: Callable[[Atoms, Any], dict[str, Any]]):
+    def run(atoms: Atoms) -> dict[str, Any]:
+        label, calculator = choose(atoms)
+        return {**columns(atoms, calculator), f"{name}_calculator": label}
+
+    return run
+
+
 def _run_tier(db, rows: Sequence, name: str, columns: Callable[[Atoms], dict[str, Any]], progress: bool) -> list[int]:
     """Fill ``{name}_*`` columns of ``rows`` not yet done; (done, failed) counts of this call."""
     counts = [0, 0]
@@ -114,15 +137,18 @@ def promote(
     elastic_options: Mapping[str, Any] | None = None,
     qha_options: Mapping[str, Any] | None = None,
     progress: bool = True,
+    calculator_name: str | None = None,
 ) -> PromotionSummary:
     """Run the elastic tier on the top ``top_elastic`` rows and QHA on the top ``top_qha`` of those.
 
     Args:
         db: connected screening ase.db.
-        calculator: ASE calculator for both tiers (an MLCalculator, EMT, a DFT code).
+        calculator: ASE calculator for both tiers (an MLCalculator, EMT, a DFT code), or a chooser with
+            ``for_atoms`` (module docstring).
         rank_by: fast-tier column to rank by.
         elastic_options: keyword arguments of the ``elastic`` predictor.
         qha_options: keyword arguments of the quasi-harmonic calculation (``thermal_expansion``'s ``qha_options``).
+        calculator_name: what the rows record as the calculator (default: its class name; a chooser names its own).
     """
     if top_elastic < 0 or top_qha < 0:
         raise ValueError("top_elastic and top_qha must be >= 0")
@@ -134,12 +160,21 @@ def promote(
         _require("elastic", ELASTIC)
     if top_qha:
         _require("QHA", QHA)
-    ranked = ranked_rows(db, rank_by, descending)[:top_elastic]
+    choose = _chooser(calculator, calculator_name)
+    ranked, passed_over, uncovered = [], 0, set()
+    for row in ranked_rows(db, rank_by, descending) if top_elastic else []:
+        if len(ranked) == top_elastic:
+            break
+        if row.get("elastic_ok") is None and choose(row.toatoms()) is None:
+            passed_over += 1
+            uncovered.add("-".join(sorted(set(row.toatoms().get_chemical_symbols()))))
+            continue
+        ranked.append(row)
     elastic, consumers = (create(ELASTIC, **dict(elastic_options or {})), moduli_consumers()) if ranked else (None, {})
-    e_done, e_failed = _run_tier(
-        db, ranked, "elastic", lambda atoms: elastic_columns(atoms, elastic, calculator, consumers), progress
-    )
+    elastic_run = _with_calculator(choose, "elastic", lambda a, c: elastic_columns(a, elastic, c, consumers))
+    e_done, e_failed = _run_tier(db, ranked, "elastic", elastic_run, progress)
     stable = [row for row in (db.get(id=row.id) for row in ranked) if row.get("elastic_ok")][:top_qha]
     thermal = create(QHA, tier="qha", qha_options=dict(qha_options or {})) if stable else None
-    q_done, q_failed = _run_tier(db, stable, "qha", lambda atoms: qha_columns(atoms, thermal, calculator), progress)
-    return PromotionSummary(e_done, e_failed, q_done, q_failed)
+    qha_run = _with_calculator(choose, "qha", lambda a, c: qha_columns(a, thermal, c))
+    q_done, q_failed = _run_tier(db, stable, "qha", qha_run, progress)
+    return PromotionSummary(e_done, e_failed, q_done, q_failed, passed_over, tuple(sorted(uncovered)))
