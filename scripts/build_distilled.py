@@ -96,7 +96,9 @@ def main() -> None:
             shutil.copyfile(result.potential, ROOT / "ase_mlmat" / "pretrained" / f"{name}.pt")
             docs = ROOT / "docs" / "distill"
             docs.mkdir(exist_ok=True)
-            card = dict(result.card, mp_ids=[a.info["mp_id"] for a in structures])
+            # the frames were labelled once by the teacher, in this run or the one it resumed
+            frames = result.card["independent"]["frames"]
+            card = dict(result.card, mp_ids=[a.info["mp_id"] for a in structures], independent_teacher_calls=frames)
             (docs / f"{name}-card.json").write_text(json.dumps(card, indent=1, default=str) + "\n")
             shutil.copyfile(result.parity, docs / f"{name}-parity.png")
         independent = result.card["independent"]
