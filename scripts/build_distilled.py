@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--max-structures", type=int, default=5)
     parser.add_argument("--max-atoms", type=int, default=16, help="largest primitive cell taken from the MP file")
     parser.add_argument("--config", default=str(ROOT / "configs" / "distill-binary.yaml"))
+    parser.add_argument("--compressions", help="volume fractions of compressed cells labelled first, e.g. 0.85,0.7")
+    parser.add_argument("--refit-minutes", type=float, help="time budget of the refit (default: the config's)")
     parser.add_argument("--mp-file", default=str(MP_FILE))
     parser.add_argument("--runs", default="runs", help="folder of the runs (runs/distilled-<A>-<B>)")
     parser.add_argument("--install", action="store_true", help="copy the potential, card and plot into the tree")
@@ -88,6 +90,10 @@ def main() -> None:
         structures = family_structures(family, Path(args.mp_file), args.max_structures, args.max_atoms)
         options = dict(read_mapping(args.config, "a distillation"))
         options["budget"] = args.budget
+        if args.compressions:
+            options["compressions"] = [float(v) for v in args.compressions.split(",")]
+        if args.refit_minutes is not None:
+            options["refit"] = {**options.get("refit", {}), "max_minutes": args.refit_minutes}
         config = config_from_options(args.teacher, str(Path(args.runs) / name), options)
         start = time.perf_counter()
         result = distill(structures, config)

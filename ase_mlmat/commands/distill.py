@@ -33,6 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="MD temperatures, K (default 300,900)",
     )
     p.add_argument("--strain", type=float, help="normal and shear strain of the strained cells (default 0.01)")
+    p.add_argument(
+        "--compressions",
+        type=_floats,
+        metavar="V1,V2",
+        help="volume fractions of compressed copies labelled first, e.g. 0.85,0.7 (default none)",
+    )
     p.add_argument("--min-atoms", type=int, help="atoms of the supercell, at least (default 32)")
     p.add_argument("--test-frames", type=int, help="independent frames labelled by the teacher (default 12)")
     p.add_argument("--refit-epochs", type=int, help="epochs of the final refit (default 200)")
@@ -60,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     options = dict(read_mapping(args.config, "a distillation")) if args.config else {}
     flags = {
         name: getattr(args, name)
-        for name in ("budget", "temperatures_K", "strain", "min_atoms", "test_frames", "seed", "device")
+        for name in ("budget", "temperatures_K", "strain", "compressions", "min_atoms", "test_frames", "seed", "device")
     }
     options.update({k: v for k, v in flags.items() if v is not None})
     refit = dict(options.get("refit") or {})

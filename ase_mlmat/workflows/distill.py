@@ -71,6 +71,8 @@ class DistillConfig:
     budget: int = 100  # teacher calls of the active learning (the independent frames come on top)
     temperatures_K: list[float] = field(default_factory=lambda: [300.0, 900.0])
     strain: float = 0.01  # magnitude of the normal and (engineering) shear strains of the strained cells
+    # volume fractions (< 1) of isotropically compressed copies, labelled first: close contacts, the repulsive wall
+    compressions: list[float] = field(default_factory=list)
     min_atoms: int = 32  # the supercell is repeated to at least this many atoms
     vacuum_A: float = 10.0  # vacuum gap of the slab, Å (wider than the cutoff: its two faces do not meet)
     test_frames: int = 12  # independent frames labelled by the teacher
@@ -91,6 +93,8 @@ class DistillConfig:
             raise ValueError(f"temperatures_K must be positive K, got {self.temperatures_K}")
         if not 0 < self.strain < 0.1:
             raise ValueError(f"strain must be in (0, 0.1), got {self.strain}")
+        if any(not 0.3 <= v < 1 for v in self.compressions):
+            raise ValueError(f"compressions are volume fractions in [0.3, 1), got {self.compressions}")
         if self.test_spacing < 1 or self.test_equilibration < 0:
             raise ValueError("test_spacing must be >= 1 and test_equilibration >= 0 MD steps")
         unknown = {"db", "reference", "structure", "seed_data"} & set(self.active)
@@ -135,13 +139,30 @@ def supercell(atoms: Atoms, min_atoms: int) -> Atoms:
     return atoms * tuple(repeat)
 
 
+def compressed_cells(atoms: Atoms, volume_fractions: Sequence[float]) -> list[Atoms]:
+    """``atoms`` scaled isotropically (cell and positions) to each fraction of its volume."""
+    cells = []
+    for fraction in volume_fractions:
+        copy = atoms.copy()
+        copy.set_cell(atoms.cell.array * fraction ** (1 / 3), scale_atoms=True)
+        cells.append(copy)
+    return cells
+
+
 def exploration_set(
-    structures: Sequence[Atoms], *, strain: float = 0.01, min_atoms: int = 32, vacuum_A: float = 10.0
+    structures: Sequence[Atoms],
+    *,
+    strain: float = 0.01,
+    min_atoms: int = 32,
+    vacuum_A: float = 10.0,
+    compressions: Sequence[float] = (),
 ) -> ExplorationSet:
-    """Strained cells (seeds), and supercell, vacancy and slab (MD starts) of each periodic structure.
+    """Strained and compressed cells (seeds), and supercell, vacancy and slab (MD starts) of each periodic structure.
 
     A vacancy needs at least 4 atoms in the supercell, a slab at least 2; a structure not periodic in all three
-    directions (a molecule, a cluster, a given slab) is an MD start as it is.
+    directions (a molecule, a cluster, a given slab) is an MD start as it is. Compressed cells (volume fractions
+    ``compressions``) put close contacts into the labels, without which a potential may have no repulsive wall
+    and collapse where MD or a relaxation goes beyond its data.
     """
     starts, seeds = [], []
     for given in structures:
@@ -149,7 +170,7 @@ def exploration_set(
         if not atoms.pbc.all():
             starts.append(atoms)
             continue
-        seeds += strained_cells(atoms, strain)
+        seeds += strained_cells(atoms, strain) + compressed_cells(atoms, compressions)
         bulk = supercell(atoms, min_atoms)
         starts.append(bulk)
         if len(bulk) >= 4:
@@ -335,7 +356,11 @@ def distill(
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     exploration = exploration_set(
-        structures, strain=config.strain, min_atoms=config.min_atoms, vacuum_A=config.vacuum_A
+        structures,
+        strain=config.strain,
+        min_atoms=config.min_atoms,
+        vacuum_A=config.vacuum_A,
+        compressions=config.compressions,
     )
     active = active_config(config)
     learner = ActiveLearner(active, structure=exploration.starts, seed_structures=exploration.seeds, log=log)
@@ -402,6 +427,7 @@ __all__ = [
     "DistillResult",
     "ExplorationSet",
     "active_config",
+    "compressed_cells",
     "config_from_options",
     "distill",
     "exploration_set",

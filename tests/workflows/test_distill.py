@@ -184,6 +184,18 @@ def test_exploration_set_strains_supercell_vacancy_slab():
     assert exploration_set([molecule]).starts[0].pbc.sum() == 0 and not exploration_set([molecule]).seeds
 
 
+def test_compressed_cells_are_labelled_first_at_the_volume_fractions_asked():
+    atoms = bulk("Cu", "fcc", a=3.6)
+    seeds = exploration_set([atoms], min_atoms=8, compressions=[0.85, 0.6]).seeds
+    assert len(seeds) == 14 and len(exploration_set([atoms], min_atoms=8).seeds) == 12
+    for cell, fraction in zip(seeds[12:], (0.85, 0.6)):
+        assert cell.get_volume() / atoms.get_volume() == pytest.approx(fraction)
+        np.testing.assert_allclose(cell.get_scaled_positions(), atoms.get_scaled_positions(), atol=1e-12)
+        np.testing.assert_allclose(cell.cell.cellpar()[3:], atoms.cell.cellpar()[3:])  # isotropic: same angles
+    with pytest.raises(ValueError, match="compressions are volume fractions"):
+        DistillConfig(teacher="x", out="y", compressions=[1.2]).validate()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("chgnet") is None, reason="chgnet is not installed (teachers extra)")
 def test_chgnet_teacher_on_two_atom_copper(tmp_path):
