@@ -165,10 +165,12 @@ def promote(
     for row in ranked_rows(db, rank_by, descending) if top_elastic else []:
         if len(ranked) == top_elastic:
             break
-        if row.get("elastic_ok") is None and choose(row.toatoms()) is None:
-            passed_over += 1
-            uncovered.add("-".join(sorted(set(row.toatoms().get_chemical_symbols()))))
-            continue
+        if row.get("elastic_ok") is None:
+            atoms = row.toatoms()
+            if choose(atoms) is None:
+                passed_over += 1
+                uncovered.add("-".join(sorted(set(atoms.get_chemical_symbols()))))
+                continue
         ranked.append(row)
     elastic, consumers = (create(ELASTIC, **dict(elastic_options or {})), moduli_consumers()) if ranked else (None, {})
     elastic_run = _with_calculator(choose, "elastic", lambda a, c: elastic_columns(a, elastic, c, consumers))
