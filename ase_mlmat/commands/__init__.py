@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ase_mlmat.workflows.screening.cli:add_parser",
         "screen many structures: ML moduli, hardness, toughness, expansion",
     ),
+    "generate": (
+        "ase_mlmat.commands.generate:add_parser",
+        "new candidate structures by element substitution into known prototypes",
+    ),
     "learn": ("ase_mlmat.active.cli:add_parser", "active learning: MD with a committee, label where it disagrees"),
     "distill": (
         "ase_mlmat.commands.distill:add_parser",

@@ -114,6 +114,10 @@ class AutoCalculator:
         covering = [name for name, elements in self.potentials.items() if needed <= set(elements)]
         return min(covering, key=lambda n: _preference(n, self.potentials[n], needed), default=None)
 
+    def source(self, name: str) -> str:
+        """What loads potential ``name``: its file where it was distilled here, else the shipped name."""
+        return str(self._files.get(name, name))
+
     def for_atoms(self, atoms: Atoms) -> tuple[str, object] | None:
         """(name, calculator) for ``atoms``, or None; one calculator per potential, reused.
 
@@ -129,5 +133,5 @@ class AutoCalculator:
         if name not in self._calculators:
             from ...calculator import MLCalculator
 
-            self._calculators[name] = MLCalculator(str(self._files.get(name, name)), device=self.device)
+            self._calculators[name] = MLCalculator(self.source(name), device=self.device)
         return name, self._calculators[name]
