@@ -8,7 +8,7 @@ from .base import PredictionFailure, PropertyError, PropertyPredictor, PropertyR
 from .calculators import calculator_from_spec
 from .chain import ChainedPredictor
 from .moduli_source import GivenModuli, ModuliSource, moduli_of
-from .registry import available, create, get_predictor, moduli_consumers
+from .registry import available, create, fast_tier_predictors, get_predictor, moduli_consumers
 
 __all__ = [
     "ChainedPredictor",
@@ -21,6 +21,7 @@ __all__ = [
     "available",
     "calculator_from_spec",
     "create",
+    "fast_tier_predictors",
     "get_predictor",
     "moduli_consumers",
     "moduli_of",

@@ -99,6 +99,9 @@ class PropertyPredictor:
     needs_calculator: ClassVar[bool] = False
     # True when the property follows from isotropic moduli alone (see predict_from_moduli)
     consumes_moduli: ClassVar[bool] = False
+    # True when the property needs the structure alone (no calculator, no moduli) and is cheap enough, batched in
+    # iter_predictions, for every structure of a screening's fast tier (e.g. a synthesizability classifier)
+    runs_in_fast_tier: ClassVar[bool] = False
 
     def predict(self, atoms: Atoms, calculator=None) -> PropertyResult:
         raise NotImplementedError

@@ -42,12 +42,7 @@ def create(name: str, **options) -> PropertyPredictor:
     return get_predictor(name)(**options)
 
 
-def moduli_consumers(**options_by_name) -> dict[str, PropertyPredictor]:
-    """An instance of every installed predictor that derives its property from moduli, by name.
-
-    ``options_by_name`` maps a predictor name to its constructor options. A plugin that fails to load
-    is skipped with a warning: one broken plugin does not stop a screening run.
-    """
+def _instances(wanted, options_by_name) -> dict[str, PropertyPredictor]:
     import warnings
 
     out = {}
@@ -55,8 +50,26 @@ def moduli_consumers(**options_by_name) -> dict[str, PropertyPredictor]:
         try:
             cls = get_predictor(name)
         except Exception as err:  # a broken plugin is reported, not fatal
-            warnings.warn(f"property plugin {name!r} could not be loaded: {err}", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"property plugin {name!r} could not be loaded: {err}", RuntimeWarning, stacklevel=3)
             continue
-        if cls.consumes_moduli:
+        if wanted(cls):
             out[name] = cls(**options_by_name.get(name, {}))
     return out
+
+
+def moduli_consumers(**options_by_name) -> dict[str, PropertyPredictor]:
+    """An instance of every installed predictor that derives its property from moduli, by name.
+
+    ``options_by_name`` maps a predictor name to its constructor options. A plugin that fails to load
+    is skipped with a warning: one broken plugin does not stop a screening run.
+    """
+    return _instances(lambda cls: cls.consumes_moduli, options_by_name)
+
+
+def fast_tier_predictors(**options_by_name) -> dict[str, PropertyPredictor]:
+    """An instance of every installed predictor that runs on the structure alone in the fast tier, by name.
+
+    Those that set ``runs_in_fast_tier`` and need no calculator; options and broken plugins as in
+    :func:`moduli_consumers`.
+    """
+    return _instances(lambda cls: cls.runs_in_fast_tier and not cls.needs_calculator, options_by_name)

@@ -98,7 +98,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     # output → {loss, weight, huber_delta} or a weight alone; outputs left out keep their defaults
     losses: dict = field(default_factory=dict)
-    loss: str | None = None  # shorthand: the loss function ("mse", "l1", "huber") of every term not set in losses
+    # shorthand: the loss function ("mse", "l1", "huber", "bce") of every term not set in losses
+    loss: str | None = None
     energy_weight: float | None = None  # shorthand: losses.energy_per_atom.weight, (eV/atom)^-2 (default 100)
     forces_weight: float | None = None  # shorthand: losses.forces.weight, (eV/Å)^-2 (default 1)
     stress_weight: float | None = None  # shorthand: losses.stress.weight, (eV/Å³)^-2 (default 100)

@@ -8,7 +8,8 @@ the weighted terms, whatever the model.
 - :class:`PotentialTask`: energy per atom (eV/atom), forces (eV/Å) and stress (eV/Å³) of a :class:`Potential`.
 - :class:`PropertyTask`: per-structure targets of a :class:`PropertyModel`, compared standardised
   (``(y − mean) / std`` with the model's training statistics), so that targets of different units and
-  spreads weigh alike.
+  spreads weigh alike; a classifier's ``bce`` term compares the output in target units (a logit) with the
+  label itself (0 or 1).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from .targets import (
     TARGET_STRESS,
 )
 
-LOSS_FUNCTIONS = ("mse", "l1", "huber")
+LOSS_FUNCTIONS = ("mse", "l1", "huber", "bce")
 ENERGY_PER_ATOM = "energy_per_atom"  # output key of a potential: (B,) eV/atom
 
 
@@ -43,7 +44,8 @@ class LossTerm:
     Args:
         output: key of the model output (a task's :meth:`Task.outputs`).
         target: key of the reference value (a task's :meth:`Task.targets`), same shape as the output.
-        loss: "mse", "l1" or "huber" (quadratic below ``huber_delta``, linear above).
+        loss: "mse", "l1", "huber" (quadratic below ``huber_delta``, linear above) or "bce" (logistic loss of a
+            logit output against a label in [0, 1]: log(1 + e^−x) for label 1, log(1 + e^x) for label 0).
         weight: multiplies the mean; in the inverse unit of the loss (e.g. (eV/atom)⁻² for an MSE of eV/atom).
         mask: key of a (B,) bool tensor of the batch, True for structures that carry this label; a
             per-atom output is masked by the structure of each atom. None: every row counts.
@@ -80,6 +82,8 @@ class LossTerm:
             value = torch.mean(diff * diff)
         elif self.loss == "l1":
             value = torch.mean(diff.abs())
+        elif self.loss == "bce":
+            value = nn.functional.binary_cross_entropy_with_logits(pred, ref)
         else:
             value = nn.functional.huber_loss(pred, ref, delta=self.huber_delta)
         return self.weight * value
@@ -95,6 +99,8 @@ class LossTerm:
             elements = (pred - ref) ** 2
         elif self.loss == "l1":
             elements = (pred - ref).abs()
+        elif self.loss == "bce":
+            elements = nn.functional.binary_cross_entropy_with_logits(pred, ref, reduction="none")
         else:
             elements = nn.functional.huber_loss(pred, ref, delta=self.huber_delta, reduction="none")
         if self.mask is None:
@@ -188,7 +194,8 @@ class PropertyTask(Task):
     """Per-structure targets of a :class:`~ase_mlmat.models.property_model.PropertyModel`.
 
     Output and target keys are the target names (e.g. ``log10_K_VRH_GPa``); both are standardised with the
-    model's ``target_mean`` and ``target_std``, so a loss is in units of the target's spread.
+    model's ``target_mean`` and ``target_std``, so a loss is in units of the target's spread. A target with a
+    ``bce`` term is a classifier's: its output is compared in target units (a logit), its label as it is (0 or 1).
     """
 
     def __init__(self, terms: Sequence[LossTerm], names: Sequence[str]):
@@ -197,23 +204,37 @@ class PropertyTask(Task):
         unknown = sorted({t.output for t in self.terms} - set(self.names))
         if unknown:
             raise ValueError(f"loss terms name outputs {unknown} that are not targets of the model {self.names}")
+        self.logits = {t.output for t in self.terms if t.loss == "bce"}  # compared in target units
 
     def outputs(self, model: nn.Module, batch: dict, *, create_graph: bool) -> dict[str, torch.Tensor]:
         standardised = model.normalized(batch)  # (B, T)
-        return {name: standardised[:, k] for k, name in enumerate(self.names)}
+        out = {}
+        for k, name in enumerate(self.names):
+            if name in self.logits:
+                out[name] = model.target_mean[k] + model.target_std[k] * standardised[:, k]
+            else:
+                out[name] = standardised[:, k]
+        return out
 
     def targets(self, model: nn.Module, batch: dict) -> dict[str, torch.Tensor]:
         y = batch[PROPERTY_TARGETS]  # (B, T), target units
         standardised = (y - model.target_mean.to(y.dtype)) / model.target_std.to(y.dtype)
-        return {name: standardised[:, k] for k, name in enumerate(self.names)}
+        return {name: y[:, k] if name in self.logits else standardised[:, k] for k, name in enumerate(self.names)}
 
     def metrics(self, model: nn.Module, graphs: Sequence[dict], *, device=None, dtype=None) -> dict:
-        """MAE of each target in its units, ``mae_<name>``."""
+        """MAE of each target in its units, ``mae_<name>``; for a ``bce`` target the accuracy, ``accuracy_<name>``
+        (logit > 0 against label > 0.5)."""
         if not graphs:
             return {}
         pred = predict_targets(model, graphs, device=device, dtype=dtype)
         true = torch.cat([g[PROPERTY_TARGETS] for g in graphs]).double().numpy()
-        return {f"mae_{name}": float(np.mean(np.abs(pred[:, k] - true[:, k]))) for k, name in enumerate(self.names)}
+        out = {}
+        for k, name in enumerate(self.names):
+            if name in self.logits:
+                out[f"accuracy_{name}"] = float(np.mean((pred[:, k] > 0) == (true[:, k] > 0.5)))
+            else:
+                out[f"mae_{name}"] = float(np.mean(np.abs(pred[:, k] - true[:, k])))
+        return out
 
 
 def property_terms(names: Sequence[str], loss: str = "l1", weight: float = 1.0) -> list[LossTerm]:

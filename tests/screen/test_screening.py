@@ -74,6 +74,8 @@ def test_screening_on_cuda_gives_the_cpu_moduli(inputs, trained_small, tmp_path)
 
 
 def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):
+    from ase_mlmat.properties import available
+
     summary = screen(inputs, str(tmp_path / "s.db"), model=trained_small[1], batch_size=8, progress=False)
     assert summary.found == NUM_GOOD + 3 and summary.screened == NUM_GOOD + 3 and summary.failed == 3
     rows = _rows(tmp_path / "s.db")
@@ -98,6 +100,39 @@ def test_failures_are_flagged_per_row(inputs, trained_small, tmp_path):
         assert kvp["youngs_modulus_GPa"] == pytest.approx(E)
         assert kvp["vickers_hardness_GPa"] > 0 and kvp["fracture_toughness_MPa_m05"] > 0
         assert kvp["debye_temperature_K"] > 0 and kvp["alpha_bound_per_K"] > kvp["alpha_300K_per_K"] > 0
+        if "synthesizability" in available():  # a structure-only predictor of the fast tier
+            assert 0 <= kvp["synthesizability_score"] <= 1
+
+
+def test_structure_only_predictors_add_columns_and_fail_per_row(inputs, trained_small, tmp_path, monkeypatch):
+    """A ``runs_in_fast_tier`` predictor's columns land in every good row; its failure is a column, not a failed row."""
+    import dataclasses
+
+    from ase_mlmat.properties import PropertyPredictor, PropertyResult
+    from ase_mlmat.workflows.screening import fast_tier
+
+    @dataclasses.dataclass(frozen=True)
+    class AtomCount(PropertyResult):
+        atom_count: int
+
+    class CountAtoms(PropertyPredictor):
+        name = "count_atoms"
+        runs_in_fast_tier = True
+
+        def predict(self, atoms, calculator=None):
+            if len(atoms) == 2:
+                raise ValueError("two atoms refused")
+            return AtomCount(len(atoms))
+
+    monkeypatch.setattr(fast_tier, "_structure_predictors", lambda: {"count_atoms": CountAtoms()})
+    screen(inputs, str(tmp_path / "s.db"), model=trained_small[1], batch_size=8, progress=False)
+    sizes = [(kvp, len(positions)) for kvp, positions in _rows(tmp_path / "s.db").values() if kvp["ok"]]
+    assert any(n == 2 for _, n in sizes) and any(n != 2 for _, n in sizes), "both branches need a structure"
+    for kvp, n in sizes:
+        if n == 2:
+            assert kvp["count_atoms_error"] == "ValueError: two atoms refused" and "atom_count" not in kvp
+        else:
+            assert kvp["atom_count"] == n
 
 
 def test_serial_and_dask_give_identical_rows(inputs, trained_small, tmp_path):
@@ -208,6 +243,30 @@ def test_cli_screen_with_ashby(inputs, trained_small, tmp_path, capsys):
     assert f"{NUM_GOOD + 3} already in" in capsys.readouterr().out
     assert mlmat(["screen", str(tmp_path / "missing"), "--db", db, "--no-progress"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_top_table_and_coloured_ashby(inputs, trained_small, tmp_path, capsys):
+    import csv
+
+    db, png = str(tmp_path / "c.db"), str(tmp_path / "ashby.png")
+    csv_path, html_path = tmp_path / "top.csv", tmp_path / "top.html"
+    base = ["screen", *inputs, "--db", db, "--model", str(trained_small[1]), "--no-progress"]
+    args = [*base, "--ashby", png, "--ashby-colour", "volume_per_atom_A3", "--top", "5", "--top-table", str(csv_path)]
+    assert mlmat([*args, "--top-table", str(html_path)]) == 0
+    with open(png, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    with csv_path.open() as handle:
+        table = list(csv.DictReader(handle))
+    hardness = [float(r["vickers_hardness_GPa"]) for r in table]
+    assert len(table) == 5 and hardness == sorted(hardness, reverse=True)
+    every = [r.vickers_hardness_GPa for r in connect(db).select("ok=True") if r.get("vickers_hardness_GPa")]
+    assert hardness[0] == pytest.approx(max(every))
+    assert all(r["tiers"] == "ml" for r in table)
+    assert html_path.read_text().count("<tr>") == 6  # header and five rows
+    # a floor no row reaches leaves the table empty
+    assert mlmat([*base, "--top-table", str(csv_path), "--min-synthesizability", "2"]) == 0
+    with csv_path.open() as handle:
+        assert list(csv.DictReader(handle)) == []
 
 
 def test_cli_calc_auto_promotes_only_rows_a_shipped_potential_covers(inputs, trained_small, tmp_path, capsys):

@@ -66,6 +66,32 @@ def test_loss_terms_compute_their_functions_on_the_labelled_rows():
         LossTerm("p", "t", weight=-1)
 
 
+def test_bce_term_is_the_logistic_loss_of_logits_and_a_property_task_keeps_them_unstandardised():
+    """A classifier's term: log(1 + e^-x) for label 1, log(1 + e^x) for label 0, on the output in target units."""
+    from ase_mlmat.train.losses import PropertyTask
+    from ase_mlmat.train.targets import PROPERTY_TARGETS
+
+    logits, labels = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([1.0, 0.0, 0.0])
+    expected = np.mean([np.log1p(np.exp(-2.0)), np.log1p(np.exp(-1.0)), np.log1p(np.exp(0.5))])
+    term = LossTerm("p", "t", "bce", 3.0)
+    assert float(term({"p": logits}, {"t": labels}, {})) == pytest.approx(3 * expected)
+    total, count = term.weighted_sum({"p": logits}, {"t": labels}, {})
+    assert float(total / count) == pytest.approx(3 * expected)
+
+    class Fake(torch.nn.Module):  # standardised output z; target units mean + std * z
+        target_mean, target_std = torch.tensor([1.0, 10.0]), torch.tensor([2.0, 5.0])
+
+        def normalized(self, batch):
+            return batch["z"]
+
+    batch = {"z": torch.tensor([[0.5, 1.0]]), PROPERTY_TARGETS: torch.tensor([[1.0, 20.0]])}
+    task = PropertyTask([LossTerm("c", "c", "bce"), LossTerm("r", "r", "l1")], ["c", "r"])
+    out, ref = task.outputs(Fake(), batch, create_graph=False), task.targets(Fake(), batch)
+    assert float(out["c"][0]) == pytest.approx(2.0) and float(ref["c"][0]) == 1.0  # logit 1 + 2 * 0.5, label 1
+    assert float(out["r"][0]) == 1.0 and float(ref["r"][0]) == pytest.approx(2.0)  # standardised: (20 - 10) / 5
+    assert TrainConfig(targets=["c"], losses={"c": {"loss": "bce"}}).task().logits == {"c"}
+
+
 def test_potential_task_loss_is_the_weighted_sum_of_its_terms():
     """E/N, F and σ terms as before: 100 · MSE(ΔE/N) + 1 · MSE(ΔF) + 100 · MSE(Δσ) with the default config."""
     from ase_mlmat.graph import collate

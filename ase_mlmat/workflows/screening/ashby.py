@@ -29,6 +29,8 @@ def ashby_diagram(
     labels: Sequence[str] | None = None,
     highlight: Sequence[tuple[str, ...]] = KNOWN_HARD_PAIRS,
     title: str = "Mazhnik–Oganov hardness and toughness",
+    colour: Sequence[float] | None = None,
+    colour_label: str = "",
 ) -> Path:
     """Scatter H_v (GPa) against K_IC (MPa·m^½) on log axes, with the superhard line H_v = 40 GPa.
 
@@ -39,6 +41,8 @@ def ashby_diagram(
         metallic: per structure, drawn grey (the model is not meant for metals); None: all alike.
         labels: per structure, written next to its point (for a few structures); None: no labels.
         highlight: element combinations to mark, each in its own colour.
+        colour: per structure, a value that colours its point (viridis, with a colour bar titled ``colour_label``;
+            metals drawn as crosses); missing values (NaN) are drawn grey. None: blue, metals grey.
 
     Returns:
         ``path`` as a Path.
@@ -46,7 +50,8 @@ def ashby_diagram(
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
     x, y = np.asarray(toughness_MPa_m05, dtype=float), np.asarray(hardness_GPa, dtype=float)
-    for name, values in (("element_sets", element_sets), ("metallic", metallic), ("labels", labels)):
+    named = (("element_sets", element_sets), ("metallic", metallic), ("labels", labels), ("colour", colour))
+    for name, values in named:
         if values is not None and len(values) != len(x):
             raise ValueError(f"{len(values)} {name} for {len(x)} structures")
     if len(x) != len(y):
@@ -57,8 +62,32 @@ def ashby_diagram(
     metal = np.zeros(len(x), bool) if metallic is None else np.array([bool(m) for m in metallic])
     fig = Figure(figsize=(7.0, 5.2), layout="constrained")
     ax = fig.subplots()
-    ax.scatter(x[good & metal], y[good & metal], s=12, color="0.6", label="metallic (outside the model)", zorder=1)
-    ax.scatter(x[good & ~metal], y[good & ~metal], s=12, color="tab:blue", alpha=0.6, label="non-metallic", zorder=2)
+    size = 12 if good.sum() <= 5000 else 2  # 10⁵ points: small, rasterised
+    if colour is None:
+        ax.scatter(x[good & metal], y[good & metal], s=size, color="0.6", label="metallic (outside the model)")
+        ax.scatter(x[good & ~metal], y[good & ~metal], s=size, color="tab:blue", alpha=0.6, label="non-metallic")
+    else:
+        value = np.asarray(colour, dtype=float)
+        known = np.isfinite(value)
+        ax.scatter(x[good & ~known], y[good & ~known], s=size, color="0.7", label=f"no {colour_label}", rasterized=True)
+        order = np.flatnonzero(good & known)
+        order = order[np.argsort(value[order])]  # the highest drawn last, on top
+        for is_metal, marker, kind in ((True, "x", "metallic (outside the model)"), (False, "o", "non-metallic")):
+            chosen = order[metal[order] == is_metal]
+            points = ax.scatter(
+                x[chosen],
+                y[chosen],
+                s=size,
+                c=value[chosen],
+                cmap="viridis",
+                vmin=np.nanmin(value[known]) if known.any() else 0,
+                vmax=np.nanmax(value[known]) if known.any() else 1,
+                marker=marker,
+                linewidths=0.3 if is_metal else 0,
+                label=kind,
+                rasterized=True,
+            )
+        fig.colorbar(points, ax=ax, label=colour_label)
     for k, combination in enumerate(highlight if element_sets is not None else ()):
         mask = good & np.array([s == frozenset(combination) for s in element_sets])
         if mask.any():
@@ -73,7 +102,10 @@ def ashby_diagram(
                 label=f"{'–'.join(combination)} ({int(mask.sum())})",
                 zorder=3,
             )
-    for k in np.flatnonzero(good) if labels is not None else ():
+    labelled = [k for k in np.flatnonzero(good) if labels[k]] if labels is not None else []
+    if labelled and colour is not None:  # among 10⁵ points the labelled few need a mark of their own
+        ax.scatter(x[labelled], y[labelled], s=60, marker="*", color="tab:red", label="promoted", zorder=4)
+    for k in labelled:
         ax.annotate(labels[k], (x[k], y[k]), xytext=(4, 3), textcoords="offset points", fontsize=8)
     ax.axhline(SUPERHARD_GPa, color="k", linestyle="--", linewidth=0.8)
     ax.text(
@@ -121,8 +153,12 @@ def ashby_from_results(results: Iterable[object], path: str | Path, labels: Sequ
     )
 
 
-def ashby_from_db(db, path: str | Path) -> Path:
-    """Ashby diagram of every ok row of a screening database (best tier's values where promoted)."""
+def ashby_from_db(db, path: str | Path, colour_by: str | None = None) -> Path:
+    """Ashby diagram of every ok row of a screening database (best tier's values where promoted).
+
+    Rows promoted to the elastic tier are labelled with their formula; ``colour_by`` names a column (e.g.
+    ``synthesizability_score``) that colours the points.
+    """
     rows = [row for row in db.select("ok=True", include_data=False) if row.get("vickers_hardness_GPa") is not None]
     if not rows:
         raise ValueError("no screened rows with hardness to plot (is a hardness predictor installed?)")
@@ -134,6 +170,9 @@ def ashby_from_db(db, path: str | Path) -> Path:
         [frozenset(row.symbols) for row in rows],
         path,
         metallic=[bool(row.get("metallic")) for row in rows],
+        labels=[row.formula if row.get("elastic_vickers_hardness_GPa") is not None else "" for row in rows],
+        colour=None if colour_by is None else [float(row.get(colour_by, math.nan)) for row in rows],
+        colour_label=colour_by or "",
     )
 
 

@@ -23,6 +23,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="run on a local Dask cluster with N worker processes")
     p.add_argument("--scheduler", help="run on the Dask cluster at this scheduler address")
     p.add_argument("--ashby", help="write the Ashby diagram (H_v against K_IC) to this image file")
+    p.add_argument("--ashby-colour", help="column that colours the Ashby diagram's points (synthesizability_score)")
+    p.add_argument(
+        "--top-table",
+        action="append",
+        help="write the top candidates (--top rows by hardness, best tier's values, provenance, tiers passed) to "
+        "this .csv or .html file (repeatable)",
+    )
+    p.add_argument("--top", type=int, default=10, help="rows of --top-table")
+    p.add_argument(
+        "--min-synthesizability", type=float, help="--top-table keeps rows with synthesizability_score at least this"
+    )
     p.add_argument(
         "--calc",
         help="calculator for the elastic and QHA tiers: shipped model, checkpoint, module:Class, chgnet, sevenn, "
@@ -124,6 +135,14 @@ def run_cli(args: argparse.Namespace) -> int:
             f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed"
         )
     if args.ashby:
-        ashby_from_db(db, args.ashby)
+        ashby_from_db(db, args.ashby, colour_by=args.ashby_colour)
         print(f"Ashby diagram written to {args.ashby}")
+    if args.top_table:
+        from .report import top_candidates, write_table
+
+        floor = {} if args.min_synthesizability is None else {"synthesizability_score": args.min_synthesizability}
+        entries = top_candidates(db, args.top, min_score=floor)
+        for path in args.top_table:
+            write_table(entries, path)
+            print(f"top {len(entries)} candidates written to {path}")
     return 0

@@ -1,22 +1,33 @@
 """One batch of the fast tier: the function a Dask worker (or the serial loop) runs.
 
 It loads the model once per process (cached), predicts the whole batch as large graph batches and
-returns the rows, with the columns of every installed predictor that derives its property from moduli
-(found through the registry in the worker). The same batch gives bit-identical rows wherever it runs on the CPU.
+returns the rows, with the columns of every installed predictor that derives its property from moduli and of
+every one that runs on the structure alone (``runs_in_fast_tier``, e.g. synthesizability), both found through the
+registry in the worker; such a predictor's failure on one structure is that row's ``<name>_error``, not a failed
+row. The same batch gives bit-identical rows wherever it runs on the CPU.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 import torch
 from ase import Atoms
 
+from ...properties import PredictionFailure
 from ...properties.ml_moduli import load_moduli_model, predict_moduli
-from ...properties.registry import moduli_consumers
+from ...properties.registry import fast_tier_predictors, moduli_consumers
 from .rows import failure_row, fast_row
+
+
+@cache
+def _structure_predictors() -> dict:
+    """The fast tier's structure-only predictors, loaded once per process (their models are read once)."""
+    return fast_tier_predictors()
+
 
 Record = tuple[str, Atoms | None, dict[str, Any]]  # key, structure (None if unreadable), row
 
@@ -56,4 +67,13 @@ def screen_batch(
         else:
             row = fast_row(atoms, prediction, consumers)
         records.append((key, atoms, row))
+    structures = [a[1] for _, a in readable]
+    for name, predictor in _structure_predictors().items():
+        results = predictor.predict_many(structures, allow_errors=True, progress=False)
+        for (index, _), result in zip(readable, results):
+            row = records[index][2]
+            if isinstance(result, PredictionFailure):
+                row[f"{name}_error"] = f"{result.error_type}: {result.message}"[:300]
+            else:
+                row.update(result.summary_row())
     return records
