@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ase_mlmat.commands.generate:add_parser",
         "new candidate structures by element substitution into known prototypes",
     ),
+    "evolve": (
+        "ase_mlmat.commands.evolve:add_parser",
+        "evolutionary structure search for hard, synthesisable binaries",
+    ),
     "learn": ("ase_mlmat.active.cli:add_parser", "active learning: MD with a committee, label where it disagrees"),
     "distill": (
         "ase_mlmat.commands.distill:add_parser",

@@ -1,4 +1,4 @@
-"""Design of new materials: candidate structures (element substitution into known prototypes) for screening."""
+"""Design of new materials: candidates by element substitution into known prototypes and by evolutionary search."""
 
 from .generate import generate
 from .substitution import Candidate, Prototype, SubstitutionTable, generate_substitutions, read_prototypes
