@@ -60,6 +60,16 @@ def test_generate_writes_provenance_relaxes_covered_and_resumes(prototype_file, 
     assert uncovered and not any(row.relaxed for row in uncovered)
     assert summary.relaxed == sum(row.relaxed for row in rows)
 
+    from ase_mlmat.workflows.screening import screen
+
+    screen([str(db_path)], str(tmp_path / "screen.db"), progress=False)  # the provenance goes into the screening
+    screened = {row.candidate_key: row for row in connect(tmp_path / "screen.db").select()}
+    assert sorted(screened) == sorted(keys)
+    for row in rows:
+        assert screened[row[KEY]].prototype == row.prototype
+        assert screened[row[KEY]].substitution_probability == row.substitution_probability
+        assert screened[row[KEY]].relaxed == row.relaxed
+
     again = generate(str(prototype_file), str(db_path), **options)  # a rerun finds everything done
     assert again.written == 0 and again.candidates == summary.candidates
     assert connect(db_path).count() == len(rows)

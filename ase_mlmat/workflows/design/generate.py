@@ -105,7 +105,8 @@ def generate(
             )
         with db:
             for candidate, outcome in zip(batch, outcomes):
-                row = {KEY: candidate.key, **candidate_row(candidate), "relaxed": isinstance(outcome, Relaxation)}
+                row = {KEY: candidate.key, "label": candidate.key, **candidate_row(candidate)}
+                row["relaxed"] = isinstance(outcome, Relaxation)
                 atoms = candidate.atoms
                 if isinstance(outcome, Exception):
                     row["relax_error"] = f"{type(outcome).__name__}: {outcome}"[:300]

@@ -16,7 +16,7 @@ from typing import Any
 
 # (column of the table, columns of the row to take it from, best tier first)
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("label", ("label", "mp_id", "screen_key")),
+    ("label", ("label", "candidate_key", "evolve_id", "mp_id", "screen_key")),
     ("formula", ()),
     ("vickers_hardness_GPa", ("elastic_vickers_hardness_GPa", "vickers_hardness_GPa")),
     ("fracture_toughness_MPa_m05", ("elastic_fracture_toughness_MPa_m05", "fracture_toughness_MPa_m05")),

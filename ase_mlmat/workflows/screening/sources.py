@@ -26,9 +26,11 @@ def _clean(atoms: Atoms) -> Atoms:
 def _from_db(path: str) -> Iterator[Item]:
     from ase.db import connect
 
+    from .store import PROVENANCE
+
     for row in connect(path).select():
         atoms = row.toatoms()
-        atoms.info.update({k: v for k, v in row.key_value_pairs.items() if isinstance(v, str)})
+        atoms.info.update({k: v for k, v in row.key_value_pairs.items() if isinstance(v, str) or k in PROVENANCE})
         yield f"{path}@id={row.id}", atoms
 
 

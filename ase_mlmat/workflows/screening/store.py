@@ -15,6 +15,22 @@ from ase.db.core import reserved_keys
 
 KEY = "screen_key"
 IDENTIFIERS = ("label", "mp_id", "material_id")  # carried from atoms.info into the row when present
+# where a generated structure came from (mlmat generate, mlmat evolve): carried from atoms.info the same way
+PROVENANCE = (
+    "candidate_key",
+    "source",
+    "prototype",
+    "substitution",
+    "substitution_probability",
+    "structure_type",
+    "charge_balanced",
+    "relaxed",
+    "relax_potential",
+    "evolve_id",
+    "generation",
+    "operator",
+    "parents",
+)
 
 
 def connect(url: str):
@@ -50,6 +66,11 @@ def write_records(db, records: Iterable[tuple[str, Atoms | None, dict[str, Any]]
             identifiers = {
                 name: structure.info[name] for name in IDENTIFIERS if isinstance(structure.info.get(name), (str, int))
             }
+            identifiers.update(
+                (name, structure.info[name])
+                for name in PROVENANCE
+                if isinstance(structure.info.get(name), (str, int, float, bool))
+            )
             db.write(structure, key_value_pairs=clean_pairs({KEY: key, **identifiers, **row}))
             count += 1
     return count
