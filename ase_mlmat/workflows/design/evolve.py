@@ -38,7 +38,8 @@ from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
 from ase.geometry import get_distances
 
-PACKING = 0.65  # reference volume: Σ (4π/3) r³ / PACKING, covalent radii
+# reference volume: Σ (4π/3) r³ / PACKING, covalent radii; 0.65 is about the median of the MP binaries (fcc: 0.74)
+PACKING = 0.65
 MIN_DISTANCE_FRACTION = 0.7  # of r_i + r_j
 OPERATORS = ("random", "seed", "elite", "heredity", "mutation", "permutation")
 
