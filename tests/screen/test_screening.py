@@ -215,6 +215,63 @@ def test_promotion_to_elastic_and_qha_tiers(tmp_path):
         promote(db, None, top_elastic=1)
 
 
+def test_promotion_skips_rows_below_the_synthesizability_floor(tmp_path):
+    """The slow tiers go to the best rows that reach the floor; rows without the column never do."""
+    from ase_mlmat.workflows.screening.store import write_records
+
+    db = connect(str(tmp_path / "floor.db"))
+    rows = [
+        ("Cu", bulk("Cu", a=3.6), 3.0, 0.2),
+        ("Ni", bulk("Ni", a=3.52), 2.0, 0.9),
+        ("Al", bulk("Al", a=4.05), 1.0, None),
+    ]
+    write_records(
+        db,
+        [
+            (
+                name,
+                atoms,
+                {"ok": True, "vickers_hardness_GPa": h, **({} if s is None else {"synthesizability_score": s})},
+            )
+            for name, atoms, h, s in rows
+        ],
+    )
+    fast = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
+    floor = {"synthesizability_score": 0.5}
+    summary = promote(db, EMT(), top_elastic=2, elastic_options=fast, progress=False, min_score=floor)
+    assert summary.elastic_done == 1  # only Ni reaches the floor; Al has no score
+    promoted = {row[KEY] for row in db.select() if row.get("elastic_ok") is not None}
+    assert promoted == {"Ni"}
+    from ase_mlmat.workflows.screening.report import top_candidates
+
+    assert len(top_candidates(db, 5)) == 3
+    confirmed = top_candidates(db, 5, passed="elastic")
+    assert [e["formula"] for e in confirmed] == ["Ni"] and confirmed[0]["tiers"] == "ml elastic"
+    assert top_candidates(db, 5, passed="qha") == []
+    with pytest.raises(ValueError, match="passed must be"):
+        top_candidates(db, 5, passed="dft")
+
+
+def test_top_table_leaves_out_rows_the_elastic_tier_found_unstable(tmp_path):
+    from ase_mlmat.workflows.screening.report import top_candidates
+    from ase_mlmat.workflows.screening.store import write_records
+
+    db = connect(str(tmp_path / "unstable.db"))
+    unstable = {"elastic_ok": False, "elastic_born_stable": False, "elastic_error": "smallest eigenvalue of C < 0"}
+    failed = {"elastic_ok": False, "elastic_error": "relaxation did not converge"}
+    write_records(
+        db,
+        [
+            ("A", bulk("Cu", a=3.6), {"ok": True, "vickers_hardness_GPa": 9.0, **unstable}),
+            ("B", bulk("Ni", a=3.52), {"ok": True, "vickers_hardness_GPa": 5.0, **failed}),
+            ("C", bulk("Al", a=4.05), {"ok": True, "vickers_hardness_GPa": 1.0}),
+        ],
+    )
+    table = top_candidates(db, 5)
+    assert [e["formula"] for e in table] == ["Ni", "Al"]  # the unstable Cu is out; a failed run is not a verdict
+    assert table[0]["tiers"] == "ml elastic-failed"
+
+
 def test_cli_screen_with_ashby(inputs, trained_small, tmp_path, capsys):
     db, png = str(tmp_path / "c.db"), str(tmp_path / "ashby.png")
     assert (

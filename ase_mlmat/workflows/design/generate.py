@@ -51,10 +51,6 @@ def _types(db, prototypes: list[Prototype]) -> int:
     return len({p.type_id for p in prototypes})
 
 
-def _done(db) -> set[str]:
-    return {row.get(KEY) for row in db.select(include_data=False) if row.get(KEY)}
-
-
 def generate(
     prototypes_path: str,
     db_path: str,
@@ -77,7 +73,7 @@ def generate(
     from ase.db import connect
     from tqdm.auto import tqdm
 
-    from ..screening.store import clean_pairs
+    from ..screening.store import clean_pairs, done_keys
 
     start = time.perf_counter()
     prototypes = read_prototypes(prototypes_path)
@@ -88,7 +84,7 @@ def generate(
     candidates = generate_substitutions(
         prototypes, table, threshold=threshold, max_candidates=max_candidates, site_order=SiteOrder(prototypes)
     )
-    done = _done(db)
+    done = done_keys(db, KEY)
     todo = [c for c in candidates if c.key not in done]
     calculators = None
     if relax and todo:

@@ -32,7 +32,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--top", type=int, default=10, help="rows of --top-table")
     p.add_argument(
-        "--min-synthesizability", type=float, help="--top-table keeps rows with synthesizability_score at least this"
+        "--top-passed",
+        choices=("elastic", "qha"),
+        help="--top-table keeps only rows that passed this tier (confirmed by the elastic tensor or by QHA)",
+    )
+    p.add_argument(
+        "--min-synthesizability",
+        type=float,
+        help="promote to the slow tiers, and keep in --top-table, only rows with synthesizability_score at least this",
     )
     p.add_argument(
         "--calc",
@@ -96,6 +103,7 @@ def run_cli(args: argparse.Namespace) -> int:
         f"({summary.failed} flagged) in {summary.seconds:.1f} s = {summary.structures_per_hour:.0f} structures/hour"
     )
     db = connect(args.db)
+    floor = {} if args.min_synthesizability is None else {"synthesizability_score": args.min_synthesizability}
     if args.top_elastic or args.top_qha:
         from ...properties import calculator_from_spec
         from .auto_calculator import AUTO, AutoCalculator
@@ -124,6 +132,7 @@ def run_cli(args: argparse.Namespace) -> int:
             qha_options=parse_key_value_options(args.qha_option),
             progress=not args.no_progress,
             calculator_name=args.calc,
+            min_score=floor,
         )
         if result.passed_over:
             print(
@@ -140,8 +149,7 @@ def run_cli(args: argparse.Namespace) -> int:
     if args.top_table:
         from .report import top_candidates, write_table
 
-        floor = {} if args.min_synthesizability is None else {"synthesizability_score": args.min_synthesizability}
-        entries = top_candidates(db, args.top, min_score=floor)
+        entries = top_candidates(db, args.top, min_score=floor, passed=args.top_passed)
         for path in args.top_table:
             write_table(entries, path)
             print(f"top {len(entries)} candidates written to {path}")

@@ -39,8 +39,9 @@ class PromotionSummary:
     uncovered: tuple[str, ...] = ()  # their element sets, e.g. "B-N"
 
 
-def ranked_rows(db, rank_by: str, descending: bool = True) -> list:
-    """ok rows that have ``rank_by``, best first.
+def ranked_rows(db, rank_by: str, descending: bool = True, min_score: Mapping[str, float] | None = None) -> list:
+    """ok rows that have ``rank_by``, best first; with ``min_score`` (column → smallest value, e.g.
+    ``{"synthesizability_score": 0.5}``) only the rows that reach every floor (a row without the column does not).
 
     Raises:
         ValueError: there are ok rows but none has ``rank_by`` (a misspelt column, or the predictor
@@ -50,6 +51,8 @@ def ranked_rows(db, rank_by: str, descending: bool = True) -> list:
     rows = [row for row in ok if row.get(rank_by) is not None]
     if ok and not rows:
         raise ValueError(f"no screened row has {rank_by!r} to rank by (is the predictor that gives it installed?)")
+    floors = dict(min_score or {})
+    rows = [row for row in rows if all(row.get(k) is not None and row.get(k) >= v for k, v in floors.items())]
     return sorted(rows, key=lambda row: row.get(rank_by), reverse=descending)
 
 
@@ -138,6 +141,7 @@ def promote(
     qha_options: Mapping[str, Any] | None = None,
     progress: bool = True,
     calculator_name: str | None = None,
+    min_score: Mapping[str, float] | None = None,
 ) -> PromotionSummary:
     """Run the elastic tier on the top ``top_elastic`` rows and QHA on the top ``top_qha`` of those.
 
@@ -149,6 +153,8 @@ def promote(
         elastic_options: keyword arguments of the ``elastic`` predictor.
         qha_options: keyword arguments of the quasi-harmonic calculation (``thermal_expansion``'s ``qha_options``).
         calculator_name: what the rows record as the calculator (default: its class name; a chooser names its own).
+        min_score: column → smallest value a row needs to be promoted, e.g. ``{"synthesizability_score": 0.5}``:
+            the slow tiers are not spent on candidates predicted unmakeable.
     """
     if top_elastic < 0 or top_qha < 0:
         raise ValueError("top_elastic and top_qha must be >= 0")
@@ -162,7 +168,7 @@ def promote(
         _require("QHA", QHA)
     choose = _chooser(calculator, calculator_name)
     ranked, passed_over, uncovered = [], 0, set()
-    for row in ranked_rows(db, rank_by, descending) if top_elastic else []:
+    for row in ranked_rows(db, rank_by, descending, min_score) if top_elastic else []:
         if len(ranked) == top_elastic:
             break
         if row.get("elastic_ok") is None:

@@ -57,14 +57,25 @@ def _entry(row) -> dict[str, Any]:
 
 
 def top_candidates(
-    db, n: int = 10, *, rank_by: str = "vickers_hardness_GPa", min_score: dict[str, float] | None = None
+    db,
+    n: int = 10,
+    *,
+    rank_by: str = "vickers_hardness_GPa",
+    min_score: dict[str, float] | None = None,
+    passed: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``n`` best ok rows by ``rank_by`` (a table column, best tier's value), largest first.
+
+    A row the elastic tier found mechanically unstable is no candidate and is left out (its fast-tier values
+    would otherwise keep it in the table).
 
     Args:
         min_score: column → smallest value kept, e.g. ``{"synthesizability_score": 0.5}``; a row without the
             column is dropped.
+        passed: keep only the rows that passed this tier ("elastic" or "qha"): the confirmed candidates.
     """
+    if passed not in (None, "ml", "elastic", "qha"):
+        raise ValueError(f"passed must be 'ml', 'elastic' or 'qha', got {passed!r}")
     entries = [_entry(row) for row in db.select("ok=True", include_data=False)]
     if entries and rank_by not in entries[0]:
         raise ValueError(f"cannot rank by {rank_by!r}: the table's columns are {[c for c, _ in COLUMNS]}")
@@ -72,6 +83,9 @@ def top_candidates(
     for entry in entries:
         value = entry.get(rank_by)
         if value is None or not math.isfinite(float(value)):
+            continue
+        tiers = entry["tiers"].split()
+        if "elastic-unstable" in tiers or (passed is not None and passed not in tiers):
             continue
         if all(entry.get(k) is not None and entry[k] >= v for k, v in (min_score or {}).items()):
             kept.append(entry)

@@ -39,9 +39,9 @@ def connect(url: str):
     return ase_connect(url)
 
 
-def done_keys(db) -> set[str]:
-    """Keys of the structures already in ``db``."""
-    return {row.get(KEY) for row in db.select(include_data=False) if row.get(KEY) is not None}
+def done_keys(db, key: str = KEY) -> set[str]:
+    """Values of column ``key`` (default the screening key) over the rows already in ``db``."""
+    return {row.get(key) for row in db.select(include_data=False) if row.get(key) is not None}
 
 
 def clean_pairs(row: dict[str, Any]) -> dict[str, Any]:

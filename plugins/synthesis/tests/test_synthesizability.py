@@ -94,6 +94,17 @@ def test_a_held_out_positive_is_scored_by_the_bags_of_its_fold_only():
     assert tpr["per_fold"] == {0: 1.0, 1: 0.0} and tpr["mean"] == pytest.approx(np.mean(folds == 0))
 
 
+def test_unlabelled_pool_drops_polymorphs_of_known_compositions():
+    known = [binary("rocksalt", ("Na", "Cl")), bulk("MgO", "rocksalt", a=4.2)]
+    hypothetical = [
+        binary("cesiumchloride", ("Na", "Cl"), 3.3),  # a polymorph of known NaCl: not unlabelled
+        binary("rocksalt", ("K", "Cl")),  # a new composition
+        bulk("MgO", "zincblende", a=4.5).repeat((2, 1, 1)),  # Mg2O2: reduced formula MgO, still known
+        Atoms("Mg2O", positions=[[0, 0, 0], [1.5, 0, 0], [0, 1.5, 0]], cell=[4, 4, 4], pbc=True),  # new stoichiometry
+    ]
+    assert bagging.novel_composition(hypothetical, known).tolist() == [False, True, False, True]
+
+
 def test_volume_normalisation_keeps_shape_and_positions_and_removes_the_volume():
     atoms = bulk("NaCl", "rocksalt", a=5.64)
     one, two = volume_normalized(atoms), volume_normalized(atoms * (1, 1, 1))
@@ -179,3 +190,5 @@ def test_the_shipped_model_scores_a_known_crystal():
         pytest.skip("the shipped synthesizability model is not built yet (scripts/build_synthesizability.py)")
     result = predictor.predict(bulk("NaCl", "rocksalt", a=5.64))
     assert 0.0 <= result.synthesizability_score <= 1.0 and result.num_bags > 1
+    # a made compound above a noble-gas "compound" in the same structure
+    assert result.synthesizability_score > predictor.predict(bulk("FeXe", "rocksalt", a=5.0)).synthesizability_score
