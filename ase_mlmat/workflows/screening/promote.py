@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from ...properties import PredictionFailure, PropertyPredictor, available, create, moduli_consumers
 from .rows import derived_columns
-from .store import clean_pairs
+from .store import clean_pairs, reaches
 
 ELASTIC, QHA = "elastic", "thermal_expansion"  # registered predictor names of the two tiers
 
@@ -51,8 +51,7 @@ def ranked_rows(db, rank_by: str, descending: bool = True, min_score: Mapping[st
     rows = [row for row in ok if row.get(rank_by) is not None]
     if ok and not rows:
         raise ValueError(f"no screened row has {rank_by!r} to rank by (is the predictor that gives it installed?)")
-    floors = dict(min_score or {})
-    rows = [row for row in rows if all(row.get(k) is not None and row.get(k) >= v for k, v in floors.items())]
+    rows = [row for row in rows if reaches(row, min_score)]
     return sorted(rows, key=lambda row: row.get(rank_by), reverse=descending)
 
 

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .store import reaches
+
 # (column of the table, columns of the row to take it from, best tier first)
 COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("label", ("label", "candidate_key", "evolve_id", "mp_id", "screen_key")),
@@ -87,7 +89,7 @@ def top_candidates(
         tiers = entry["tiers"].split()
         if "elastic-unstable" in tiers or (passed is not None and passed not in tiers):
             continue
-        if all(entry.get(k) is not None and entry[k] >= v for k, v in (min_score or {}).items()):
+        if reaches(entry, min_score):
             kept.append(entry)
     kept.sort(key=lambda e: -float(e[rank_by]))
     return kept[:n]

@@ -7,7 +7,7 @@ run reads the keys already present and skips them (failed rows included: they ar
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ase import Atoms
@@ -42,6 +42,11 @@ def connect(url: str):
 def done_keys(db, key: str = KEY) -> set[str]:
     """Values of column ``key`` (default the screening key) over the rows already in ``db``."""
     return {row.get(key) for row in db.select(include_data=False) if row.get(key) is not None}
+
+
+def reaches(row, floors: Mapping[str, float] | None) -> bool:
+    """Whether ``row`` (an ase.db row or a dict) has every column of ``floors`` at or above its floor."""
+    return all(row.get(k) is not None and row.get(k) >= v for k, v in (floors or {}).items())
 
 
 def clean_pairs(row: dict[str, Any]) -> dict[str, Any]:

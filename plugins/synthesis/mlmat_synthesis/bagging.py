@@ -16,8 +16,7 @@ of the paper.
 Which hypothetical structures are unlabelled: :func:`novel_composition` keeps those whose reduced composition
 is not among the positives'. A hypothetical polymorph of a known composition (NaCl in the CsCl type beside
 rock-salt NaCl) shares the positive's elements and stoichiometry and differs only in its arrangement; as a
-provisional negative it mostly teaches the classifier to doubt the known compound (one bag, fold 0 of the MP
-binaries: held-out true-positive rate 0.73 with them, 0.77 without). Such polymorphs are still scored, by
+provisional negative it mostly teaches the classifier to doubt the known compound. Such polymorphs are still scored, by
 every bag, like any new structure.
 
 Every structure goes through :func:`~.volume.volume_normalized` before its graph is built, so no bag can
