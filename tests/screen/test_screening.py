@@ -252,6 +252,80 @@ def test_promotion_skips_rows_below_the_synthesizability_floor(tmp_path):
         top_candidates(db, 5, passed="dft")
 
 
+def test_relaxation_tier_reranks_on_relaxed_structures(tmp_path):
+    """A compressed cell is relaxed before the elastic tier sees it; the fast tier's values on the relaxed
+    structure are the ones the elastic tier ranks by and the table shows."""
+    from ase_mlmat.workflows.screening.fast_tier import screen_batch
+    from ase_mlmat.workflows.screening.relax_tier import structure_of
+    from ase_mlmat.workflows.screening.report import top_candidates
+    from ase_mlmat.workflows.screening.store import write_records
+
+    db = connect(str(tmp_path / "relax.db"))
+    candidates = [("Cu", bulk("Cu", a=3.3), 3.0), ("Ni", bulk("Ni", a=3.52), 2.0), ("Al", bulk("Al", a=4.05), 1.0)]
+    write_records(db, [(k, atoms, {"ok": True, "tier": "ml", "vickers_hardness_GPa": h}) for k, atoms, h in candidates])
+    with pytest.raises(ValueError, match="cannot exceed top_relax"):
+        promote(db, EMT(), top_relax=1, top_elastic=2)
+    summary = promote(db, EMT(), top_relax=2, progress=False, relax_options={"fmax_eV_per_A": 0.01})
+    assert (summary.relax_done, summary.relax_failed, summary.elastic_done) == (2, 0, 0)
+    rows = {row[KEY]: row for row in db.select()}
+    assert rows["Al"].get("relaxed_ok") is None and rows["Cu"].tier == "relaxed"
+    cu = rows["Cu"]
+    assert cu.relaxed_converged and cu.relaxed_calculator == "EMT"
+    assert cu.relaxed_volume_ratio == pytest.approx((3.6 / 3.3) ** 3, rel=0.05)  # EMT's Cu lattice is ~3.59 Å
+    relaxed = structure_of(db, cu)
+    assert relaxed.get_volume() == pytest.approx(cu.relaxed_volume_ratio * cu.toatoms().get_volume())
+    again = screen_batch([("Cu", relaxed)], "mp-binary-kg", threads=None)[0][2]
+    assert cu.relaxed_vickers_hardness_GPa == pytest.approx(again["vickers_hardness_GPa"])
+    assert cu.relaxed_bulk_modulus_GPa == pytest.approx(again["bulk_modulus_GPa"])
+    fast = {"normal_strains": (-0.005, 0.005), "shear_strains": (-0.005, 0.005)}
+    summary = promote(db, EMT(), top_relax=2, top_elastic=1, elastic_options=fast, progress=False)
+    assert summary.relax_done == 0 and summary.elastic_done == 1  # relaxation resumed, not redone
+    rows = {row[KEY]: row for row in db.select()}
+    best = max(("Cu", "Ni"), key=lambda k: rows[k].relaxed_vickers_hardness_GPa)
+    assert rows[best].get("elastic_ok") and rows[({"Cu", "Ni"} - {best}).pop()].get("elastic_ok") is None
+    table = {e["formula"]: e for e in top_candidates(db, 5)}
+    assert table["Cu"]["vickers_hardness_GPa"] == pytest.approx(
+        rows["Cu"].get("elastic_vickers_hardness_GPa", rows["Cu"].relaxed_vickers_hardness_GPa)
+    )
+    assert table[best]["tiers"] == "ml relaxed elastic" and table["Al"]["tiers"] == "ml"
+    assert rows[best].tier == "elastic"
+    assert {e["formula"] for e in top_candidates(db, 5, passed="relaxed")} == {"Cu", "Ni"}
+    # a row the elastic tier passed before any relaxation tier ran keeps its tier when it is relaxed later
+    write_records(
+        db,
+        [("Au", bulk("Au", a=4.1), {"ok": True, "tier": "elastic", "elastic_ok": True, "vickers_hardness_GPa": 9.0})],
+    )
+    assert promote(db, EMT(), top_relax=3, progress=False).relax_done == 1
+    assert db.get(screen_key="Au").tier == "elastic" and db.get(screen_key="Au").relaxed_ok
+
+
+def test_a_structure_whose_volume_runs_away_in_relaxation_leaves_the_table(tmp_path):
+    from ase_mlmat.workflows.screening.report import top_candidates
+    from ase_mlmat.workflows.screening.store import write_records
+
+    db = connect(str(tmp_path / "volume.db"))
+    rows = [("Cu", bulk("Cu", a=3.3), 3.0), ("Ni", bulk("Ni", a=3.52), 2.0)]
+    write_records(db, [(k, atoms, {"ok": True, "tier": "ml", "vickers_hardness_GPa": h}) for k, atoms, h in rows])
+    summary = promote(db, EMT(), top_relax=2, progress=False, relax_options={"volume_range": (0.9, 1.1)})
+    assert (summary.relax_done, summary.relax_failed) == (1, 1)
+    cu = db.get(screen_key="Cu")
+    assert not cu.relaxed_ok and cu.relaxed_volume_ratio > 1.2 and "volume changed" in cu.relaxed_error
+    assert cu.tier == "ml" and cu.get("relaxed_vickers_hardness_GPa") is None
+    assert [(e["formula"], e["tiers"]) for e in top_candidates(db, 5)] == [("Ni", "ml relaxed")]
+
+
+def test_relaxation_stops_at_its_wall_clock_bound():
+    from ase_mlmat.workflows.relax import relax
+
+    atoms = bulk("Cu", a=3.3, cubic=True)
+    atoms.rattle(0.05, seed=1)
+    atoms.calc = EMT()
+    start = atoms.get_volume()
+    assert relax(atoms, fmax_eV_per_A=1e-3, max_seconds=0.0)[1] is False
+    assert atoms.get_volume() < 1.05 * start  # stopped after its first step
+    assert relax(atoms, fmax_eV_per_A=1e-3)[1] is True
+
+
 def test_top_table_leaves_out_rows_the_elastic_tier_found_unstable(tmp_path):
     from ase_mlmat.workflows.screening.report import top_candidates
     from ase_mlmat.workflows.screening.store import write_records
@@ -324,6 +398,23 @@ def test_cli_top_table_and_coloured_ashby(inputs, trained_small, tmp_path, capsy
     assert mlmat([*base, "--top-table", str(csv_path), "--min-synthesizability", "2"]) == 0
     with csv_path.open() as handle:
         assert list(csv.DictReader(handle)) == []
+
+
+def test_cli_relaxation_tier(tmp_path, capsys):
+    """``--top-relax`` relaxes the best rows with ``--calc`` and ``--top-passed relaxed`` tables them."""
+    import csv
+
+    write(tmp_path / "metals.extxyz", [bulk("Cu", a=3.3), bulk("Ni", a=3.52), bulk("Al", a=4.05)])
+    table = tmp_path / "relaxed.csv"
+    args = ["screen", str(tmp_path / "metals.extxyz"), "--db", str(tmp_path / "m.db"), "--no-progress"]
+    args += ["--calc", "ase.calculators.emt:EMT", "--top-relax", "3", "--relax-option", "max_steps=100"]
+    assert mlmat([*args, "--top-table", str(table), "--top-passed", "relaxed"]) == 0
+    assert "relaxation tier: 3 relaxed, 0 failed" in capsys.readouterr().out
+    with table.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 and all(r["tiers"] == "ml relaxed" and r["calculator"] for r in rows)
+    ratios = {r["formula"]: float(r["relaxed_volume_ratio"]) for r in rows}
+    assert ratios["Cu"] > 1.2 and 0.9 < ratios["Ni"] < 1.1  # the compressed Cu expanded
 
 
 def test_cli_calc_auto_promotes_only_rows_a_shipped_potential_covers(inputs, trained_small, tmp_path, capsys):

@@ -1,8 +1,8 @@
 """Hierarchical screening of many structures (``mlmat screen``).
 
 fast tier (ML moduli → E, ν, θ_D in the core; H_v, K_IC, α… from the installed predictors that take moduli)
-for all → elastic tensor for the top N → quasi-harmonic expansion for the top M; every row in an ase.db,
-resumable; Dask for scale-out.
+for all → relaxation (and the fast tier again) for the top R → elastic tensor for the top N → quasi-harmonic
+expansion for the top M; every row in an ase.db, resumable; Dask for scale-out.
 """
 
 from .ashby import KNOWN_HARD_PAIRS, ashby_diagram, ashby_from_db, ashby_from_results

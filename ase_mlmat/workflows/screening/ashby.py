@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .store import best_value
+
 SUPERHARD_GPa = 40.0
 # Element pairs of well-known hard binaries (c-BN, SiC, WC, B4C, TiN)
 KNOWN_HARD_PAIRS = (("B", "N"), ("Si", "C"), ("W", "C"), ("B", "C"), ("Ti", "N"))
@@ -154,7 +156,8 @@ def ashby_from_results(results: Iterable[object], path: str | Path, labels: Sequ
 
 
 def ashby_from_db(db, path: str | Path, colour_by: str | None = None) -> Path:
-    """Ashby diagram of every ok row of a screening database (best tier's values where promoted).
+    """Ashby diagram of every ok row of a screening database (best tier's values where promoted: elastic, then
+    relaxed).
 
     Rows promoted to the elastic tier are labelled with their formula; ``colour_by`` names a column (e.g.
     ``synthesizability_score``) that colours the points.
@@ -162,8 +165,8 @@ def ashby_from_db(db, path: str | Path, colour_by: str | None = None) -> Path:
     rows = [row for row in db.select("ok=True", include_data=False) if row.get("vickers_hardness_GPa") is not None]
     if not rows:
         raise ValueError("no screened rows with hardness to plot (is a hardness predictor installed?)")
-    toughness = [row.get("elastic_fracture_toughness_MPa_m05", row.fracture_toughness_MPa_m05) for row in rows]
-    hardness = [row.get("elastic_vickers_hardness_GPa", row.vickers_hardness_GPa) for row in rows]
+    toughness = [best_value(row, "fracture_toughness_MPa_m05") for row in rows]
+    hardness = [best_value(row, "vickers_hardness_GPa") for row in rows]
     return ashby_diagram(
         toughness,
         hardness,

@@ -3,6 +3,7 @@
 mlmat screen structures/ more.extxyz mp.json.gz --db screen.db --ashby ashby.png
 mlmat screen cands.db --db screen.db --workers 4 --calc mlearn-Si --top-elastic 20 --top-qha 3
 mlmat screen cands.db --db screen.db --calc auto --top-elastic 20 --top-qha 3
+mlmat screen cands.db --db screen.db --calc chgnet --top-relax 50 --top-elastic 5 --min-synthesizability 0.5
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10, help="rows of --top-table")
     p.add_argument(
         "--top-passed",
-        choices=("elastic", "qha"),
-        help="--top-table keeps only rows that passed this tier (confirmed by the elastic tensor or by QHA)",
+        choices=("relaxed", "elastic", "qha"),
+        help="--top-table keeps only rows that passed this tier (relaxed, confirmed by the elastic tensor or by QHA)",
     )
     p.add_argument(
         "--min-synthesizability",
@@ -54,6 +55,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--teacher", default="chgnet", help="teacher of --distil: chgnet, sevenn, module:Class")
     p.add_argument("--distil-config", help="YAML file of mlmat distill's keys for --distil (budget, active, refit)")
+    p.add_argument(
+        "--top-relax",
+        type=int,
+        default=0,
+        help="relax the top R with --calc and run the fast tier again on them; --top-elastic then takes the best "
+        "relaxed rows",
+    )
+    p.add_argument(
+        "--relax-option",
+        action="append",
+        help="relaxation option KEY=VALUE: fmax_eV_per_A, max_steps, max_seconds (repeatable)",
+    )
     p.add_argument("--top-elastic", type=int, default=0, help="promote the top N to the elastic-tensor tier")
     p.add_argument("--top-qha", type=int, default=0, help="promote the top M (of those) to the QHA tier")
     p.add_argument("--rank-by", default="vickers_hardness_GPa", help="fast-tier column to rank by (largest first)")
@@ -104,7 +117,7 @@ def run_cli(args: argparse.Namespace) -> int:
     )
     db = connect(args.db)
     floor = {} if args.min_synthesizability is None else {"synthesizability_score": args.min_synthesizability}
-    if args.top_elastic or args.top_qha:
+    if args.top_relax or args.top_elastic or args.top_qha:
         from ...properties import calculator_from_spec
         from .auto_calculator import AUTO, AutoCalculator
 
@@ -126,6 +139,9 @@ def run_cli(args: argparse.Namespace) -> int:
             calculator,
             top_elastic=args.top_elastic,
             top_qha=args.top_qha,
+            top_relax=args.top_relax,
+            relax_options=parse_key_value_options(args.relax_option),
+            model=args.model,
             rank_by=args.rank_by,
             descending=not args.ascending,
             elastic_options=parse_key_value_options(args.elastic_option),
@@ -139,6 +155,8 @@ def run_cli(args: argparse.Namespace) -> int:
                 f"passed over {result.passed_over} better-ranked rows that no shipped potential covers: "
                 f"{', '.join(result.uncovered)}"
             )
+        if args.top_relax:
+            print(f"relaxation tier: {result.relax_done} relaxed, {result.relax_failed} failed")
         print(
             f"elastic tier: {result.elastic_done} computed, {result.elastic_failed} failed; "
             f"QHA tier: {result.qha_done} computed, {result.qha_failed} failed"

@@ -49,6 +49,15 @@ def reaches(row, floors: Mapping[str, float] | None) -> bool:
     return all(row.get(k) is not None and row.get(k) >= v for k, v in (floors or {}).items())
 
 
+TIERS = ("ml", "relaxed", "elastic", "qha")  # a row's ``tier`` is the last of these it passed
+BEST_FIRST = ("elastic_", "relaxed_", "")  # column prefixes of the tiers that give a property, most accurate first
+
+
+def best_value(row, column: str):
+    """The value of ``column`` from the most accurate tier a row went through (elastic, relaxed, fast), or None."""
+    return next((row.get(p + column) for p in BEST_FIRST if row.get(p + column) is not None), None)
+
+
 def clean_pairs(row: dict[str, Any]) -> dict[str, Any]:
     """Key-value pairs ase.db accepts: identifier keys, not reserved, scalar, finite."""
     out = {}
