@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ase import Atoms
 from ase.build import bulk
 from ase.data import atomic_numbers, covalent_radii
 
 pytest.importorskip("pymatgen")
 
 from ase_mlmat.workflows.design.substitution import (
+    KnownStructures,
     Prototype,
     SiteOrder,
     SubstitutionTable,
@@ -103,3 +105,22 @@ def test_max_candidates_keeps_the_most_probable():
     everything = generate_substitutions(found, table, threshold=1e-4)
     top = generate_substitutions(found, table, threshold=1e-4, max_candidates=3)
     assert [c.key for c in top] == [c.key for c in everything[:3]]
+
+
+def _alb2_type(metal: str, a: float, c: float) -> Atoms:
+    cell = [[a, 0, 0], [-a / 2, a * np.sqrt(3) / 2, 0], [0, 0, c]]
+    fractional = [[0, 0, 0], [1 / 3, 2 / 3, 0.5], [2 / 3, 1 / 3, 0.5]]
+    return Atoms(f"{metal}B2", scaled_positions=fractional, cell=cell, pbc=True)
+
+
+def test_a_known_structure_in_another_types_cell_is_not_new():
+    """AlB2-type PuB2 and TiB2 put in different structure types (as group_structures may do): Ti into PuB2's cell
+    is the known TiB2, not a candidate; Zr into it is new."""
+    found = [Prototype("PuB2", _alb2_type("Pu", 3.157, 3.991), 0), Prototype("TiB2", _alb2_type("Ti", 3.035, 3.223), 1)]
+    assert KnownStructures(found[1:]).match(substituted(found[0], ("Ti", "B"))) == "TiB2"
+    assert KnownStructures(found[1:]).match(substituted(found[0], ("Zr", "B"))) is None
+    table = SubstitutionTable(["Pu", "Ti", "Zr", "B"])
+    kept = {(c.prototype, c.formula) for c in generate_substitutions(found, table, threshold=1e-12)}
+    every = {(c.prototype, c.formula) for c in generate_substitutions(found, table, threshold=1e-12, drop_known=False)}
+    assert ("PuB2", "TiB2") in every and ("PuB2", "TiB2") not in kept
+    assert ("PuB2", "ZrB2") in kept and ("TiB2", "PuB2") not in kept

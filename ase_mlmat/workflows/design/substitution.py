@@ -16,7 +16,11 @@ Then:
 * **Volume**: the prototype's cell scaled by Σ n r³ of the new elements over the old (covalent radii, ASE's table).
 * **De-duplication**: prototypes are grouped into structure types (pymatgen ``StructureMatcher``, anonymous: NaCl and
   MgO are one type), and a candidate is its type and the element on each of the type's two sites
-  (:class:`SiteOrder`): the most probable route to it is kept, and one that is a known prototype is dropped.
+  (:class:`SiteOrder`): the most probable route to it is kept, and one that is a known prototype is dropped. A
+  candidate with a known composition is also matched against the prototypes of that composition
+  (:class:`KnownStructures`): ``group_structures`` compares each structure with its group's first member only, so
+  two cells of one structure type (AlB₂-type PuB₂ and TiB₂, c/a 1.26 and 1.06) can land in different types, and
+  TiB₂ made from PuB₂ would otherwise pass as new.
 """
 
 from __future__ import annotations
@@ -256,6 +260,34 @@ class SiteOrder:
         return prototype.type_id, first, second
 
 
+class KnownStructures:
+    """The prototypes by reduced formula: :meth:`match` tells whether a structure is one of them (StructureMatcher,
+    volumes free), comparing only with those of its composition."""
+
+    def __init__(self, prototypes: Sequence[Prototype]):
+        self._by_formula: dict[str, list[Prototype]] = defaultdict(list)
+        for prototype in prototypes:
+            self._by_formula[_reduced_formula(prototype.atoms)].append(prototype)
+        self._structures: dict[str, object] = {}
+
+    def match(self, atoms: Atoms) -> str | None:
+        """The mp id of the prototype ``atoms`` is, or None."""
+        same = self._by_formula.get(_reduced_formula(atoms))
+        if not same:
+            return None
+        matcher, structure = _matcher(), _structure(atoms)
+        for prototype in same:
+            if prototype.mp_id not in self._structures:
+                self._structures[prototype.mp_id] = _structure(prototype.atoms)
+            if matcher.fit(structure, self._structures[prototype.mp_id]):
+                return prototype.mp_id
+        return None
+
+
+def _reduced_formula(atoms: Atoms) -> str:
+    return atoms.get_chemical_formula(mode="metal", empirical=True)
+
+
 def generate_substitutions(
     prototypes: Sequence[Prototype],
     table: SubstitutionTable,
@@ -270,7 +302,8 @@ def generate_substitutions(
     Args:
         threshold: smallest joint substitution probability p(A'|A) p(B'|B) kept.
         max_candidates: keep only the most probable ones (None: all).
-        drop_known: drop candidates that are one of the prototypes (same type and elements on the same sites).
+        drop_known: drop candidates that are one of the prototypes: the same type and elements on the same sites,
+            or a structure match with a prototype of the same composition.
         site_order: a :class:`SiteOrder` of these prototypes, where one has been built already.
     """
     order = site_order or SiteOrder(prototypes)
@@ -283,6 +316,7 @@ def generate_substitutions(
                 proposals.append((probability, prototype, new, balanced))
     proposals.sort(key=lambda item: (-item[0], item[1].mp_id, item[2]))
     seen = {order.key(p, p.elements) for p in prototypes} if drop_known else set()
+    known = KnownStructures(prototypes) if drop_known else None
     candidates: list[Candidate] = []
     for probability, prototype, new, balanced in proposals:
         if max_candidates is not None and len(candidates) >= max_candidates:
@@ -292,6 +326,8 @@ def generate_substitutions(
             continue
         seen.add(key)
         atoms = substituted(prototype, new)
+        if known is not None and known.match(atoms) is not None:
+            continue
         substitution = ",".join(f"{o}>{n}" for o, n in zip(prototype.elements, new))
         candidate = Candidate(atoms, prototype.mp_id, substitution, probability, balanced, prototype.type_id)
         atoms.info.update(label=candidate.key, prototype=prototype.mp_id, substitution=substitution)
