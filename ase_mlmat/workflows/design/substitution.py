@@ -269,17 +269,18 @@ class KnownStructures:
         for prototype in prototypes:
             self._by_formula[_reduced_formula(prototype.atoms)].append(prototype)
         self._structures: dict[str, object] = {}
+        self._matcher = _matcher()
 
     def match(self, atoms: Atoms) -> str | None:
         """The mp id of the prototype ``atoms`` is, or None."""
         same = self._by_formula.get(_reduced_formula(atoms))
         if not same:
             return None
-        matcher, structure = _matcher(), _structure(atoms)
+        structure = _structure(atoms)
         for prototype in same:
             if prototype.mp_id not in self._structures:
                 self._structures[prototype.mp_id] = _structure(prototype.atoms)
-            if matcher.fit(structure, self._structures[prototype.mp_id]):
+            if self._matcher.fit(structure, self._structures[prototype.mp_id]):
                 return prototype.mp_id
         return None
 

@@ -225,7 +225,7 @@ def promote(
     if top_elastic:
         best = ranked_rows(db, rank_by, descending, min_score, relaxed=bool(top_relax))
         ranked, skipped, missing = _top_covered(best, top_elastic, "elastic_ok", choose)
-        passed_over, uncovered = max(passed_over, skipped), uncovered | missing
+        passed_over, uncovered = passed_over + skipped, uncovered | missing
     elastic, consumers = (create(ELASTIC, **dict(elastic_options or {})), moduli_consumers()) if ranked else (None, {})
     elastic_run = _with_calculator(choose, "elastic", lambda a, c: elastic_columns(a, elastic, c, consumers))
     e_done, e_failed = _run_tier(db, ranked, "elastic", elastic_run, progress)

@@ -55,8 +55,7 @@ def relaxed_columns(
             False, with the ratio).
     """
     start = time.perf_counter()
-    relaxed = Atoms(atoms.get_chemical_symbols(), positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
-    relaxed.info.update(atoms.info)
+    relaxed = atoms.copy()
     relaxed.calc = calculator
     try:
         converged = relax(relaxed, fmax_eV_per_A=fmax_eV_per_A, max_steps=max_steps, max_seconds=max_seconds)[1]
@@ -86,9 +85,8 @@ def relaxed_columns(
 
 def structure_of(db, row) -> Atoms:
     """The row's relaxed structure where the relaxation tier made one, else the screened structure."""
-    full = db.get(id=row.id)
-    saved = full.data.get(STRUCTURE)
-    atoms = full.toatoms()
-    if saved is None:
+    atoms = row.toatoms()
+    if not row.get(f"{PREFIX}ok"):  # only a relaxed row has the structure in its data: no read for the others
         return atoms
+    saved = db.get(id=row.id).data[STRUCTURE]
     return Atoms(numbers=saved["numbers"], positions=saved["positions"], cell=saved["cell"], pbc=True, info=atoms.info)
